@@ -1,0 +1,198 @@
+package sessionkit
+
+import (
+	"context"
+	"errors"
+	"maps"
+	"time"
+)
+
+// ErrNotFound is returned by Store.Update and Store.Touch when no live record
+// has the given ID. Store.Load does not return it: a missing record is
+// (nil, nil).
+var ErrNotFound = errors.New("sessionkit: session not found")
+
+// ErrExists is returned by Store.Create when a record with the same ID
+// already exists. With 256-bit random tokens it signals a bug or an attack,
+// never a normal race.
+var ErrExists = errors.New("sessionkit: session already exists")
+
+// ErrUnavailable wraps store errors that mean the backend could not be
+// reached (connection refused, timeout). The middleware answers such errors
+// with 503 Service Unavailable instead of 500.
+var ErrUnavailable = errors.New("sessionkit: store unavailable")
+
+// Record is what a server-side store keeps for one session.
+//
+// ID is the store key: the unpadded base64url SHA-256 of the session token
+// (43 characters). The token itself never reaches a store, so a dump of any
+// store yields no usable cookie.
+type Record struct {
+	// ID is the store key (a hash of the token, never the token).
+	ID string
+	// UserID links the session to a user for the per-user index. Empty for
+	// anonymous sessions.
+	UserID string
+	// Values holds the session's values, each encoded by the manager's Codec.
+	// Stores treat them as opaque bytes.
+	Values map[string][]byte
+	// CreatedAt is when the session was created (or renewed).
+	CreatedAt time.Time
+	// LastSeen is the last activity the manager recorded.
+	LastSeen time.Time
+	// ExpiresAt is when the session ends unless it is touched again: the
+	// earlier of its idle deadline and AbsoluteExpiry. A store must not
+	// return a record whose ExpiresAt has passed and may delete it.
+	ExpiresAt time.Time
+	// AbsoluteExpiry is the hard deadline that activity cannot extend.
+	AbsoluteExpiry time.Time
+	// Persistent is true for remember-me sessions, whose cookie carries a
+	// Max-Age.
+	Persistent bool
+	// Meta holds small descriptive strings recorded at creation, such as the
+	// client IP and user agent, for "your devices" pages. Never secrets.
+	Meta map[string]string
+}
+
+// Clone returns a deep copy of r.
+func (r *Record) Clone() *Record {
+	if r == nil {
+		return nil
+	}
+	c := *r
+	c.Values = make(map[string][]byte, len(r.Values))
+	for k, v := range r.Values {
+		c.Values[k] = append([]byte(nil), v...)
+	}
+	c.Meta = maps.Clone(r.Meta)
+	return &c
+}
+
+// Delta is a change to one record: only the keys that the request changed,
+// so that overlapping requests that change different keys both survive.
+type Delta struct {
+	// Clear removes every value before Set is applied.
+	Clear bool
+	// Set holds the keys to write, with their encoded values.
+	Set map[string][]byte
+	// Del lists the keys to remove.
+	Del []string
+	// UserID, when not nil, replaces the record's user ID ("" unlinks it).
+	UserID *string
+	// Persistent, when not nil, replaces the record's remember-me flag.
+	Persistent *bool
+	// LastSeen and ExpiresAt are always written; AbsoluteExpiry too when
+	// it is not zero.
+	LastSeen       time.Time
+	ExpiresAt      time.Time
+	AbsoluteExpiry time.Time
+}
+
+// Apply applies d to r in place. Stores that hold records in memory use it,
+// so every store applies a delta the same way.
+func (d *Delta) Apply(r *Record) {
+	if d.Clear {
+		clear(r.Values)
+	}
+	if r.Values == nil {
+		r.Values = make(map[string][]byte, len(d.Set))
+	}
+	for k, v := range d.Set {
+		r.Values[k] = append([]byte(nil), v...)
+	}
+	for _, k := range d.Del {
+		delete(r.Values, k)
+	}
+	if d.UserID != nil {
+		r.UserID = *d.UserID
+	}
+	if d.Persistent != nil {
+		r.Persistent = *d.Persistent
+	}
+	r.LastSeen = d.LastSeen
+	r.ExpiresAt = d.ExpiresAt
+	if !d.AbsoluteExpiry.IsZero() {
+		r.AbsoluteExpiry = d.AbsoluteExpiry
+	}
+}
+
+// Store keeps session records on the server. Every method takes a context
+// first and must honour its deadline and cancellation.
+//
+// The contract, checked by package sessiontest:
+//
+//   - Load returns (nil, nil) when no record has the ID or when its ExpiresAt
+//     has passed. Not found is not an error.
+//   - Create inserts a new record and returns ErrExists if the ID is taken.
+//     It never overwrites.
+//   - Update applies a Delta to an existing record atomically and returns
+//     ErrNotFound if the record does not exist or has expired. It never
+//     creates a record, so a save that arrives after a parallel request
+//     deleted the session cannot bring it back. Keys not named by the
+//     delta are left as they are.
+//   - Touch changes only LastSeen and ExpiresAt (the values are not
+//     rewritten) and returns ErrNotFound when the record is gone.
+//   - Delete is idempotent: deleting a missing ID returns nil.
+//   - Errors that mean the backend is unreachable should wrap ErrUnavailable.
+//   - A store must be safe for concurrent use.
+type Store interface {
+	Load(ctx context.Context, id string) (*Record, error)
+	Create(ctx context.Context, rec *Record) error
+	Update(ctx context.Context, id string, d Delta) error
+	Touch(ctx context.Context, id string, lastSeen, expiresAt time.Time) error
+	Delete(ctx context.Context, id string) error
+}
+
+// SessionInfo describes one session in a per-user listing. It never holds
+// the token; ID is the store key, usable with Store.Delete.
+type SessionInfo struct {
+	ID         string
+	UserID     string
+	CreatedAt  time.Time
+	LastSeen   time.Time
+	ExpiresAt  time.Time
+	Persistent bool
+	Meta       map[string]string
+}
+
+// Info returns the listing entry for r.
+func (r *Record) Info() SessionInfo {
+	return SessionInfo{
+		ID: r.ID, UserID: r.UserID, CreatedAt: r.CreatedAt, LastSeen: r.LastSeen,
+		ExpiresAt: r.ExpiresAt, Persistent: r.Persistent, Meta: maps.Clone(r.Meta),
+	}
+}
+
+// UserIndex is an optional Store capability: finding and ending all the
+// sessions of one user.
+//
+// ListByUser returns the user's live sessions (never expired ones), oldest
+// first. DeleteByUser deletes all the user's sessions except the IDs in
+// except and returns how many it deleted.
+type UserIndex interface {
+	ListByUser(ctx context.Context, userID string) ([]SessionInfo, error)
+	DeleteByUser(ctx context.Context, userID string, except ...string) (int, error)
+}
+
+// Iterator is an optional Store capability: paging through every live
+// session. Pass an empty cursor to start; an empty next cursor means the end.
+// A page may hold fewer than limit entries even when more follow. Sessions
+// created or deleted during an iteration may or may not be seen.
+type Iterator interface {
+	Iterate(ctx context.Context, cursor string, limit int) (page []SessionInfo, next string, err error)
+}
+
+// ClientStore keeps the whole session in the cookie instead of on the server
+// (see package cookiestore). The manager uses it when Config.ClientStore is
+// set.
+//
+//   - Seal returns the cookie value for rec; it fails when the value would not
+//     fit in a cookie.
+//   - Open returns the record sealed in value, or (nil, nil) when the value is
+//     forged, tampered with, expired or revoked.
+//   - Revoke ends the session rec across every copy of its cookie, for logout.
+type ClientStore interface {
+	Seal(ctx context.Context, rec *Record) (string, error)
+	Open(ctx context.Context, value string) (*Record, error)
+	Revoke(ctx context.Context, rec *Record) error
+}
