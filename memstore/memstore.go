@@ -1,0 +1,346 @@
+// Package memstore is an in-memory sessionkit.Store for a single process:
+// tests, development, and apps that can lose their sessions on restart.
+//
+// Records are kept in a sharded map. A background goroutine removes expired
+// records; Close stops it. The store implements sessionkit.UserIndex and
+// sessionkit.Iterator.
+package memstore
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"hash/maphash"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sessionkit/sessionkit"
+)
+
+const shards = 64
+
+// Options configures a Store.
+type Options struct {
+	// CleanupInterval is how often expired records are removed (default 1
+	// minute). A negative value turns the cleanup goroutine off; expired
+	// records are then removed only when they are loaded.
+	CleanupInterval time.Duration
+	// Now returns the current time (default time.Now).
+	Now func() time.Time
+}
+
+// Store is an in-memory session store. Create it with New and stop it with
+// Close.
+type Store struct {
+	now    func() time.Time
+	seed   maphash.Seed
+	shards [shards]shard
+
+	umu   sync.Mutex
+	users map[string]map[string]struct{} // user ID -> record IDs
+
+	stop chan struct{}
+	done chan struct{}
+	once sync.Once
+}
+
+type shard struct {
+	mu   sync.RWMutex
+	recs map[string]*sessionkit.Record
+}
+
+// New returns a Store and starts its cleanup goroutine.
+func New(opts Options) *Store {
+	s := &Store{now: opts.Now, seed: maphash.MakeSeed(), users: make(map[string]map[string]struct{})}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	for i := range s.shards {
+		s.shards[i].recs = make(map[string]*sessionkit.Record)
+	}
+	interval := opts.CleanupInterval
+	if interval == 0 {
+		interval = time.Minute
+	}
+	s.stop = make(chan struct{})
+	s.done = make(chan struct{})
+	if interval > 0 {
+		go s.cleanup(interval)
+	} else {
+		close(s.done)
+	}
+	return s
+}
+
+// Close stops the cleanup goroutine and waits for it. The store stays
+// usable.
+func (s *Store) Close() error {
+	s.once.Do(func() { close(s.stop) })
+	<-s.done
+	return nil
+}
+
+func (s *Store) cleanup(interval time.Duration) {
+	defer close(s.done)
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			s.DeleteExpired()
+		}
+	}
+}
+
+// DeleteExpired removes every expired record now and returns how many it
+// removed. The cleanup goroutine calls it.
+func (s *Store) DeleteExpired() int {
+	now := s.now()
+	n := 0
+	for i := range s.shards {
+		sh := &s.shards[i]
+		sh.mu.Lock()
+		for id, r := range sh.recs {
+			if !now.Before(r.ExpiresAt) {
+				delete(sh.recs, id)
+				s.unindex(r.UserID, id)
+				n++
+			}
+		}
+		sh.mu.Unlock()
+	}
+	return n
+}
+
+func (s *Store) shard(id string) *shard {
+	return &s.shards[maphash.String(s.seed, id)%shards]
+}
+
+// Load implements sessionkit.Store.
+func (s *Store) Load(ctx context.Context, id string) (*sessionkit.Record, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	sh := s.shard(id)
+	sh.mu.RLock()
+	r, ok := sh.recs[id]
+	if !ok || !s.now().Before(r.ExpiresAt) {
+		sh.mu.RUnlock()
+		return nil, nil
+	}
+	c := r.Clone()
+	sh.mu.RUnlock()
+	return c, nil
+}
+
+// Create implements sessionkit.Store.
+func (s *Store) Create(ctx context.Context, rec *sessionkit.Record) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	sh := s.shard(rec.ID)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if old, ok := sh.recs[rec.ID]; ok && s.now().Before(old.ExpiresAt) {
+		return sessionkit.ErrExists
+	} else if ok {
+		s.unindex(old.UserID, rec.ID)
+	}
+	c := rec.Clone()
+	sh.recs[rec.ID] = c
+	s.index(c.UserID, c.ID)
+	return nil
+}
+
+// Update implements sessionkit.Store.
+func (s *Store) Update(ctx context.Context, id string, d sessionkit.Delta) error {
+	return s.modify(ctx, id, func(r *sessionkit.Record) { d.Apply(r) })
+}
+
+// Touch implements sessionkit.Store.
+func (s *Store) Touch(ctx context.Context, id string, lastSeen, expiresAt time.Time) error {
+	return s.modify(ctx, id, func(r *sessionkit.Record) { r.LastSeen, r.ExpiresAt = lastSeen, expiresAt })
+}
+
+func (s *Store) modify(ctx context.Context, id string, f func(*sessionkit.Record)) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	sh := s.shard(id)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	r, ok := sh.recs[id]
+	if !ok || !s.now().Before(r.ExpiresAt) {
+		return sessionkit.ErrNotFound
+	}
+	user := r.UserID
+	f(r)
+	if r.UserID != user {
+		s.unindex(user, id)
+		s.index(r.UserID, id)
+	}
+	return nil
+}
+
+// Delete implements sessionkit.Store.
+func (s *Store) Delete(ctx context.Context, id string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	sh := s.shard(id)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if r, ok := sh.recs[id]; ok {
+		delete(sh.recs, id)
+		s.unindex(r.UserID, id)
+	}
+	return nil
+}
+
+func (s *Store) index(user, id string) {
+	if user == "" {
+		return
+	}
+	s.umu.Lock()
+	defer s.umu.Unlock()
+	set := s.users[user]
+	if set == nil {
+		set = make(map[string]struct{})
+		s.users[user] = set
+	}
+	set[id] = struct{}{}
+}
+
+func (s *Store) unindex(user, id string) {
+	if user == "" {
+		return
+	}
+	s.umu.Lock()
+	defer s.umu.Unlock()
+	if set := s.users[user]; set != nil {
+		delete(set, id)
+		if len(set) == 0 {
+			delete(s.users, user)
+		}
+	}
+}
+
+func (s *Store) userIDs(user string) []string {
+	s.umu.Lock()
+	defer s.umu.Unlock()
+	ids := make([]string, 0, len(s.users[user]))
+	for id := range s.users[user] {
+		ids = append(ids, id)
+	}
+	return ids
+}
+
+// ListByUser implements sessionkit.UserIndex.
+func (s *Store) ListByUser(ctx context.Context, userID string) ([]sessionkit.SessionInfo, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	now := s.now()
+	var list []sessionkit.SessionInfo
+	for _, id := range s.userIDs(userID) {
+		sh := s.shard(id)
+		sh.mu.RLock()
+		if r, ok := sh.recs[id]; ok && now.Before(r.ExpiresAt) && r.UserID == userID {
+			list = append(list, r.Info())
+		}
+		sh.mu.RUnlock()
+	}
+	slices.SortFunc(list, func(a, b sessionkit.SessionInfo) int {
+		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.ID, b.ID))
+	})
+	return list, nil
+}
+
+// DeleteByUser implements sessionkit.UserIndex.
+func (s *Store) DeleteByUser(ctx context.Context, userID string, except ...string) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	now := s.now()
+	n := 0
+	for _, id := range s.userIDs(userID) {
+		if slices.Contains(except, id) {
+			continue
+		}
+		sh := s.shard(id)
+		sh.mu.Lock()
+		if r, ok := sh.recs[id]; ok && r.UserID == userID {
+			delete(sh.recs, id)
+			s.unindex(userID, id)
+			if now.Before(r.ExpiresAt) {
+				n++
+			}
+		}
+		sh.mu.Unlock()
+	}
+	return n, nil
+}
+
+// Iterate implements sessionkit.Iterator. The cursor names a shard and the
+// last ID returned from it; pages hold at most limit entries.
+func (s *Store) Iterate(ctx context.Context, cursor string, limit int) ([]sessionkit.SessionInfo, string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, "", err
+	}
+	if limit <= 0 {
+		limit = 100
+	}
+	i, after := 0, ""
+	if cursor != "" {
+		n, rest, _ := strings.Cut(cursor, ":")
+		var err error
+		if i, err = strconv.Atoi(n); err != nil || i < 0 || i >= shards {
+			return nil, "", errInvalidCursor
+		}
+		after = rest
+	}
+	now := s.now()
+	for ; i < shards; i, after = i+1, "" {
+		sh := &s.shards[i]
+		var page []sessionkit.SessionInfo
+		sh.mu.RLock()
+		for id, r := range sh.recs {
+			if id > after && now.Before(r.ExpiresAt) {
+				page = append(page, r.Info())
+			}
+		}
+		sh.mu.RUnlock()
+		if len(page) == 0 {
+			continue
+		}
+		slices.SortFunc(page, func(a, b sessionkit.SessionInfo) int { return cmp.Compare(a.ID, b.ID) })
+		if len(page) > limit {
+			page = page[:limit]
+			return page, strconv.Itoa(i) + ":" + page[limit-1].ID, nil
+		}
+		if i+1 == shards {
+			return page, "", nil
+		}
+		return page, strconv.Itoa(i + 1), nil
+	}
+	return nil, "", nil
+}
+
+// Len returns the number of records held, expired ones not yet removed
+// included.
+func (s *Store) Len() int {
+	n := 0
+	for i := range s.shards {
+		s.shards[i].mu.RLock()
+		n += len(s.shards[i].recs)
+		s.shards[i].mu.RUnlock()
+	}
+	return n
+}
+
+var errInvalidCursor = errors.New("memstore: invalid cursor")
