@@ -15,6 +15,7 @@ import (
 const (
 	DefaultCookieName            = "__Host-sid"
 	DefaultInsecureCookieName    = "sid"
+	DefaultExpressCookieName     = "connect.sid"
 	DefaultIdleTimeout           = 30 * time.Minute
 	DefaultLifetime              = 24 * time.Hour
 	DefaultRememberMeLifetime    = 30 * 24 * time.Hour
@@ -58,9 +59,19 @@ type Config struct {
 
 	// Codec encodes values (default JSONCodec).
 	Codec Codec
-	// Secrets, when set, sign the cookie value with HMAC-SHA256: the first
-	// secret signs, every secret verifies. Each must be at least 32 bytes.
+	// Secrets, when set, sign the cookie value with HMAC-SHA256 in the
+	// format of Express's signed cookies: the first secret signs, every
+	// secret verifies, so secrets can be rotated. Each must be at least 32
+	// bytes, except in Express mode.
 	Secrets [][]byte
+	// Express makes the manager share sessions with an express-session
+	// application: the cookie is connect.sid (unless Cookie.Name says
+	// otherwise) signed with Secrets exactly as express-session signs it,
+	// and session IDs are express-session's (24 random bytes, 32 base64url
+	// characters) and reach the store as they are, not hashed. Use it with a
+	// store in its Express format (redisstore, mongostore). See the README's
+	// Express section for the protections this mode gives up.
+	Express bool
 
 	// Metadata returns the strings recorded with a new session for "your
 	// devices" listings. The default records the client IP (from
@@ -148,8 +159,26 @@ func New(cfg Config) (*Manager, error) {
 		return nil, errors.New("sessionkit: Config.RenewGrace must be between 0 and 1 minute")
 	}
 	for i, s := range cfg.Secrets {
-		if len(s) < 32 {
+		if len(s) < 32 && !cfg.Express {
 			return nil, fmt.Errorf("sessionkit: Config.Secrets[%d] is shorter than 32 bytes", i)
+		}
+	}
+	var signer *Signer
+	if len(cfg.Secrets) > 0 {
+		var err error
+		if signer, err = NewSigner(cfg.Secrets...); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.Express {
+		if signer == nil {
+			return nil, errors.New("sessionkit: Express mode needs Config.Secrets (the express-session secret)")
+		}
+		if cfg.ClientStore != nil {
+			return nil, errors.New("sessionkit: Express mode needs a server-side Store")
+		}
+		if cfg.Cookie.Name == "" {
+			cfg.Cookie.Name = DefaultExpressCookieName
 		}
 	}
 	c, err := checkCookie(cfg.Cookie)
@@ -158,7 +187,7 @@ func New(cfg Config) (*Manager, error) {
 	}
 	m := &Manager{
 		cfg: cfg, store: cfg.Store, client: cfg.ClientStore, codec: cfg.Codec,
-		tokens: tokenCodec{secrets: cfg.Secrets}, cookie: c, now: cfg.Now, log: cfg.Logger,
+		tokens: tokenCodec{signer: signer, express: cfg.Express}, cookie: c, now: cfg.Now, log: cfg.Logger,
 		key: new(int), entropy: randRead,
 	}
 	if m.codec == nil {

@@ -60,7 +60,7 @@ func (m *Manager) load(ctx context.Context, r *http.Request) (*Session, error) {
 	if m.client != nil {
 		rec, err = m.client.Open(ctx, c.Value)
 	} else if token = m.tokens.decode(c.Value); token != "" {
-		rec, err = m.store.Load(ctx, HashToken(token))
+		rec, err = m.store.Load(ctx, m.tokens.storeID(token))
 	} else {
 		m.log.LogAttrs(ctx, slog.LevelDebug, "sessionkit: malformed or forged session cookie ignored")
 	}
@@ -173,7 +173,7 @@ func (s *Session) create(ctx context.Context, now time.Time) (*http.Cookie, erro
 	}
 	s.ensureRec()
 	rec := s.rec
-	rec.ID = HashToken(token)
+	rec.ID = m.tokens.storeID(token)
 	rec.CreatedAt, rec.LastSeen = now, now
 	rec.AbsoluteExpiry = now.Add(m.lifetimeFor(rec.Persistent))
 	rec.ExpiresAt = m.expiresAt(now, rec.Persistent, rec.AbsoluteExpiry)

@@ -368,7 +368,7 @@ func (s *Session) Renew(keepData bool) error {
 	if err != nil {
 		return err
 	}
-	rec.ID = HashToken(token)
+	rec.ID = m.tokens.storeID(token)
 	if m.client != nil {
 		// A copied cookie carries its data, so the old one is always
 		// revoked: RenewGrace applies to server stores only.

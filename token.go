@@ -1,21 +1,23 @@
 package sessionkit
 
 import (
-	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
 	"io"
+	"net/url"
 	"strings"
 )
 
 const (
-	tokenBytes = 32                      // 256 bits
-	tokenLen   = (tokenBytes*8 + 5) / 6  // 43 base64url characters
-	macLen     = (sha256.Size*8 + 5) / 6 // 43 base64url characters
-	maxCookie  = tokenLen + 1 + macLen   // longest cookie value we accept
-	b64url     = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	expressIDBytes = 24                      // express-session's uid-safe IDs: 32 characters
+	tokenBytes     = 32                      // 256 bits
+	tokenLen       = (tokenBytes*8 + 5) / 6  // 43 base64url characters
+	// maxCookieValue bounds what the parser looks at: a signed, escaped
+	// token is under 100 bytes.
+	maxCookieValue = 512
+	b64url         = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 )
 
 var enc = base64.RawURLEncoding
@@ -29,11 +31,15 @@ func randRead(b []byte) error {
 // newToken returns a fresh 256-bit token, base64url without padding. A
 // failing entropy source is an error, never a weaker token.
 func (m *Manager) newToken() (string, error) {
-	var b [tokenBytes]byte
-	if err := m.entropy(b[:]); err != nil {
+	var buf [tokenBytes]byte
+	b := buf[:]
+	if m.tokens.express {
+		b = buf[:expressIDBytes]
+	}
+	if err := m.entropy(b); err != nil {
 		return "", fmt.Errorf("sessionkit: generate token: %w", err)
 	}
-	return enc.EncodeToString(b[:]), nil
+	return enc.EncodeToString(b), nil
 }
 
 // HashToken returns the store key for a session token: the unpadded base64url
@@ -60,61 +66,71 @@ func validToken(t string) bool {
 	return err == nil
 }
 
-// tokenCodec turns tokens into cookie values and back. With secrets, the
-// value is token + "." + base64url(HMAC-SHA256(secret, token)); the first
-// secret signs and every secret verifies.
+// tokenCodec turns tokens into cookie values and back, and tokens into
+// store keys. With a signer, the value is the token signed as Express signs
+// cookies ("s:" + token + "." + HMAC, URL-escaped); the first secret signs
+// and every secret verifies.
 type tokenCodec struct {
-	secrets [][]byte
+	signer  *Signer
+	express bool // Express-compatible IDs: 24 random bytes, stored as they are
 }
 
 func (c tokenCodec) encode(token string) string {
-	if len(c.secrets) == 0 {
+	if c.signer == nil {
 		return token
 	}
-	return token + "." + enc.EncodeToString(mac(c.secrets[0], token))
+	return signerEscape(c.signer.Sign(token))
 }
 
 // decode returns the token inside a cookie value, or "" when the value is
 // malformed or its signature does not verify.
 func (c tokenCodec) decode(value string) string {
-	if len(value) > maxCookie {
+	if len(value) > maxCookieValue {
 		return ""
 	}
 	token := value
-	if len(c.secrets) > 0 {
-		i := strings.LastIndexByte(value, '.')
-		if i < 0 {
-			return ""
+	if c.signer != nil {
+		if strings.Contains(value, "%") {
+			u, err := url.PathUnescape(value) // "+" stays "+", as in Express
+			if err != nil {
+				return ""
+			}
+			value = u
 		}
-		token = value[:i]
-		sig, err := enc.Strict().DecodeString(value[i+1:])
-		if err != nil || len(sig) != sha256.Size {
-			return ""
-		}
-		ok := 0
-		for _, s := range c.secrets {
-			// Check every secret, so timing does not reveal which one matched.
-			ok |= boolInt(hmac.Equal(sig, mac(s, token)))
-		}
-		if ok == 0 {
+		var ok bool
+		if token, ok = c.signer.Verify(value); !ok {
 			return ""
 		}
 	}
-	if !validToken(token) {
+	if c.express {
+		if !validExpressID(token) {
+			return ""
+		}
+	} else if !validToken(token) {
 		return ""
 	}
 	return token
 }
 
-func mac(secret []byte, msg string) []byte {
-	h := hmac.New(sha256.New, secret)
-	io.WriteString(h, msg)
-	return h.Sum(nil)
+// storeID returns the store key for a token: its hash, or in Express mode
+// the session ID itself, as express-session stores it.
+func (c tokenCodec) storeID(token string) string {
+	if c.express {
+		return token
+	}
+	return HashToken(token)
 }
 
-func boolInt(b bool) int {
-	if b {
-		return 1
+// validExpressID accepts the IDs express-session generates (uid-safe:
+// base64url) up to a sane length.
+func validExpressID(id string) bool {
+	if id == "" || len(id) > 128 {
+		return false
 	}
-	return 0
+	for i := 0; i < len(id); i++ {
+		if strings.IndexByte(b64url, id[i]) < 0 {
+			return false
+		}
+	}
+	return true
 }

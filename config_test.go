@@ -1,0 +1,139 @@
+package sessionkit
+
+import (
+	"bytes"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// nopStore is a Store for configuration tests that never reach it.
+type nopStore struct{ Store }
+
+func TestNewRejectsContradictions(t *testing.T) {
+	long := bytes.Repeat([]byte("k"), 32)
+	cases := []struct {
+		name string
+		cfg  Config
+		want string
+	}{
+		{"no store", Config{}, "exactly one"},
+		{"two stores", Config{Store: nopStore{}, ClientStore: struct{ ClientStore }{}}, "exactly one"},
+		{"host prefix with domain", Config{Store: nopStore{}, Cookie: CookieConfig{Domain: "example.com"}}, "cannot have a Domain"},
+		{"host prefix with path", Config{Store: nopStore{}, Cookie: CookieConfig{Path: "/app"}}, "Path=/"},
+		{"host prefix insecure", Config{Store: nopStore{}, Cookie: CookieConfig{Name: "__Host-x", Insecure: true}}, "must be Secure"},
+		{"secure prefix insecure", Config{Store: nopStore{}, Cookie: CookieConfig{Name: "__Secure-x", Insecure: true}}, "must be Secure"},
+		{"samesite none insecure", Config{Store: nopStore{}, Cookie: CookieConfig{Name: "sid", SameSite: http.SameSiteNoneMode, Insecure: true}}, "SameSite=None"},
+		{"bad name", Config{Store: nopStore{}, Cookie: CookieConfig{Name: "a b"}}, "invalid cookie"},
+		{"negative idle", Config{Store: nopStore{}, IdleTimeout: -time.Second}, "negative"},
+		{"grace too long", Config{Store: nopStore{}, RenewGrace: time.Hour}, "RenewGrace"},
+		{"short secret", Config{Store: nopStore{}, Secrets: [][]byte{long, []byte("short")}}, "Secrets[1]"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := New(c.cfg)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("New = %v; want an error containing %q", err, c.want)
+			}
+		})
+	}
+	m, err := New(Config{Store: nopStore{}, Cookie: CookieConfig{Insecure: true}})
+	if err != nil || m.cookie.Name != DefaultInsecureCookieName {
+		t.Fatalf("insecure dev config: %v, name %q", err, m.cookie.Name)
+	}
+}
+
+func TestTokens(t *testing.T) {
+	m, _ := New(Config{Store: nopStore{}})
+	seen := map[string]bool{}
+	for range 10000 {
+		tok, err := m.newToken()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !validToken(tok) || seen[tok] {
+			t.Fatalf("bad or repeated token %q", tok)
+		}
+		seen[tok] = true
+	}
+	m.entropy = func([]byte) error { return errors.New("entropy exhausted") }
+	if tok, err := m.newToken(); err == nil || tok != "" {
+		t.Fatal("a failing entropy source gave a token")
+	}
+}
+
+func TestSignedTokens(t *testing.T) {
+	k1, k2 := bytes.Repeat([]byte{1}, 32), bytes.Repeat([]byte{2}, 32)
+	old := tokenCodec{signer: newTestSigner(t, k1)}
+	rotated := tokenCodec{signer: newTestSigner(t, k2, k1)}
+	m, _ := New(Config{Store: nopStore{}})
+	tok, _ := m.newToken()
+	v := old.encode(tok)
+	if got := rotated.decode(v); got != tok {
+		t.Fatal("a cookie signed with an old secret no longer verifies after rotation")
+	}
+	if got := rotated.encode(tok); got == v || old.decode(got) != "" {
+		t.Fatal("the first secret does not sign")
+	}
+	if !strings.HasPrefix(v, "s%3A") {
+		t.Fatalf("signed value %q is not in Express's escaped format", v)
+	}
+	for _, bad := range []string{tok, v[:len(v)-1] + "A", "s%3Ax." + v[strings.IndexByte(v, '.')+1:], v + ".", strings.Replace(v, ".", "", 1), "s:" + tok, "%zz"} {
+		if old.decode(bad) != "" {
+			t.Errorf("decode(%q) accepted a bad value", bad)
+		}
+	}
+}
+
+func TestValidTokenRejectsNonCanonical(t *testing.T) {
+	m, _ := New(Config{Store: nopStore{}})
+	tok, _ := m.newToken()
+	// The last base64 character carries 4 bits; flipping the unused low bits
+	// gives another spelling of the same bytes, which must be refused.
+	last := strings.IndexByte(b64url, tok[len(tok)-1])
+	alt := tok[:len(tok)-1] + string(b64url[last^1])
+	if validToken(alt) && alt != tok {
+		t.Fatalf("non-canonical spelling %q of %q accepted", alt, tok)
+	}
+}
+
+func newTestSigner(t testing.TB, secrets ...[]byte) *Signer {
+	t.Helper()
+	s, err := NewSigner(secrets...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestExpressMode(t *testing.T) {
+	if _, err := New(Config{Store: nopStore{}, Express: true}); err == nil {
+		t.Fatal("Express mode without a secret accepted")
+	}
+	m, err := New(Config{Store: nopStore{}, Express: true, Secrets: [][]byte{[]byte("keyboard cat")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.cookie.Name != DefaultExpressCookieName {
+		t.Fatalf("cookie name %q", m.cookie.Name)
+	}
+	id, _ := m.newToken()
+	if len(id) != 32 || m.tokens.storeID(id) != id {
+		t.Fatalf("Express ID %q (len %d) or store key wrong", id, len(id))
+	}
+	// A cookie captured from express-session 1.19 with secret "mysecret".
+	mx, _ := New(Config{Store: nopStore{}, Express: true, Secrets: [][]byte{[]byte("mysecret")}})
+	const captured = "s%3AC31EoJ4Kt9HnGaetjCHM2zDy-LFtr495.Cq6VQLIc%2FEGKmNMmCjkJKY%2BFrKsZVYR1c2aO0qc%2FEWg"
+	if got := mx.tokens.decode(captured); got != "C31EoJ4Kt9HnGaetjCHM2zDy-LFtr495" {
+		t.Fatalf("captured Express cookie decoded to %q", got)
+	}
+	if got := mx.tokens.encode("C31EoJ4Kt9HnGaetjCHM2zDy-LFtr495"); got != captured {
+		t.Fatalf("encode = %q; want Express's %q", got, captured)
+	}
+	v := m.tokens.encode(id)
+	if got := m.tokens.decode(v); got != id {
+		t.Fatalf("round trip of %q gave %q", v, got)
+	}
+}

@@ -1,0 +1,62 @@
+// Package sessionkit manages HTTP sessions for net/http servers.
+//
+// A Manager holds the configuration and a store. Its Middleware loads the
+// session named by the request's cookie, hands it to the handler through the
+// request context, and saves it just before the response starts, without
+// buffering the body:
+//
+//	store := memstore.New(memstore.Options{})
+//	defer store.Close()
+//	sessions, err := sessionkit.New(sessionkit.Config{Store: store})
+//	if err != nil {
+//		log.Fatal(err)
+//	}
+//	mux := http.NewServeMux()
+//	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
+//		s := sessions.Session(r.Context())
+//		s.Renew(false)           // new token on every login (no fixation)
+//		s.SetUserID("42")        // for "your devices" and "sign out everywhere"
+//		s.Put("name", "Gopher")
+//		http.Redirect(w, r, "/", http.StatusSeeOther)
+//	})
+//	http.ListenAndServe(":8080", sessions.Middleware(mux))
+//
+// # Security defaults
+//
+// Tokens carry 256 bits from crypto/rand. Stores receive only the SHA-256 of
+// a token (see HashToken), so a dump of any store yields no usable cookie. A
+// token the server did not issue, or one that expired, is never adopted: the
+// request gets a new, empty session, and a new token if it stores anything.
+// The cookie is named __Host-sid and is Secure, HttpOnly, SameSite=Lax,
+// Path=/, without Domain; contradictory settings are refused by New. Every
+// response that sets the cookie carries Cache-Control: no-store and Vary:
+// Cookie.
+//
+// # Expiry
+//
+// Sessions end after IdleTimeout without activity (default 30 minutes) and
+// Lifetime after their creation or last Renew (default 24 hours), whatever
+// the store's own TTL does: the manager checks both on every load with its
+// own clock (Config.Now). Remember-me sessions (Session.RememberMe) use
+// RememberMeIdleTimeout (7 days) and RememberMeLifetime (30 days) and get a
+// persistent cookie whose Max-Age follows the server-side expiry. Sliding
+// the idle deadline writes to the store at most once per TouchInterval
+// (default 1 minute), with Store.Touch, which never rewrites the values; so
+// the idle timeout is accurate to within TouchInterval.
+//
+// # Concurrency
+//
+// A request saves only what it changed (a Delta), so two overlapping
+// requests that change different keys both survive. A save that arrives
+// after a parallel request destroyed the session changes nothing and
+// expires the cookie; stores never recreate a record on update.
+//
+// # Stores
+//
+// Server-side stores implement Store, and optionally UserIndex (list and end
+// a user's sessions) and Iterator. Package memstore is in this module;
+// Redis, MongoDB, PostgreSQL and SQLite stores are separate modules, so an
+// application pulls in only the driver it uses. Package cookiestore keeps
+// the whole session in an encrypted cookie (Config.ClientStore). Package
+// sessiontest is the conformance suite every store runs.
+package sessionkit

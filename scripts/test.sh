@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Runs every test of every module in the workspace, with the race detector.
+#
+# On a fresh Debian machine with only Go installed it first installs what the
+# tests need (as root, or through sudo): redis-server, PostgreSQL, Chromium
+# and Node.js from Debian, then the npm fixtures from their lock files.
+# Under CI (CI=true) a test that cannot find its server fails instead of
+# skipping.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+command -v redis-server >/dev/null || need+=(redis-server)
+command -v redis-cli >/dev/null || need+=(redis-tools)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+command -v chromium >/dev/null || need+=(chromium)
+command -v node >/dev/null || need+=(nodejs)
+command -v npm >/dev/null || need+=(npm)
+if [ ${#need[@]} -gt 0 ]; then
+	echo "==> installing Debian packages: ${need[*]}"
+	sudo=""
+	[ "$(id -u)" -eq 0 ] || sudo="sudo"
+	$sudo apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+# The package starts a system-wide redis-server and PostgreSQL; the tests
+# start their own on free ports, so the system ones are not needed.
+
+for lock in $(git ls-files '*package-lock.json' 2>/dev/null || true); do
+	dir=$(dirname "$lock")
+	echo "==> npm ci in $dir"
+	(cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+done
+
+if [ "${CI:-}" = "true" ]; then
+	export SESSIONKIT_REQUIRE_SERVERS=1
+fi
+
+echo "==> go vet work"
+go vet work
+echo "==> go test -race work"
+go test -race -timeout 40m -count=1 work "$@"
