@@ -185,6 +185,9 @@ func New(cfg Config) (*Manager, error) {
 	if err != nil {
 		return nil, err
 	}
+	if n, ok := cfg.ClientStore.(interface{ CookieName() string }); ok && n.CookieName() != c.Name {
+		return nil, fmt.Errorf("sessionkit: the client store seals for cookie %q but the manager uses %q", n.CookieName(), c.Name)
+	}
 	m := &Manager{
 		cfg: cfg, store: cfg.Store, client: cfg.ClientStore, codec: cfg.Codec,
 		tokens: tokenCodec{signer: signer, express: cfg.Express}, cookie: c, now: cfg.Now, log: cfg.Logger,

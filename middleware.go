@@ -57,7 +57,10 @@ func (m *Manager) load(ctx context.Context, r *http.Request) (*Session, error) {
 	s.hadCookie = true
 	var rec *Record
 	var token string
-	if m.client != nil {
+	reseal := false
+	if rs, ok := m.client.(clientResealer); ok {
+		rec, reseal, err = rs.OpenReseal(ctx, c.Value)
+	} else if m.client != nil {
 		rec, err = m.client.Open(ctx, c.Value)
 	} else if token = m.tokens.decode(c.Value); token != "" {
 		rec, err = m.store.Load(ctx, m.tokens.storeID(token))
@@ -76,12 +79,17 @@ func (m *Manager) load(ctx context.Context, r *http.Request) (*Session, error) {
 		m.emit(ctx, Event{Kind: EventExpired, ID: rec.ID, UserID: rec.UserID, Reason: reason})
 		return s, nil
 	}
-	s.rec, s.token, s.stored = rec, token, true
+	s.rec, s.shared, s.token, s.stored = rec, true, token, true
 	s.stored0 = storedState{ID: rec.ID, UserID: rec.UserID, ExpiresAt: rec.ExpiresAt}
-	if rs, ok := m.client.(interface{ NeedsReseal(string) bool }); ok && rs.NeedsReseal(c.Value) {
-		s.reseal = true
-	}
+	s.reseal = reseal // opened with an old key: seal again with the current one
 	return s, nil
+}
+
+// clientResealer is the optional ClientStore capability that reports a
+// value opened with a retired key, so that it is sealed again with the
+// current key on this response.
+type clientResealer interface {
+	OpenReseal(ctx context.Context, value string) (rec *Record, reseal bool, err error)
 }
 
 // expiry returns why rec has ended by the manager's own clock, whatever the
@@ -126,7 +134,8 @@ func (s *Session) save() (*http.Cookie, error) {
 		if !s.modified && !s.reseal && now.Sub(rec.LastSeen) < m.cfg.TouchInterval {
 			return nil, nil
 		}
-		rec.LastSeen, rec.ExpiresAt = now, exp
+		s.ensureRec()
+		s.rec.LastSeen, s.rec.ExpiresAt = now, exp
 		return s.seal(ctx, now)
 	}
 	var err error
@@ -157,9 +166,8 @@ func (s *Session) save() (*http.Cookie, error) {
 	if err != nil {
 		return nil, err
 	}
-	rec.ExpiresAt = exp
 	if s.sendCookie || (rec.Persistent && moved) {
-		return m.cookieFor(m.tokens.encode(s.token), rec, now), nil
+		return m.cookieFor(m.tokens.encode(s.token), rec.Persistent, exp, now), nil
 	}
 	return nil, nil
 }
@@ -193,7 +201,7 @@ func (s *Session) create(ctx context.Context, now time.Time) (*http.Cookie, erro
 	s.token, s.stored = token, true
 	s.stored0 = storedState{ID: rec.ID, UserID: rec.UserID, ExpiresAt: rec.ExpiresAt}
 	m.emit(ctx, Event{Kind: EventCreated, ID: rec.ID, UserID: rec.UserID})
-	return m.cookieFor(m.tokens.encode(token), rec, now), nil
+	return m.cookieFor(m.tokens.encode(token), rec.Persistent, rec.ExpiresAt, now), nil
 }
 
 // seal puts the session into a client-store cookie.
@@ -203,18 +211,18 @@ func (s *Session) seal(ctx context.Context, now time.Time) (*http.Cookie, error)
 		return nil, err
 	}
 	s.stored = true
-	return s.m.cookieFor(v, s.rec, now), nil
+	return s.m.cookieFor(v, s.rec.Persistent, s.rec.ExpiresAt, now), nil
 }
 
 // cookieFor returns the session cookie carrying value. Persistent sessions
 // get a Max-Age that matches their expiry; others are browser-session
 // cookies.
-func (m *Manager) cookieFor(value string, rec *Record, now time.Time) *http.Cookie {
+func (m *Manager) cookieFor(value string, persistent bool, expiresAt, now time.Time) *http.Cookie {
 	c := m.baseCookie()
 	c.Value = value
-	if rec.Persistent {
-		c.MaxAge = int(math.Ceil(rec.ExpiresAt.Sub(now).Seconds()))
-		c.Expires = rec.ExpiresAt.UTC()
+	if persistent {
+		c.MaxAge = int(math.Ceil(expiresAt.Sub(now).Seconds()))
+		c.Expires = expiresAt.UTC()
 		if c.MaxAge <= 0 {
 			return m.expiredCookie()
 		}

@@ -30,6 +30,7 @@ type Session struct {
 	mu        sync.Mutex
 	token     string  // the current token; "" until stored (server stores)
 	rec       *Record // the current state, pending changes included
+	shared    bool    // rec came from Store.Load and must not be modified
 	stored    bool    // rec exists in the store or in the client's cookie
 	stored0   storedState
 	hadCookie bool // the request carried a cookie of this manager
@@ -47,10 +48,16 @@ type Session struct {
 	reseal     bool // client store: seal again even if nothing changed
 }
 
+// ensureRec makes s.rec a record this session may modify: a loaded record
+// belongs to the store and is copied before the first change.
 func (s *Session) ensureRec() {
-	if s.rec == nil {
+	switch {
+	case s.rec == nil:
 		s.rec = &Record{}
+	case s.shared:
+		s.rec = s.rec.Clone()
 	}
+	s.shared = false
 	if s.rec.Values == nil {
 		s.rec.Values = make(map[string][]byte)
 	}
@@ -152,6 +159,7 @@ func (s *Session) Delete(key string) error {
 	if _, ok := s.rec.Values[key]; !ok {
 		return nil
 	}
+	s.ensureRec()
 	delete(s.rec.Values, key)
 	delete(s.set, key)
 	if s.del == nil {
@@ -173,6 +181,7 @@ func (s *Session) Clear() error {
 	if s.rec == nil || len(s.rec.Values) == 0 {
 		return nil
 	}
+	s.ensureRec()
 	clear(s.rec.Values)
 	s.set, s.del, s.cleared, s.modified = nil, nil, true, true
 	return nil
@@ -446,10 +455,16 @@ func (s *Session) RevokeOtherSessions() (int, error) {
 		if !ok {
 			return 0, ErrNotSupported
 		}
-		if err := ur.RevokeUser(ctx, s.rec.UserID, s.m.now()); err != nil {
+		// Every cookie of the user created before now stops opening; this
+		// session is sealed again as created now (its absolute deadline
+		// stays), so it lives on.
+		now := s.m.now()
+		if err := ur.RevokeUser(ctx, s.rec.UserID, now); err != nil {
 			return 0, err
 		}
-		s.reseal, s.sendCookie = true, true // this session lives on with a fresh seal
+		s.ensureRec()
+		s.rec.CreatedAt = now
+		s.reseal, s.sendCookie = true, true
 		return -1, nil
 	}
 	idx, ok := s.m.store.(UserIndex)
@@ -464,8 +479,8 @@ func (s *Session) RevokeOtherSessions() (int, error) {
 }
 
 // userRevoker is the optional ClientStore capability behind
-// RevokeOtherSessions: every cookie of the user sealed before a time stops
-// opening.
+// RevokeOtherSessions: every cookie of the user whose session was created
+// before a time stops opening.
 type userRevoker interface {
 	RevokeUser(ctx context.Context, userID string, before time.Time) error
 }

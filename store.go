@@ -122,7 +122,10 @@ func (d *Delta) Apply(r *Record) {
 // The contract, checked by package sessiontest:
 //
 //   - Load returns (nil, nil) when no record has the ID or when its ExpiresAt
-//     has passed. Not found is not an error.
+//     has passed. Not found is not an error. The caller must not modify the
+//     returned record (the manager copies it before its first change), so a
+//     store may hand out records it shares with other callers.
+//   - Create must not keep references to rec's maps after it returns.
 //   - Create inserts a new record and returns ErrExists if the ID is taken.
 //     It never overwrites.
 //   - Update applies a Delta to an existing record atomically and returns

@@ -133,9 +133,8 @@ func (s *Store) Load(ctx context.Context, id string) (*sessionkit.Record, error)
 		sh.mu.RUnlock()
 		return nil, nil
 	}
-	c := r.Clone()
 	sh.mu.RUnlock()
-	return c, nil
+	return r, nil // records are never modified in place, so sharing is safe
 }
 
 // Create implements sessionkit.Store.
@@ -159,15 +158,26 @@ func (s *Store) Create(ctx context.Context, rec *sessionkit.Record) error {
 
 // Update implements sessionkit.Store.
 func (s *Store) Update(ctx context.Context, id string, d sessionkit.Delta) error {
-	return s.modify(ctx, id, func(r *sessionkit.Record) { d.Apply(r) })
+	return s.modify(ctx, id, func(r *sessionkit.Record) *sessionkit.Record {
+		c := r.Clone()
+		d.Apply(c)
+		return c
+	})
 }
 
-// Touch implements sessionkit.Store.
+// Touch implements sessionkit.Store. It replaces only the record's header;
+// the values are shared with the previous version, not copied.
 func (s *Store) Touch(ctx context.Context, id string, lastSeen, expiresAt time.Time) error {
-	return s.modify(ctx, id, func(r *sessionkit.Record) { r.LastSeen, r.ExpiresAt = lastSeen, expiresAt })
+	return s.modify(ctx, id, func(r *sessionkit.Record) *sessionkit.Record {
+		c := *r
+		c.LastSeen, c.ExpiresAt = lastSeen, expiresAt
+		return &c
+	})
 }
 
-func (s *Store) modify(ctx context.Context, id string, f func(*sessionkit.Record)) error {
+// modify replaces the record id with f's copy of it. Records are never
+// changed in place, so that Load can hand them out without copying.
+func (s *Store) modify(ctx context.Context, id string, f func(*sessionkit.Record) *sessionkit.Record) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -178,11 +188,11 @@ func (s *Store) modify(ctx context.Context, id string, f func(*sessionkit.Record
 	if !ok || !s.now().Before(r.ExpiresAt) {
 		return sessionkit.ErrNotFound
 	}
-	user := r.UserID
-	f(r)
-	if r.UserID != user {
-		s.unindex(user, id)
-		s.index(r.UserID, id)
+	n := f(r)
+	sh.recs[id] = n
+	if n.UserID != r.UserID {
+		s.unindex(r.UserID, id)
+		s.index(n.UserID, id)
 	}
 	return nil
 }
