@@ -9,6 +9,8 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"net/textproto"
+	"strings"
 	"sync"
 	"time"
 )
@@ -29,7 +31,8 @@ func (m *Manager) Middleware(next http.Handler) http.Handler {
 		}
 		r = r.WithContext(context.WithValue(r.Context(), m.key, s))
 		s.r = r
-		sw := &responseWriter{ResponseWriter: w, s: s, m: m, r: r}
+		sw := &s.w // allocated with the session
+		sw.ResponseWriter, sw.s, sw.m, sw.r = w, s, m, r
 		next.ServeHTTP(sw, r)
 		sw.commit()
 	})
@@ -50,19 +53,20 @@ func (m *Manager) Session(ctx context.Context) *Session {
 // server did not issue is never adopted.
 func (m *Manager) load(ctx context.Context, r *http.Request) (*Session, error) {
 	s := &Session{m: m, r: r}
-	c, err := r.Cookie(m.cookie.Name)
-	if err != nil {
+	value, ok := cookieValue(r.Header, m.cookie.Name)
+	if !ok {
 		return s, nil
 	}
 	s.hadCookie = true
 	var rec *Record
 	var token string
+	var err error
 	reseal := false
 	if rs, ok := m.client.(clientResealer); ok {
-		rec, reseal, err = rs.OpenReseal(ctx, c.Value)
+		rec, reseal, err = rs.OpenReseal(ctx, value)
 	} else if m.client != nil {
-		rec, err = m.client.Open(ctx, c.Value)
-	} else if token = m.tokens.decode(c.Value); token != "" {
+		rec, err = m.client.Open(ctx, value)
+	} else if token = m.tokens.decode(value); token != "" {
 		rec, err = m.store.Load(ctx, m.tokens.storeID(token))
 	} else {
 		m.log.LogAttrs(ctx, slog.LevelDebug, "sessionkit: malformed or forged session cookie ignored")
@@ -181,6 +185,7 @@ func (s *Session) create(ctx context.Context, now time.Time) (*http.Cookie, erro
 	}
 	s.ensureRec()
 	rec := s.rec
+	rec.Values = s.values()
 	rec.ID = m.tokens.storeID(token)
 	rec.CreatedAt, rec.LastSeen = now, now
 	rec.AbsoluteExpiry = now.Add(m.lifetimeFor(rec.Persistent))
@@ -206,6 +211,8 @@ func (s *Session) create(ctx context.Context, now time.Time) (*http.Cookie, erro
 
 // seal puts the session into a client-store cookie.
 func (s *Session) seal(ctx context.Context, now time.Time) (*http.Cookie, error) {
+	s.ensureRec()
+	s.rec.Values = s.values()
 	v, err := s.m.client.Seal(ctx, s.rec)
 	if err != nil {
 		return nil, err
@@ -267,6 +274,30 @@ func (m *Manager) handleError(w http.ResponseWriter, r *http.Request, err error)
 	http.Error(w, http.StatusText(code), code)
 }
 
+// varyCookie is the Vary header value of responses that depend on the
+// session cookie. Its length equals its capacity, so an append copies it.
+var varyCookie = []string{"Cookie"}
+
+// cookieValue returns the value of the first cookie named name in the
+// request's Cookie headers, as http.Request.Cookie does, without parsing the
+// other cookies.
+func cookieValue(h http.Header, name string) (string, bool) {
+	for _, line := range h["Cookie"] {
+		for part := range strings.SplitSeq(line, ";") {
+			part = textproto.TrimString(part)
+			n, v, ok := strings.Cut(part, "=")
+			if !ok || n != name {
+				continue
+			}
+			if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
+				v = v[1 : len(v)-1]
+			}
+			return v, true
+		}
+	}
+	return "", false
+}
+
 // ErrSaveFailed is returned by the response writer's Write after the session
 // could not be saved: the ErrorHandler has answered the request instead.
 var ErrSaveFailed = errors.New("sessionkit: session could not be saved; the error handler answered")
@@ -296,7 +327,11 @@ func (w *responseWriter) commit() bool {
 	c, err := w.s.save()
 	h := w.ResponseWriter.Header()
 	if w.s.hadCookie || c != nil {
-		h.Add("Vary", "Cookie")
+		if len(h["Vary"]) == 0 {
+			h["Vary"] = varyCookie // appending to it later copies it
+		} else {
+			h.Add("Vary", "Cookie")
+		}
 	}
 	if err != nil {
 		w.failed = true

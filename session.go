@@ -2,6 +2,7 @@ package sessionkit
 
 import (
 	"context"
+	"maps"
 	"errors"
 	"fmt"
 	"net/http"
@@ -27,6 +28,8 @@ type Session struct {
 	r   *http.Request
 	err error // ErrNoSession, or why the session cannot be used
 
+	w responseWriter // the middleware's writer, allocated with the session
+
 	mu        sync.Mutex
 	token     string  // the current token; "" until stored (server stores)
 	rec       *Record // the current state, pending changes included
@@ -48,19 +51,19 @@ type Session struct {
 	reseal     bool // client store: seal again even if nothing changed
 }
 
-// ensureRec makes s.rec a record this session may modify: a loaded record
-// belongs to the store and is copied before the first change.
+// ensureRec makes s.rec a record whose header fields (user, remember-me,
+// times) this session may change. A loaded record belongs to the store, so
+// it is copied first; its Values map is shared and never modified: value
+// changes live in the pending set until they are saved.
 func (s *Session) ensureRec() {
 	switch {
 	case s.rec == nil:
 		s.rec = &Record{}
 	case s.shared:
-		s.rec = s.rec.Clone()
+		c := *s.rec
+		s.rec = &c
 	}
 	s.shared = false
-	if s.rec.Values == nil {
-		s.rec.Values = make(map[string][]byte)
-	}
 }
 
 // usable returns why the session cannot be used, or nil.
@@ -74,35 +77,85 @@ func (s *Session) usable() error {
 	return nil
 }
 
+// lookup returns the encoded value of key, pending changes included.
+// The caller holds s.mu.
+func (s *Session) lookup(key string) ([]byte, bool) {
+	if b, ok := s.set[key]; ok {
+		return b, true
+	}
+	if s.cleared || s.rec == nil {
+		return nil, false
+	}
+	if _, ok := s.del[key]; ok {
+		return nil, false
+	}
+	b, ok := s.rec.Values[key]
+	return b, ok
+}
+
+// values returns every value, pending changes included. The result may be
+// the loaded record's own map, which must not be modified.
+// The caller holds s.mu.
+func (s *Session) values() map[string][]byte {
+	if !s.cleared && len(s.set) == 0 && len(s.del) == 0 && s.rec != nil {
+		return s.rec.Values
+	}
+	out := make(map[string][]byte)
+	if !s.cleared && s.rec != nil {
+		for k, v := range s.rec.Values {
+			if _, ok := s.del[k]; !ok {
+				out[k] = v
+			}
+		}
+	}
+	for k, v := range s.set {
+		out[k] = v
+	}
+	return out
+}
+
 // Get decodes the value stored under key into dst, which must be a pointer.
 // It reports whether the key was present.
 func (s *Session) Get(key string, dst any) (bool, error) {
+	b, ok, err := s.raw(key)
+	if !ok || err != nil {
+		return ok, err
+	}
+	return true, s.decode(key, b, dst)
+}
+
+// raw returns the encoded value of key.
+func (s *Session) raw(key string) ([]byte, bool, error) {
 	if s.err != nil {
-		return false, s.err
+		return nil, false, s.err
 	}
 	s.mu.Lock()
-	var b []byte
-	var ok bool
-	if s.rec != nil {
-		b, ok = s.rec.Values[key]
-	}
+	b, ok := s.lookup(key)
 	s.mu.Unlock()
-	if !ok {
-		return false, nil
-	}
+	return b, ok, nil
+}
+
+func (s *Session) decode(key string, b []byte, dst any) error {
 	if err := s.m.codec.Unmarshal(b, dst); err != nil {
-		return true, fmt.Errorf("sessionkit: decode %q: %w", key, err)
+		return fmt.Errorf("sessionkit: decode %q: %w", key, err)
 	}
-	return true, nil
+	return nil
 }
 
 // Get returns the value stored under key, decoded into a T. It reports
 // whether the key was present; a value that cannot be decoded into T is an
 // error.
 func Get[T any](s *Session, key string) (T, bool, error) {
-	var v T
-	ok, err := s.Get(key, &v)
-	return v, ok, err
+	var zero T
+	b, ok, err := s.raw(key)
+	if !ok || err != nil {
+		return zero, ok, err
+	}
+	v := new(T)
+	if err := s.decode(key, b, v); err != nil {
+		return zero, true, err
+	}
+	return *v, true, nil
 }
 
 // Pop returns the value stored under key, decoded into a T, and deletes it.
@@ -119,10 +172,6 @@ func (s *Session) Put(key string, v any) error {
 	if strings.HasPrefix(key, reservedPrefix) {
 		return fmt.Errorf("%w: %q", ErrReservedKey, key)
 	}
-	return s.put(key, v)
-}
-
-func (s *Session) put(key string, v any) error {
 	if s.err != nil {
 		return s.err
 	}
@@ -135,15 +184,18 @@ func (s *Session) put(key string, v any) error {
 	if err := s.usable(); err != nil {
 		return err
 	}
-	s.ensureRec()
-	s.rec.Values[key] = b
+	s.setLocked(key, b)
+	return nil
+}
+
+// setLocked records key=b as a pending change. The caller holds s.mu.
+func (s *Session) setLocked(key string, b []byte) {
 	if s.set == nil {
 		s.set = make(map[string][]byte)
 	}
 	s.set[key] = b
 	delete(s.del, key)
 	s.modified = true
-	return nil
 }
 
 // Delete removes key. Deleting a missing key is not an error.
@@ -153,19 +205,16 @@ func (s *Session) Delete(key string) error {
 	if err := s.usable(); err != nil {
 		return err
 	}
-	if s.rec == nil {
+	if _, ok := s.lookup(key); !ok {
 		return nil
 	}
-	if _, ok := s.rec.Values[key]; !ok {
-		return nil
-	}
-	s.ensureRec()
-	delete(s.rec.Values, key)
 	delete(s.set, key)
-	if s.del == nil {
-		s.del = make(map[string]struct{})
+	if !s.cleared {
+		if s.del == nil {
+			s.del = make(map[string]struct{})
+		}
+		s.del[key] = struct{}{}
 	}
-	s.del[key] = struct{}{}
 	s.modified = true
 	return nil
 }
@@ -178,11 +227,6 @@ func (s *Session) Clear() error {
 	if err := s.usable(); err != nil {
 		return err
 	}
-	if s.rec == nil || len(s.rec.Values) == 0 {
-		return nil
-	}
-	s.ensureRec()
-	clear(s.rec.Values)
 	s.set, s.del, s.cleared, s.modified = nil, nil, true, true
 	return nil
 }
@@ -191,11 +235,8 @@ func (s *Session) Clear() error {
 func (s *Session) Keys() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.rec == nil {
-		return nil
-	}
-	keys := make([]string, 0, len(s.rec.Values))
-	for k := range s.rec.Values {
+	var keys []string
+	for k := range s.values() {
 		if !strings.HasPrefix(k, reservedPrefix) {
 			keys = append(keys, k)
 		}
@@ -208,10 +249,7 @@ func (s *Session) Keys() []string {
 func (s *Session) Has(key string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.rec == nil {
-		return false
-	}
-	_, ok := s.rec.Values[key]
+	_, ok := s.lookup(key)
 	return ok
 }
 
@@ -232,9 +270,8 @@ func (s *Session) AddFlash(kind, message string) error {
 	if err := s.usable(); err != nil {
 		return err
 	}
-	s.ensureRec()
 	var list []Flash
-	if b, ok := s.rec.Values[flashKey]; ok {
+	if b, ok := s.lookup(flashKey); ok {
 		_ = s.m.codec.Unmarshal(b, &list) // a broken list is replaced
 	}
 	list = append(list, Flash{Kind: kind, Message: message})
@@ -242,13 +279,7 @@ func (s *Session) AddFlash(kind, message string) error {
 	if err != nil {
 		return fmt.Errorf("sessionkit: encode flash: %w", err)
 	}
-	s.rec.Values[flashKey] = b
-	if s.set == nil {
-		s.set = make(map[string][]byte)
-	}
-	s.set[flashKey] = b
-	delete(s.del, flashKey)
-	s.modified = true
+	s.setLocked(flashKey, b)
 	return nil
 }
 
@@ -356,14 +387,15 @@ func (s *Session) Renew(keepData bool) error {
 	var rec *Record
 	if keepData {
 		rec = s.rec.Clone()
+		rec.Values = maps.Clone(s.values())
 	} else {
-		rec = &Record{Values: make(map[string][]byte), Meta: s.rec.Meta}
+		rec = &Record{Meta: s.rec.Meta}
 	}
 	wasModified := s.modified
 	s.clearPending()
 	if !s.stored {
 		// A new session gets a fresh token when it is saved anyway.
-		s.rec, s.modified = rec, keepData && wasModified
+		s.rec, s.shared, s.modified = rec, false, keepData && wasModified
 		return nil
 	}
 	ctx := s.r.Context()
@@ -400,7 +432,7 @@ func (s *Session) Renew(keepData bool) error {
 		s.token = token
 		s.modified = false
 	}
-	s.rec = rec
+	s.rec, s.shared = rec, false
 	s.stored0 = storedState{ID: rec.ID, UserID: rec.UserID, ExpiresAt: rec.ExpiresAt}
 	s.sendCookie, s.reseal = true, true
 	m.emit(ctx, Event{Kind: EventRenewed, ID: rec.ID, UserID: rec.UserID})

@@ -11,9 +11,9 @@ import (
 )
 
 const (
-	expressIDBytes = 24                      // express-session's uid-safe IDs: 32 characters
-	tokenBytes     = 32                      // 256 bits
-	tokenLen       = (tokenBytes*8 + 5) / 6  // 43 base64url characters
+	expressIDBytes = 24                     // express-session's uid-safe IDs: 32 characters
+	tokenBytes     = 32                     // 256 bits
+	tokenLen       = (tokenBytes*8 + 5) / 6 // 43 base64url characters
 	// maxCookieValue bounds what the parser looks at: a signed, escaped
 	// token is under 100 bytes.
 	maxCookieValue = 512
@@ -45,8 +45,17 @@ func (m *Manager) newToken() (string, error) {
 // HashToken returns the store key for a session token: the unpadded base64url
 // SHA-256 of the token. Stores only ever see this value.
 func HashToken(token string) string {
-	sum := sha256.Sum256([]byte(token))
-	return enc.EncodeToString(sum[:])
+	var sum [sha256.Size]byte
+	if len(token) <= tokenLen {
+		var buf [tokenLen]byte // keeps the common case off the heap
+		n := copy(buf[:], token)
+		sum = sha256.Sum256(buf[:n])
+	} else {
+		sum = sha256.Sum256([]byte(token))
+	}
+	var out [tokenLen]byte
+	enc.Encode(out[:], sum[:])
+	return string(out[:])
 }
 
 // validToken reports whether t has the exact shape of a token we issue:
@@ -62,7 +71,8 @@ func validToken(t string) bool {
 	}
 	// The last character carries only 4 significant bits; reject
 	// non-canonical encodings so one token has exactly one spelling.
-	_, err := enc.Strict().DecodeString(t)
+	var buf [tokenBytes]byte
+	_, err := enc.Strict().Decode(buf[:], []byte(t))
 	return err == nil
 }
 
