@@ -124,7 +124,9 @@ func (s *Session) save() (*http.Cookie, error) {
 	now := m.now()
 	if !s.stored {
 		if !s.modified {
-			if s.destroyed && s.hadCookie {
+			if s.hadCookie {
+				// Destroyed, or a cookie that named no live session
+				// (unknown, forged or expired): clear it from the browser.
 				return m.expiredCookie(), nil
 			}
 			return nil, nil

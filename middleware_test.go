@@ -304,3 +304,12 @@ func TestNoCacheHeadersWithoutCookie(t *testing.T) {
 		t.Fatal("a page without a session got session cache headers")
 	}
 }
+
+func TestStaleCookieCleared(t *testing.T) {
+	m := newManager(t, sessionkit.Config{})
+	res := serve(m, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", func(w http.ResponseWriter, r *http.Request) {})
+	c := sessionCookie(res)
+	if c == nil || c.MaxAge >= 0 {
+		t.Fatalf("a cookie naming no session was not cleared: %v", res.Header["Set-Cookie"])
+	}
+}
