@@ -119,9 +119,8 @@ func TestHijack(t *testing.T) {
 // failingStore fails every call with err.
 type failingStore struct {
 	sessionkit.Store
-	err          error
-	failCreate   bool
-	failLoadOnly bool
+	err        error
+	failCreate bool
 }
 
 func (f failingStore) Load(ctx context.Context, id string) (*sessionkit.Record, error) {
@@ -311,5 +310,20 @@ func TestStaleCookieCleared(t *testing.T) {
 	c := sessionCookie(res)
 	if c == nil || c.MaxAge >= 0 {
 		t.Fatalf("a cookie naming no session was not cleared: %v", res.Header["Set-Cookie"])
+	}
+}
+
+func TestGobCodec(t *testing.T) {
+	type point struct{ X, Y int }
+	m := newManager(t, sessionkit.Config{Codec: sessionkit.GobCodec{}})
+	res := serve(m, "", func(w http.ResponseWriter, r *http.Request) {
+		_ = m.Session(r.Context()).Put("p", point{3, 4})
+	})
+	var got point
+	serve(m, sessionCookie(res).Value, func(w http.ResponseWriter, r *http.Request) {
+		got, _, _ = sessionkit.Get[point](m.Session(r.Context()), "p")
+	})
+	if got != (point{3, 4}) {
+		t.Fatalf("gob round trip = %+v", got)
 	}
 }
