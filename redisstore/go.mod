@@ -2,11 +2,13 @@ module github.com/sessionkit/sessionkit/redisstore
 
 go 1.26.0
 
-require github.com/sessionkit/sessionkit v0.0.0
+require (
+	github.com/redis/go-redis/v9 v9.23.0
+	github.com/sessionkit/sessionkit v0.0.0
+)
 
 require (
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
-	github.com/redis/go-redis/v9 v9.23.0 // indirect
 	go.uber.org/atomic v1.12.0 // indirect
 	golang.org/x/sys v0.48.0 // indirect
 )

@@ -1,0 +1,414 @@
+package testserver
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// redisDirs are the places besides PATH where redis binaries are looked for.
+var redisDirs = []string{"/usr/bin", "/usr/local/bin", "/usr/sbin", "/opt/homebrew/bin"}
+
+// redisTimeout bounds how long a redis process may take to start, to form a
+// cluster or to see its replica.
+const redisTimeout = 30 * time.Second
+
+// Redis is a redis-server process started by StartRedis. It listens on
+// 127.0.0.1 with persistence disabled and keeps its files in a temporary
+// directory.
+type Redis struct {
+	// Addr is the "host:port" address the server listens on. It does not
+	// change when the server is stopped and started again.
+	Addr string
+
+	t    testing.TB
+	bin  string
+	dir  string
+	args []string
+
+	mu   sync.Mutex
+	proc *redisProc
+}
+
+type redisProc struct {
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+// StartRedis starts a standalone redis-server on a free loopback port and
+// stops it when the test ends. Extra arguments are passed to redis-server
+// after the defaults, so they can override them (for example
+// "--maxmemory", "10mb"); a first argument that does not start with "--"
+// is a configuration file, as redis-server wants. When redis-server is not
+// installed, the test is skipped (or fails, see Strict).
+func StartRedis(t testing.TB, args ...string) *Redis {
+	t.Helper()
+	bin := LookPath(t, redisDirs, "redis-server")
+	r := startRedis(t, bin, "redis", args)
+	t.Cleanup(r.Stop)
+	return r
+}
+
+// startRedis starts a redis-server with args in a new directory under
+// t.TempDir(), retrying on another port if the one chosen was taken in the
+// meantime. It does not register a clean-up.
+func startRedis(t testing.TB, bin, name string, args []string) *Redis {
+	t.Helper()
+	return startRedisFunc(t, bin, name, func() []string { return args })
+}
+
+// startRedisFunc is startRedis with arguments that args makes anew for
+// each attempt, so that they can hold ports of their own.
+func startRedisFunc(t testing.TB, bin, name string, args func() []string) *Redis {
+	t.Helper()
+	var err error
+	for range 3 {
+		r := &Redis{t: t, bin: bin, args: args()}
+		r.dir = filepath.Join(t.TempDir(), name)
+		if err := os.MkdirAll(r.dir, 0o755); err != nil {
+			t.Fatalf("testserver: %v", err)
+		}
+		r.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(FreePort(t)))
+		if err = r.start(); err == nil {
+			return r
+		}
+	}
+	t.Fatalf("testserver: start redis-server: %v", err)
+	return nil
+}
+
+// Start starts the server again after Stop, on the same port and with the
+// same arguments. The data is not kept. It fails the test if the server
+// does not come up.
+func (r *Redis) Start() {
+	r.t.Helper()
+	if err := r.start(); err != nil {
+		r.t.Fatalf("testserver: restart redis-server on %s: %v", r.Addr, err)
+	}
+}
+
+func (r *Redis) start() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.proc != nil {
+		return nil
+	}
+	_, port, _ := net.SplitHostPort(r.Addr)
+	args := []string{
+		"--port", port,
+		"--bind", "127.0.0.1",
+		"--dir", r.dir,
+		"--save", "",
+		"--appendonly", "no",
+		"--daemonize", "no",
+		"--logfile", "redis.log",
+	}
+	extra := r.args
+	if len(extra) > 0 && !strings.HasPrefix(extra[0], "--") {
+		// redis-server wants a configuration file as its first argument.
+		args = append([]string{extra[0]}, args...)
+		extra = extra[1:]
+	}
+	args = append(args, extra...)
+	cmd := exec.Command(r.bin, args...)
+	cmd.Dir = r.dir
+	setProcAttr(cmd)
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	p := &redisProc{cmd: cmd, done: make(chan struct{})}
+	go func() {
+		cmd.Wait()
+		close(p.done)
+	}()
+	deadline := time.Now().Add(redisTimeout)
+	for {
+		reply, err := RedisDo(r.Addr, "PING")
+		if err == nil && reply == "PONG" {
+			break
+		}
+		select {
+		case <-p.done:
+			return fmt.Errorf("redis-server exited: %s", r.log())
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			p.stop()
+			return fmt.Errorf("redis-server did not answer PING within %v (last error: %v): %s", redisTimeout, err, r.log())
+		}
+	}
+	r.proc = p
+	return nil
+}
+
+// Stop stops the server and waits for it to exit. Stopping a stopped
+// server does nothing. Connections to Addr are refused until Start.
+func (r *Redis) Stop() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.proc == nil {
+		return
+	}
+	r.proc.stop()
+	r.proc = nil
+}
+
+// stop terminates the process, killing it if it does not exit in time.
+func (p *redisProc) stop() {
+	p.cmd.Process.Signal(os.Interrupt)
+	select {
+	case <-p.done:
+	case <-time.After(5 * time.Second):
+		p.cmd.Process.Kill()
+		<-p.done
+	}
+}
+
+// Dir returns the server's working directory, which holds its log file
+// (redis.log) and any configuration it writes.
+func (r *Redis) Dir() string { return r.dir }
+
+// log returns the tail of the server's log file, for error messages.
+func (r *Redis) log() string {
+	b, err := os.ReadFile(filepath.Join(r.dir, "redis.log"))
+	if err != nil {
+		return "(no log)"
+	}
+	if len(b) > 2000 {
+		b = b[len(b)-2000:]
+	}
+	return string(b)
+}
+
+// StartRedisCluster starts a Redis Cluster of three masters without
+// replicas, each on a free loopback port, waits until every node reports
+// cluster_state:ok and returns the nodes' addresses. The cluster is stopped
+// when the test ends. It needs redis-server and redis-cli 7.0 or later
+// (for --cluster-port, which frees the cluster bus from the port+10000 rule).
+func StartRedisCluster(t testing.TB) []string {
+	t.Helper()
+	bin := LookPath(t, redisDirs, "redis-server")
+	cli := LookPath(t, redisDirs, "redis-cli")
+	var addrs []string
+	for i := range 3 {
+		r := startRedisFunc(t, bin, fmt.Sprintf("cluster%d", i), func() []string {
+			return []string{
+				"--cluster-enabled", "yes",
+				"--cluster-config-file", "nodes.conf",
+				"--cluster-node-timeout", "5000",
+				// An explicit bus port, so that port+10000 need not be free.
+				"--cluster-port", strconv.Itoa(FreePort(t)),
+			}
+		})
+		t.Cleanup(r.Stop)
+		addrs = append(addrs, r.Addr)
+	}
+	args := append([]string{"--cluster", "create"}, addrs...)
+	args = append(args, "--cluster-replicas", "0", "--cluster-yes")
+	cmd := exec.Command(cli, args...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("testserver: redis-cli --cluster create: %v\n%s", err, out)
+	}
+	deadline := time.Now().Add(redisTimeout)
+	for _, addr := range addrs {
+		for {
+			info, err := RedisDo(addr, "CLUSTER", "INFO")
+			if err == nil && strings.Contains(info, "cluster_state:ok") {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("testserver: cluster node %s not ready within %v: %q %v", addr, redisTimeout, info, err)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	return addrs
+}
+
+// StartRedisSentinel starts a Redis master, one replica of it and one
+// Sentinel that monitors them, each on a free loopback port, and waits until
+// the replica is in sync and the Sentinel knows it, so that a SENTINEL
+// FAILOVER can succeed. It returns the name under which the Sentinel
+// monitors the master, the Sentinel's address and the data nodes' addresses
+// (the master first, then the replica). Everything is stopped when the test
+// ends.
+//
+// The Sentinel is tuned for tests: it declares a node down after one second
+// and fails over with a quorum of one.
+func StartRedisSentinel(t testing.TB) (masterName string, sentinelAddrs, nodeAddrs []string) {
+	t.Helper()
+	bin := LookPath(t, redisDirs, "redis-server")
+	masterName = "sessionkit"
+	master := startRedis(t, bin, "master", nil)
+	t.Cleanup(master.Stop)
+	replica := startRedis(t, bin, "replica", []string{"--replicaof", "127.0.0.1", port(master.Addr)})
+	t.Cleanup(replica.Stop)
+
+	// Sentinel rewrites its configuration file, so it must be a real file.
+	dir := filepath.Join(t.TempDir(), "sentinel")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatalf("testserver: %v", err)
+	}
+	conf := filepath.Join(dir, "sentinel.conf")
+	text := fmt.Sprintf(`sentinel monitor %[1]s 127.0.0.1 %[2]s 1
+sentinel down-after-milliseconds %[1]s 1000
+sentinel failover-timeout %[1]s 10000
+sentinel parallel-syncs %[1]s 1
+`, masterName, port(master.Addr))
+	if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
+		t.Fatalf("testserver: %v", err)
+	}
+	sentinel := startRedis(t, bin, "sentinel-run", []string{conf, "--sentinel"})
+	t.Cleanup(sentinel.Stop)
+
+	deadline := time.Now().Add(redisTimeout)
+	for {
+		ok, state := sentinelReady(sentinel.Addr, masterName, replica.Addr)
+		if ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("testserver: sentinel not ready within %v: %s", redisTimeout, state)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return masterName, []string{sentinel.Addr}, []string{master.Addr, replica.Addr}
+}
+
+// sentinelReady reports whether the replica is in sync with its master and
+// the sentinel lists it as a healthy replica. The string describes the state
+// when it is not ready.
+func sentinelReady(sentinelAddr, masterName, replicaAddr string) (bool, string) {
+	info, err := RedisDo(replicaAddr, "INFO", "replication")
+	if err != nil {
+		return false, err.Error()
+	}
+	if !strings.Contains(info, "master_link_status:up") {
+		return false, "replica: " + info
+	}
+	reply, err := redisDo(sentinelAddr, "SENTINEL", "REPLICAS", masterName)
+	if err != nil {
+		return false, err.Error()
+	}
+	replicas, _ := reply.([]any)
+	for _, r := range replicas {
+		fields, _ := r.([]any)
+		m := make(map[string]string)
+		for i := 0; i+1 < len(fields); i += 2 {
+			k, _ := fields[i].(string)
+			v, _ := fields[i+1].(string)
+			m[k] = v
+		}
+		if net.JoinHostPort(m["ip"], m["port"]) == replicaAddr &&
+			m["flags"] == "slave" && m["master-link-status"] == "ok" {
+			return true, ""
+		}
+	}
+	return false, fmt.Sprintf("sentinel replicas: %v", replicas)
+}
+
+func port(addr string) string {
+	_, p, _ := net.SplitHostPort(addr)
+	return p
+}
+
+// RedisDo sends one command to the Redis server at addr on a new connection
+// and returns its reply as a string. Integers are formatted in decimal and
+// arrays are flattened with newlines. A Redis error reply is returned as an
+// error. It is meant for setting up and inspecting test servers, not for
+// speed.
+func RedisDo(addr string, args ...string) (string, error) {
+	reply, err := redisDo(addr, args...)
+	if err != nil {
+		return "", err
+	}
+	return flatten(reply), nil
+}
+
+func flatten(v any) string {
+	switch v := v.(type) {
+	case []any:
+		s := make([]string, len(v))
+		for i, e := range v {
+			s[i] = flatten(e)
+		}
+		return strings.Join(s, "\n")
+	case nil:
+		return ""
+	default:
+		return fmt.Sprint(v)
+	}
+}
+
+// redisDo sends one command and returns the decoded reply: a string, an
+// int64, nil or a []any.
+func redisDo(addr string, args ...string) (any, error) {
+	conn, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(5 * time.Second))
+	var b strings.Builder
+	fmt.Fprintf(&b, "*%d\r\n", len(args))
+	for _, a := range args {
+		fmt.Fprintf(&b, "$%d\r\n%s\r\n", len(a), a)
+	}
+	if _, err := conn.Write([]byte(b.String())); err != nil {
+		return nil, err
+	}
+	return readReply(bufio.NewReader(conn))
+}
+
+// readReply reads one RESP2 reply.
+func readReply(r *bufio.Reader) (any, error) {
+	line, err := r.ReadString('\n')
+	if err != nil {
+		return nil, err
+	}
+	line = strings.TrimSuffix(line, "\r\n")
+	if line == "" {
+		return nil, errors.New("testserver: empty reply line")
+	}
+	switch line[0] {
+	case '+':
+		return line[1:], nil
+	case '-':
+		return nil, errors.New(line[1:])
+	case ':':
+		return strconv.ParseInt(line[1:], 10, 64)
+	case '$':
+		n, err := strconv.Atoi(line[1:])
+		if err != nil || n < 0 {
+			return nil, err
+		}
+		buf := make([]byte, n+2)
+		if _, err := io.ReadFull(r, buf); err != nil {
+			return nil, err
+		}
+		return string(buf[:n]), nil
+	case '*':
+		n, err := strconv.Atoi(line[1:])
+		if err != nil || n < 0 {
+			return nil, err
+		}
+		a := make([]any, n)
+		for i := range a {
+			if a[i], err = readReply(r); err != nil {
+				return nil, err
+			}
+		}
+		return a, nil
+	}
+	return nil, fmt.Errorf("testserver: unexpected reply %q", line)
+}

@@ -1,0 +1,625 @@
+// Package mongostore is a sessionkit.Store that keeps sessions in a MongoDB
+// collection, one document per session, using the official Go driver
+// (go.mongodb.org/mongo-driver/v2).
+//
+// A session is stored as
+//
+//	{
+//		_id:     <ID>,            // the store key (a hash of the token)
+//		uid:     <user ID>,       // absent for anonymous sessions
+//		created: <Date>,
+//		last:    <Date>,
+//		exp:     <Date>,          // ExpiresAt
+//		abs:     <Date>,          // AbsoluteExpiry
+//		persist: <bool>,
+//		meta:    {<key>: <string>, ...},
+//		v:       {<encoded key>: <Binary>, ...},
+//	}
+//
+// Value keys are arbitrary strings, but MongoDB field names must not contain
+// "." or start with "$", so each key is stored as "k" followed by its
+// unpadded base64url encoding: the key "a.b" becomes the field "kYS5i".
+// Saves change only the fields of the keys that a request changed, with
+// $set and $unset, so overlapping requests that change different keys both
+// survive. Within one Store, the writes to one session are also serialized,
+// which keeps servers that do not update documents atomically (FerretDB v1)
+// from losing keys when the requests of one process overlap.
+//
+// New creates an index on uid for the per-user index and a TTL index on exp
+// so that the server deletes expired sessions. Servers that refuse TTL
+// indexes (FerretDB v1, for example) get an ordinary index on exp instead,
+// and the Store deletes expired sessions itself every
+// Options.CleanupInterval. Either way, reads never return an expired
+// session.
+//
+// The caller owns the *mongo.Client: the Store never connects or
+// disconnects it, and Close only stops the Store's own clean-up. Operations
+// on an unreachable server fail with errors that wrap
+// sessionkit.ErrUnavailable; the driver reconnects by itself when the server
+// comes back. Set a short server selection timeout on the client
+// (options.Client().SetServerSelectionTimeout) so that requests fail fast
+// while the server is down.
+package mongostore
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sessionkit/sessionkit"
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"go.mongodb.org/mongo-driver/v2/x/mongo/driver"
+	"go.mongodb.org/mongo-driver/v2/x/mongo/driver/topology"
+)
+
+// Default values for Options.
+const (
+	// DefaultCollection is the collection a Store uses when
+	// Options.Collection is empty.
+	DefaultCollection = "sessions"
+	// DefaultCleanupInterval is how often a Store deletes expired sessions
+	// itself, on servers without TTL indexes, when Options.CleanupInterval
+	// is zero.
+	DefaultCleanupInterval = time.Minute
+)
+
+const (
+	// defaultPageSize is the page size of Iterate when limit is not
+	// positive.
+	defaultPageSize = 100
+	// cleanupTimeout bounds one run of the clean-up goroutine.
+	cleanupTimeout = time.Minute
+)
+
+// Options configures a Store. The zero value is ready to use.
+type Options struct {
+	// Collection names the collection that holds the sessions. The default
+	// is DefaultCollection ("sessions").
+	Collection string
+
+	// CleanupInterval is how often the Store deletes expired sessions itself
+	// when the server does not support TTL indexes. Zero means
+	// DefaultCleanupInterval (one minute); a negative value turns the
+	// clean-up off, for callers that run DeleteExpired themselves. It has no
+	// effect when the server deletes expired sessions through a TTL index.
+	CleanupInterval time.Duration
+
+	// Now returns the current time; nil means time.Now. The Store compares
+	// it with each session's expiry on reads, writes and clean-up. A TTL
+	// index uses the server's clock instead.
+	Now func() time.Time
+}
+
+// Store is a sessionkit.Store backed by a MongoDB collection. It also
+// implements sessionkit.UserIndex and sessionkit.Iterator. It is safe for
+// concurrent use.
+type Store struct {
+	coll *mongo.Collection
+	now  func() time.Time
+	ttl  bool
+
+	cancel    context.CancelFunc // stops the clean-up goroutine, if any
+	done      chan struct{}      // closed when the clean-up goroutine returns
+	closeOnce sync.Once
+
+	// locks serialize the writes to one session that read and modify a
+	// document (Create over an expired document, Update, Touch) within
+	// this Store. MongoDB applies each update to a document atomically and
+	// needs no help, but FerretDB v1 reads, modifies and writes documents
+	// without isolation, so two concurrent updates of different fields of
+	// one document can lose one of them. Each lock is a channel with room
+	// for one token, so that waiting for it honours the context.
+	seed  maphash.Seed
+	locks [64]chan struct{}
+}
+
+var (
+	_ sessionkit.Store     = (*Store)(nil)
+	_ sessionkit.UserIndex = (*Store)(nil)
+	_ sessionkit.Iterator  = (*Store)(nil)
+)
+
+// New returns a Store that keeps sessions in a collection of db. It creates
+// the Store's indexes if they do not exist yet, so ctx should allow for a
+// round trip to the server; when the server refuses TTL indexes, it starts
+// a goroutine that deletes expired sessions, which Close stops.
+func New(ctx context.Context, db *mongo.Database, opts Options) (*Store, error) {
+	if db == nil {
+		return nil, errors.New("mongostore: nil database")
+	}
+	name := opts.Collection
+	if name == "" {
+		name = DefaultCollection
+	}
+	s := &Store{coll: db.Collection(name), now: opts.Now, seed: maphash.MakeSeed()}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	for i := range s.locks {
+		s.locks[i] = make(chan struct{}, 1)
+	}
+	ttl, err := createIndexes(ctx, s.coll.Indexes())
+	if err != nil {
+		return nil, err
+	}
+	s.ttl = ttl
+	interval := opts.CleanupInterval
+	if interval == 0 {
+		interval = DefaultCleanupInterval
+	}
+	if !ttl && interval > 0 {
+		ctx, cancel := context.WithCancel(context.Background())
+		s.cancel = cancel
+		s.done = make(chan struct{})
+		go s.cleanup(ctx, interval)
+	}
+	return s, nil
+}
+
+// indexCreator is the part of mongo.IndexView that createIndexes uses.
+type indexCreator interface {
+	CreateOne(ctx context.Context, model mongo.IndexModel, opts ...options.Lister[options.CreateIndexesOptions]) (string, error)
+}
+
+// createIndexes creates the uid index and an index on exp: a TTL index if
+// the server accepts one, an ordinary index otherwise. It reports whether
+// the TTL index exists. Creating an index that already exists is a no-op,
+// so it is safe at every start-up.
+func createIndexes(ctx context.Context, iv indexCreator) (ttl bool, err error) {
+	uid := mongo.IndexModel{
+		Keys:    bson.D{{Key: "uid", Value: 1}},
+		Options: options.Index().SetName("uid_1"),
+	}
+	if _, err := iv.CreateOne(ctx, uid); err != nil {
+		return false, wrap("create uid index", err)
+	}
+	exp := mongo.IndexModel{
+		Keys:    bson.D{{Key: "exp", Value: 1}},
+		Options: options.Index().SetName("exp_1").SetExpireAfterSeconds(0),
+	}
+	_, err = iv.CreateOne(ctx, exp)
+	if err == nil {
+		return true, nil
+	}
+	if !refused(err) {
+		return false, wrap("create TTL index", err)
+	}
+	exp.Options = options.Index().SetName("exp_1")
+	if _, err := iv.CreateOne(ctx, exp); err != nil {
+		return false, wrap("create exp index", err)
+	}
+	return false, nil
+}
+
+// refused reports whether err is the server's refusal of a command, as
+// opposed to a failure to reach the server. FerretDB v1 answers a TTL index
+// with NotImplemented (code 238); other servers answer CommandNotSupported,
+// CannotCreateIndex or a conflict with an existing exp index.
+func refused(err error) bool {
+	var se mongo.ServerError
+	return errors.As(err, &se) && !unavailable(err)
+}
+
+// TTLIndex reports whether the server deletes expired sessions through a TTL
+// index. When it is false the Store deletes them itself every
+// Options.CleanupInterval.
+func (s *Store) TTLIndex() bool { return s.ttl }
+
+// Close stops the Store's clean-up goroutine and waits for it to return. It
+// does not disconnect the client. Close is idempotent and always returns
+// nil.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		if s.cancel != nil {
+			s.cancel()
+			<-s.done
+		}
+	})
+	return nil
+}
+
+func (s *Store) cleanup(ctx context.Context, interval time.Duration) {
+	defer close(s.done)
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			// A failure is retried at the next tick.
+			tctx, cancel := context.WithTimeout(ctx, cleanupTimeout)
+			_, _ = s.DeleteExpired(tctx)
+			cancel()
+		}
+	}
+}
+
+// DeleteExpired deletes the sessions whose expiry has passed and returns
+// how many it deleted. The Store calls it every Options.CleanupInterval
+// when the server has no TTL index; callers that turn that off can call it
+// on their own schedule.
+func (s *Store) DeleteExpired(ctx context.Context) (int, error) {
+	res, err := s.coll.DeleteMany(ctx, bson.D{{Key: "exp", Value: bson.D{{Key: "$lte", Value: s.now()}}}})
+	if err != nil {
+		return 0, wrap("delete expired", err)
+	}
+	return int(res.DeletedCount), nil
+}
+
+// document is the stored form of a sessionkit.Record.
+type document struct {
+	ID      string            `bson:"_id"`
+	UserID  string            `bson:"uid,omitempty"`
+	Created time.Time         `bson:"created"`
+	Last    time.Time         `bson:"last"`
+	Exp     time.Time         `bson:"exp"`
+	Abs     time.Time         `bson:"abs"`
+	Persist bool              `bson:"persist"`
+	Meta    map[string]string `bson:"meta,omitempty"`
+	Values  map[string][]byte `bson:"v"`
+}
+
+// infoProjection leaves out the values, which listings do not need.
+var infoProjection = bson.D{{Key: "v", Value: 0}}
+
+// valueField returns the field name, inside "v", of the value key k.
+func valueField(k string) string {
+	return "k" + base64.RawURLEncoding.EncodeToString([]byte(k))
+}
+
+// valueKey reverses valueField.
+func valueKey(field string) (string, error) {
+	enc, ok := strings.CutPrefix(field, "k")
+	if !ok {
+		return "", fmt.Errorf("mongostore: malformed value field %q", field)
+	}
+	b, err := base64.RawURLEncoding.DecodeString(enc)
+	if err != nil {
+		return "", fmt.Errorf("mongostore: malformed value field %q: %v", field, err)
+	}
+	return string(b), nil
+}
+
+// binary returns v as stored: a nil slice is stored as empty binary data
+// rather than null.
+func binary(v []byte) []byte {
+	if v == nil {
+		return []byte{}
+	}
+	return v
+}
+
+func toDocument(rec *sessionkit.Record) *document {
+	d := &document{
+		ID:      rec.ID,
+		UserID:  rec.UserID,
+		Created: rec.CreatedAt,
+		Last:    rec.LastSeen,
+		Exp:     rec.ExpiresAt,
+		Abs:     rec.AbsoluteExpiry,
+		Persist: rec.Persistent,
+		Meta:    rec.Meta,
+		Values:  make(map[string][]byte, len(rec.Values)),
+	}
+	for k, v := range rec.Values {
+		d.Values[valueField(k)] = binary(v)
+	}
+	return d
+}
+
+func (d *document) record() (*sessionkit.Record, error) {
+	rec := &sessionkit.Record{
+		ID:             d.ID,
+		UserID:         d.UserID,
+		Values:         make(map[string][]byte, len(d.Values)),
+		CreatedAt:      d.Created,
+		LastSeen:       d.Last,
+		ExpiresAt:      d.Exp,
+		AbsoluteExpiry: d.Abs,
+		Persistent:     d.Persist,
+		Meta:           d.Meta,
+	}
+	for f, v := range d.Values {
+		k, err := valueKey(f)
+		if err != nil {
+			return nil, err
+		}
+		rec.Values[k] = v
+	}
+	return rec, nil
+}
+
+func (d *document) info() sessionkit.SessionInfo {
+	return sessionkit.SessionInfo{
+		ID:         d.ID,
+		UserID:     d.UserID,
+		CreatedAt:  d.Created,
+		LastSeen:   d.Last,
+		ExpiresAt:  d.Exp,
+		Persistent: d.Persist,
+		Meta:       d.Meta,
+	}
+}
+
+// lock takes the lock of the session id and returns the function that
+// releases it, or the context's error if the context ends first.
+func (s *Store) lock(ctx context.Context, id string) (unlock func(), err error) {
+	l := s.locks[maphash.String(s.seed, id)%uint64(len(s.locks))]
+	select {
+	case l <- struct{}{}:
+		return func() { <-l }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// live returns a filter that matches the session id if it has not expired.
+func (s *Store) live(id string) bson.D {
+	return bson.D{{Key: "_id", Value: id}, {Key: "exp", Value: bson.D{{Key: "$gt", Value: s.now()}}}}
+}
+
+// Load implements sessionkit.Store. It returns (nil, nil) when no live
+// session has the ID.
+func (s *Store) Load(ctx context.Context, id string) (*sessionkit.Record, error) {
+	// The filter names only _id, and the expiry is checked here: FerretDB
+	// looks a document up by its key only for such a filter and scans the
+	// whole collection otherwise.
+	var d document
+	err := s.coll.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, wrap("load", err)
+	}
+	if !d.Exp.After(s.now()) {
+		return nil, nil
+	}
+	return d.record()
+}
+
+// Create implements sessionkit.Store. It inserts a new document and returns
+// sessionkit.ErrExists when a live session has the same ID. An expired
+// document that has not been deleted yet is replaced.
+func (s *Store) Create(ctx context.Context, rec *sessionkit.Record) error {
+	d := toDocument(rec)
+	_, err := s.coll.InsertOne(ctx, d)
+	if err == nil {
+		return nil
+	}
+	if !mongo.IsDuplicateKeyError(err) {
+		return wrap("create", err)
+	}
+	unlock, err := s.lock(ctx, rec.ID)
+	if err != nil {
+		return wrap("create", err)
+	}
+	defer unlock()
+	expired := bson.D{{Key: "_id", Value: rec.ID}, {Key: "exp", Value: bson.D{{Key: "$lte", Value: s.now()}}}}
+	res, err := s.coll.ReplaceOne(ctx, expired, d)
+	if err != nil {
+		return wrap("create", err)
+	}
+	if res.MatchedCount == 0 {
+		return sessionkit.ErrExists
+	}
+	return nil
+}
+
+// Update implements sessionkit.Store. It changes only the fields that d
+// names, in a single update filtered on the session being live, and returns
+// sessionkit.ErrNotFound when it is not. It never creates a document.
+func (s *Store) Update(ctx context.Context, id string, d sessionkit.Delta) error {
+	set := bson.D{{Key: "last", Value: d.LastSeen}, {Key: "exp", Value: d.ExpiresAt}}
+	var unset bson.D
+	if !d.AbsoluteExpiry.IsZero() {
+		set = append(set, bson.E{Key: "abs", Value: d.AbsoluteExpiry})
+	}
+	if d.Persistent != nil {
+		set = append(set, bson.E{Key: "persist", Value: *d.Persistent})
+	}
+	if d.UserID != nil {
+		if *d.UserID == "" {
+			unset = append(unset, bson.E{Key: "uid", Value: ""})
+		} else {
+			set = append(set, bson.E{Key: "uid", Value: *d.UserID})
+		}
+	}
+
+	// Delta.Apply applies Set before Del, so a key in both ends up deleted.
+	del := make(map[string]bool, len(d.Del))
+	for _, k := range d.Del {
+		del[k] = true
+	}
+	if d.Clear {
+		v := bson.D{}
+		for k, val := range d.Set {
+			if !del[k] {
+				v = append(v, bson.E{Key: valueField(k), Value: binary(val)})
+			}
+		}
+		set = append(set, bson.E{Key: "v", Value: v})
+	} else {
+		for k, val := range d.Set {
+			if !del[k] {
+				set = append(set, bson.E{Key: "v." + valueField(k), Value: binary(val)})
+			}
+		}
+		for k := range del {
+			unset = append(unset, bson.E{Key: "v." + valueField(k), Value: ""})
+		}
+	}
+
+	update := bson.D{{Key: "$set", Value: set}}
+	if len(unset) > 0 {
+		update = append(update, bson.E{Key: "$unset", Value: unset})
+	}
+	unlock, err := s.lock(ctx, id)
+	if err != nil {
+		return wrap("update", err)
+	}
+	defer unlock()
+	res, err := s.coll.UpdateOne(ctx, s.live(id), update)
+	if err != nil {
+		return wrap("update", err)
+	}
+	if res.MatchedCount == 0 {
+		return sessionkit.ErrNotFound
+	}
+	return nil
+}
+
+// Touch implements sessionkit.Store. It sets only last and exp, and returns
+// sessionkit.ErrNotFound when no live session has the ID.
+func (s *Store) Touch(ctx context.Context, id string, lastSeen, expiresAt time.Time) error {
+	update := bson.D{{Key: "$set", Value: bson.D{
+		{Key: "last", Value: lastSeen},
+		{Key: "exp", Value: expiresAt},
+	}}}
+	unlock, err := s.lock(ctx, id)
+	if err != nil {
+		return wrap("touch", err)
+	}
+	defer unlock()
+	res, err := s.coll.UpdateOne(ctx, s.live(id), update)
+	if err != nil {
+		return wrap("touch", err)
+	}
+	if res.MatchedCount == 0 {
+		return sessionkit.ErrNotFound
+	}
+	return nil
+}
+
+// Delete implements sessionkit.Store. Deleting a missing session returns
+// nil.
+func (s *Store) Delete(ctx context.Context, id string) error {
+	if _, err := s.coll.DeleteOne(ctx, bson.D{{Key: "_id", Value: id}}); err != nil {
+		return wrap("delete", err)
+	}
+	return nil
+}
+
+// ListByUser implements sessionkit.UserIndex. It returns the user's live
+// sessions, oldest first, without their values. An empty userID matches
+// no session: anonymous sessions belong to no user.
+func (s *Store) ListByUser(ctx context.Context, userID string) ([]sessionkit.SessionInfo, error) {
+	if userID == "" {
+		return nil, nil
+	}
+	filter := bson.D{
+		{Key: "uid", Value: userID},
+		{Key: "exp", Value: bson.D{{Key: "$gt", Value: s.now()}}},
+	}
+	opts := options.Find().
+		SetSort(bson.D{{Key: "created", Value: 1}, {Key: "_id", Value: 1}}).
+		SetProjection(infoProjection)
+	list, err := s.find(ctx, filter, opts)
+	if err != nil {
+		return nil, wrap("list by user", err)
+	}
+	return list, nil
+}
+
+// DeleteByUser implements sessionkit.UserIndex. It deletes the user's live
+// sessions except the IDs in except, and returns how many it deleted.
+// Expired sessions are left to the TTL index or the clean-up. An empty
+// userID deletes nothing.
+func (s *Store) DeleteByUser(ctx context.Context, userID string, except ...string) (int, error) {
+	if userID == "" {
+		return 0, nil
+	}
+	filter := bson.D{
+		{Key: "uid", Value: userID},
+		{Key: "exp", Value: bson.D{{Key: "$gt", Value: s.now()}}},
+	}
+	if len(except) > 0 {
+		filter = append(filter, bson.E{Key: "_id", Value: bson.D{{Key: "$nin", Value: except}}})
+	}
+	res, err := s.coll.DeleteMany(ctx, filter)
+	if err != nil {
+		return 0, wrap("delete by user", err)
+	}
+	return int(res.DeletedCount), nil
+}
+
+// Iterate implements sessionkit.Iterator. Pages are in ID order; the
+// cursor encodes the last ID of the previous page. A limit of zero or less
+// means 100.
+func (s *Store) Iterate(ctx context.Context, cursor string, limit int) ([]sessionkit.SessionInfo, string, error) {
+	if limit <= 0 {
+		limit = defaultPageSize
+	}
+	filter := bson.D{{Key: "exp", Value: bson.D{{Key: "$gt", Value: s.now()}}}}
+	if cursor != "" {
+		after, err := base64.RawURLEncoding.DecodeString(cursor)
+		if err != nil {
+			return nil, "", fmt.Errorf("mongostore: iterate: malformed cursor %q", cursor)
+		}
+		filter = append(filter, bson.E{Key: "_id", Value: bson.D{{Key: "$gt", Value: string(after)}}})
+	}
+	opts := options.Find().
+		SetSort(bson.D{{Key: "_id", Value: 1}}).
+		SetLimit(int64(limit)).
+		SetProjection(infoProjection)
+	page, err := s.find(ctx, filter, opts)
+	if err != nil {
+		return nil, "", wrap("iterate", err)
+	}
+	next := ""
+	if len(page) == limit {
+		next = base64.RawURLEncoding.EncodeToString([]byte(page[len(page)-1].ID))
+	}
+	return page, next, nil
+}
+
+func (s *Store) find(ctx context.Context, filter bson.D, opts *options.FindOptionsBuilder) ([]sessionkit.SessionInfo, error) {
+	cur, err := s.coll.Find(ctx, filter, opts)
+	if err != nil {
+		return nil, err
+	}
+	defer cur.Close(ctx)
+	var list []sessionkit.SessionInfo
+	for cur.Next(ctx) {
+		var d document
+		if err := cur.Decode(&d); err != nil {
+			return nil, err
+		}
+		list = append(list, d.info())
+	}
+	if err := cur.Err(); err != nil {
+		return nil, err
+	}
+	return list, nil
+}
+
+// wrap annotates err with the operation, and marks errors that mean the
+// server could not be reached with sessionkit.ErrUnavailable.
+func wrap(op string, err error) error {
+	if unavailable(err) {
+		return fmt.Errorf("mongostore: %s: %w: %w", op, sessionkit.ErrUnavailable, err)
+	}
+	return fmt.Errorf("mongostore: %s: %w", op, err)
+}
+
+// unavailable reports whether err means that the server could not be
+// reached: a network error, a timeout, a failed server selection, or a
+// connection pool cleared because another operation could not reach the
+// server. A cancelled context is the caller's doing and does not count.
+func unavailable(err error) bool {
+	if errors.Is(err, context.Canceled) {
+		return false
+	}
+	var sse topology.ServerSelectionError
+	var pce driver.RetryablePoolError
+	return mongo.IsNetworkError(err) || mongo.IsTimeout(err) ||
+		errors.As(err, &sse) || errors.As(err, &pce) && pce.Retryable()
+}

@@ -1,0 +1,590 @@
+// Package pgstore is a sessionkit.Store that keeps sessions in PostgreSQL,
+// through github.com/jackc/pgx/v5 and a *pgxpool.Pool.
+//
+// Sessions live in two tables: one row per session, and one row per session
+// value, so that an update writes only the keys that a request changed and
+// overlapping requests that change different keys both survive. An update
+// locks the session's row, so it is serialised with a concurrent delete and
+// never brings a deleted session back. See Schema for the layout.
+//
+// A Store also implements sessionkit.UserIndex and sessionkit.Iterator.
+package pgstore
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/sessionkit/sessionkit"
+)
+
+// DefaultCleanupInterval is how often expired sessions are deleted when
+// Options.CleanupInterval is zero.
+const DefaultCleanupInterval = 5 * time.Minute
+
+// DefaultPageSize is the page size Iterate uses when limit is not positive.
+const DefaultPageSize = 100
+
+// cleanupBatch is how many expired sessions DeleteExpired removes in one
+// statement, so that it never holds many locks for long.
+const cleanupBatch = 1000
+
+// Options configures a Store. The zero value is ready to use.
+type Options struct {
+	// Table is the name of the sessions table, optionally qualified by a
+	// schema ("auth.sessions"); the values table is named Table+"_values".
+	// See Schema. Default: DefaultTable.
+	Table string
+
+	// CleanupInterval is how often a background goroutine deletes expired
+	// sessions. Zero means DefaultCleanupInterval; a negative value
+	// disables the goroutine (call DeleteExpired yourself, or run it from
+	// one instance only). Expired sessions are never returned either way.
+	CleanupInterval time.Duration
+
+	// Now returns the current time, which decides whether a session has
+	// expired; the database's clock is never used. Default: time.Now.
+	// Tests set it to a fake clock.
+	Now func() time.Time
+
+	// Logger receives the errors of the cleanup goroutine.
+	// Default: slog.Default().
+	Logger *slog.Logger
+}
+
+// Store is a sessionkit.Store backed by PostgreSQL. It is safe for
+// concurrent use. Close it when done; the pool stays open.
+type Store struct {
+	pool *pgxpool.Pool
+	t    tableName
+	now  func() time.Time
+	log  *slog.Logger
+
+	closeOnce sync.Once
+	cancel    context.CancelFunc
+	done      chan struct{}
+}
+
+var (
+	_ sessionkit.Store     = (*Store)(nil)
+	_ sessionkit.UserIndex = (*Store)(nil)
+	_ sessionkit.Iterator  = (*Store)(nil)
+)
+
+// New returns a store that uses pool. It creates the tables and indexes if
+// they do not exist (see Schema) and checks the columns of existing ones,
+// so a table of the same name with another layout is reported here. When
+// the database cannot be reached, the error wraps sessionkit.ErrUnavailable.
+// The caller owns pool: Close does not close it.
+func New(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Store, error) {
+	if pool == nil {
+		return nil, errors.New("pgstore: nil *pgxpool.Pool")
+	}
+	table := opts.Table
+	if table == "" {
+		table = DefaultTable
+	}
+	t, err := parseTable(table)
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{pool: pool, t: t, now: opts.Now, log: opts.Logger, done: make(chan struct{})}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if err := s.migrate(ctx); err != nil {
+		return nil, err
+	}
+	interval := opts.CleanupInterval
+	if interval == 0 {
+		interval = DefaultCleanupInterval
+	}
+	cctx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	if interval > 0 {
+		go s.cleanup(cctx, interval)
+	} else {
+		close(s.done)
+	}
+	return s, nil
+}
+
+// Close stops the cleanup goroutine, waiting for a run in progress to end.
+// It does not close the pool. Further calls do nothing.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		s.cancel()
+		<-s.done
+	})
+	return nil
+}
+
+func (s *Store) cleanup(ctx context.Context, interval time.Duration) {
+	defer close(s.done)
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if _, err := s.DeleteExpired(ctx); err != nil && ctx.Err() == nil {
+			s.log.LogAttrs(ctx, slog.LevelError, "pgstore: deleting expired sessions failed",
+				slog.String("table", s.t.sessions()), slog.String("error", err.Error()))
+		}
+	}
+}
+
+// DeleteExpired deletes the sessions that have expired and returns how many
+// it deleted. The cleanup goroutine calls it every CleanupInterval. Several
+// instances may run it at once: each skips the rows another has locked.
+func (s *Store) DeleteExpired(ctx context.Context) (int, error) {
+	total := 0
+	for {
+		tag, err := s.pool.Exec(ctx, `DELETE FROM `+s.t.sessions()+` WHERE id IN (
+			SELECT id FROM `+s.t.sessions()+` WHERE expires_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+			s.now(), cleanupBatch)
+		if err != nil {
+			return total, wrap("delete expired", err)
+		}
+		n := int(tag.RowsAffected())
+		total += n
+		if n < cleanupBatch {
+			return total, nil
+		}
+	}
+}
+
+// validID reports whether id could be stored: PostgreSQL text holds only
+// valid UTF-8 without NUL bytes. Other IDs are never found.
+func validID(id string) bool {
+	return utf8.ValidString(id) && !strings.ContainsRune(id, 0)
+}
+
+// Load returns the live session with the given ID, or (nil, nil).
+func (s *Store) Load(ctx context.Context, id string) (*sessionkit.Record, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, wrap("load", err)
+	}
+	if !validID(id) {
+		return nil, nil
+	}
+	rows, err := s.pool.Query(ctx, `SELECT s.user_id, s.created_at, s.last_seen, s.expires_at,
+		s.absolute_expiry, s.persistent, s.meta, v.key, v.value
+		FROM `+s.t.sessions()+` s LEFT JOIN `+s.t.values()+` v ON v.session_id = s.id
+		WHERE s.id = $1 AND s.expires_at > $2`, id, s.now())
+	if err != nil {
+		return nil, wrap("load", err)
+	}
+	var (
+		rec                         *sessionkit.Record
+		userID, key                 *string
+		created, seen, exp, absolut time.Time
+		persistent                  bool
+		meta, value                 []byte
+	)
+	_, err = pgx.ForEachRow(rows, []any{&userID, &created, &seen, &exp, &absolut, &persistent, &meta, &key, &value}, func() error {
+		if rec == nil {
+			rec = &sessionkit.Record{
+				ID:             id,
+				Values:         make(map[string][]byte),
+				CreatedAt:      created,
+				LastSeen:       seen,
+				ExpiresAt:      exp,
+				AbsoluteExpiry: absolut,
+				Persistent:     persistent,
+			}
+			if userID != nil {
+				rec.UserID = *userID
+			}
+			var err error
+			if rec.Meta, err = decodeMeta(meta); err != nil {
+				return err
+			}
+		}
+		if key != nil {
+			if value == nil {
+				value = []byte{}
+			}
+			rec.Values[*key] = value
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, wrap("load", err)
+	}
+	return rec, nil
+}
+
+// Create inserts rec. It returns sessionkit.ErrExists when a live session
+// has the same ID; an expired one is replaced.
+//
+// It is one statement, so one round trip and atomic: the session row is
+// inserted (or replaces an expired one), the old values that the new record
+// does not set are deleted, and the new values are written. The DELETE and
+// the upsert never touch the same row, as one statement must not change a
+// row twice.
+func (s *Store) Create(ctx context.Context, rec *sessionkit.Record) error {
+	if !validID(rec.ID) {
+		return fmt.Errorf("pgstore: create: invalid session ID %q", rec.ID)
+	}
+	meta, err := encodeMeta(rec.Meta)
+	if err != nil {
+		return fmt.Errorf("pgstore: create: %w", err)
+	}
+	keys, vals := split(rec.Values)
+	var n int
+	err = s.pool.QueryRow(ctx, `WITH s AS (
+			INSERT INTO `+s.t.sessions()+` AS s
+				(id, user_id, created_at, last_seen, expires_at, absolute_expiry, persistent, meta)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+			ON CONFLICT (id) DO UPDATE SET user_id = EXCLUDED.user_id,
+				created_at = EXCLUDED.created_at, last_seen = EXCLUDED.last_seen,
+				expires_at = EXCLUDED.expires_at, absolute_expiry = EXCLUDED.absolute_expiry,
+				persistent = EXCLUDED.persistent, meta = EXCLUDED.meta
+			WHERE s.expires_at <= $9
+			RETURNING id
+		), del AS (
+			DELETE FROM `+s.t.values()+` v USING s
+			WHERE v.session_id = s.id AND v.key <> ALL($10)
+		)`+s.upsertValues(10)+`
+		SELECT count(*) FROM s`,
+		rec.ID, nullString(rec.UserID), rec.CreatedAt, rec.LastSeen,
+		rec.ExpiresAt, rec.AbsoluteExpiry, rec.Persistent, meta, s.now(),
+		keys, vals).Scan(&n)
+	if err != nil {
+		return wrap("create", err)
+	}
+	if n == 0 {
+		return sessionkit.ErrExists
+	}
+	return nil
+}
+
+// upsertValues returns a common table expression that writes the keys in
+// parameter $param, with the values in the next parameter, to the session
+// returned by the CTE s.
+func (s *Store) upsertValues(param int) string {
+	return fmt.Sprintf(`, ins AS (
+			INSERT INTO %s (session_id, key, value)
+			SELECT s.id, t.k, t.v FROM s, unnest($%d::text[], $%d::bytea[]) AS t(k, v)
+			ON CONFLICT (session_id, key) DO UPDATE SET value = EXCLUDED.value
+		)`, s.t.values(), param, param+1)
+}
+
+// split returns the keys of values and their values in the same order.
+func split(values map[string][]byte) (keys []string, vals [][]byte) {
+	keys = make([]string, 0, len(values))
+	vals = make([][]byte, 0, len(values))
+	for k, v := range values {
+		if v == nil {
+			v = []byte{} // the column is NOT NULL
+		}
+		keys = append(keys, k)
+		vals = append(vals, v)
+	}
+	return keys, vals
+}
+
+// Update applies d to the live session id, writing only the keys that d
+// names, atomically. It returns sessionkit.ErrNotFound when the session
+// does not exist or has expired.
+//
+// Its UPDATE of the session row comes first and locks the row: a
+// concurrent Update or Delete waits for it, and if a Delete came first the
+// UPDATE finds nothing and no value changes.
+func (s *Store) Update(ctx context.Context, id string, d sessionkit.Delta) error {
+	if err := ctx.Err(); err != nil {
+		return wrap("update", err)
+	}
+	if !validID(id) {
+		return sessionkit.ErrNotFound
+	}
+	set := "last_seen = $3, expires_at = $4"
+	args := []any{id, s.now(), d.LastSeen, d.ExpiresAt}
+	if !d.AbsoluteExpiry.IsZero() {
+		args = append(args, d.AbsoluteExpiry)
+		set += fmt.Sprintf(", absolute_expiry = $%d", len(args))
+	}
+	if d.UserID != nil {
+		args = append(args, nullString(*d.UserID))
+		set += fmt.Sprintf(", user_id = $%d", len(args))
+	}
+	if d.Persistent != nil {
+		args = append(args, *d.Persistent)
+		set += fmt.Sprintf(", persistent = $%d", len(args))
+	}
+	update := `UPDATE ` + s.t.sessions() + ` SET ` + set + ` WHERE id = $1 AND expires_at > $2`
+	var err error
+	switch {
+	case !d.Clear && len(d.Set) == 0 && len(d.Del) == 0:
+		var tag pgconn.CommandTag
+		if tag, err = s.pool.Exec(ctx, update, args...); err == nil && tag.RowsAffected() == 0 {
+			err = sessionkit.ErrNotFound
+		}
+	case !d.Clear && len(d.Del) == 0:
+		// The common case, a request that sets keys, in one statement: one
+		// round trip. Its upsert is safe against concurrent writers of the
+		// same keys (ON CONFLICT sees rows committed after the statement
+		// began).
+		keys, vals := split(d.Set)
+		args = append(args, keys, vals)
+		var n int
+		err = s.pool.QueryRow(ctx, `WITH s AS (`+update+` RETURNING id) `+
+			s.upsertValues(len(args)-1)+` SELECT count(*) FROM s`, args...).Scan(&n)
+		if err == nil && n == 0 {
+			err = sessionkit.ErrNotFound
+		}
+	default:
+		// Deletes run as statements of their own after the UPDATE, so that
+		// they see the keys that a concurrent request committed while the
+		// UPDATE waited for the row lock (a single statement would not).
+		err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			b := &pgx.Batch{}
+			b.Queue(update, args...)
+			if d.Clear {
+				b.Queue(`DELETE FROM `+s.t.values()+` WHERE session_id = $1`, id)
+			}
+			if len(d.Set) > 0 {
+				keys, vals := split(d.Set)
+				b.Queue(`WITH s AS (SELECT $1::text AS id) `+s.upsertValues(2)+` SELECT 1`, id, keys, vals)
+			}
+			if len(d.Del) > 0 {
+				b.Queue(`DELETE FROM `+s.t.values()+` WHERE session_id = $1 AND key = ANY($2)`, id, d.Del)
+			}
+			br := tx.SendBatch(ctx, b)
+			defer br.Close()
+			tag, err := br.Exec()
+			if err != nil {
+				return err
+			}
+			if tag.RowsAffected() == 0 {
+				return sessionkit.ErrNotFound
+			}
+			return br.Close()
+		})
+	}
+	return wrap("update", err)
+}
+
+// Touch sets the LastSeen and ExpiresAt of the live session id without
+// rewriting its values. It returns sessionkit.ErrNotFound when the session
+// does not exist or has expired.
+func (s *Store) Touch(ctx context.Context, id string, lastSeen, expiresAt time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return wrap("touch", err)
+	}
+	if !validID(id) {
+		return sessionkit.ErrNotFound
+	}
+	tag, err := s.pool.Exec(ctx, `UPDATE `+s.t.sessions()+` SET last_seen = $3, expires_at = $4
+		WHERE id = $1 AND expires_at > $2`, id, s.now(), lastSeen, expiresAt)
+	if err != nil {
+		return wrap("touch", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return sessionkit.ErrNotFound
+	}
+	return nil
+}
+
+// Delete deletes the session id; its values go with it (ON DELETE
+// CASCADE). Deleting a missing session returns nil.
+func (s *Store) Delete(ctx context.Context, id string) error {
+	if err := ctx.Err(); err != nil {
+		return wrap("delete", err)
+	}
+	if !validID(id) {
+		return nil
+	}
+	_, err := s.pool.Exec(ctx, `DELETE FROM `+s.t.sessions()+` WHERE id = $1`, id)
+	return wrap("delete", err)
+}
+
+const infoColumns = `id, user_id, created_at, last_seen, expires_at, persistent, meta`
+
+// ListByUser returns the live sessions of userID, oldest first. An empty
+// userID has no sessions.
+func (s *Store) ListByUser(ctx context.Context, userID string) ([]sessionkit.SessionInfo, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, wrap("list by user", err)
+	}
+	if userID == "" || !validID(userID) {
+		return nil, nil
+	}
+	rows, err := s.pool.Query(ctx, `SELECT `+infoColumns+` FROM `+s.t.sessions()+`
+		WHERE user_id = $1 AND expires_at > $2 ORDER BY created_at, id`, userID, s.now())
+	if err != nil {
+		return nil, wrap("list by user", err)
+	}
+	infos, err := scanInfos(rows)
+	return infos, wrap("list by user", err)
+}
+
+// DeleteByUser deletes every session of userID except those whose IDs are
+// in except, and returns how many live sessions it deleted (expired ones
+// are deleted too but not counted). An empty userID deletes nothing.
+func (s *Store) DeleteByUser(ctx context.Context, userID string, except ...string) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, wrap("delete by user", err)
+	}
+	if userID == "" || !validID(userID) {
+		return 0, nil
+	}
+	keep := make([]string, 0, len(except))
+	for _, id := range except {
+		if validID(id) {
+			keep = append(keep, id)
+		}
+	}
+	rows, err := s.pool.Query(ctx, `DELETE FROM `+s.t.sessions()+`
+		WHERE user_id = $1 AND id <> ALL($2) RETURNING expires_at > $3`, userID, keep, s.now())
+	if err != nil {
+		return 0, wrap("delete by user", err)
+	}
+	n := 0
+	var live bool
+	_, err = pgx.ForEachRow(rows, []any{&live}, func() error {
+		if live {
+			n++
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, wrap("delete by user", err)
+	}
+	return n, nil
+}
+
+// Iterate returns a page of at most limit live sessions, in ID order, that
+// follow cursor, and the cursor of the next page ("" at the end). A cursor
+// is opaque; a malformed one is an error.
+func (s *Store) Iterate(ctx context.Context, cursor string, limit int) ([]sessionkit.SessionInfo, string, error) {
+	if limit <= 0 {
+		limit = DefaultPageSize
+	}
+	after, err := base64.RawURLEncoding.DecodeString(cursor)
+	if err != nil || !validID(string(after)) {
+		return nil, "", fmt.Errorf("pgstore: iterate: malformed cursor %q", cursor)
+	}
+	// COLLATE "C" orders by bytes, whatever the database's collation, so
+	// that the cursor comparison and the order agree.
+	rows, err := s.pool.Query(ctx, `SELECT `+infoColumns+` FROM `+s.t.sessions()+`
+		WHERE id COLLATE "C" > $1 AND expires_at > $2 ORDER BY id COLLATE "C" LIMIT $3`,
+		string(after), s.now(), limit+1)
+	if err != nil {
+		return nil, "", wrap("iterate", err)
+	}
+	page, err := scanInfos(rows)
+	if err != nil {
+		return nil, "", wrap("iterate", err)
+	}
+	next := ""
+	if len(page) > limit {
+		page = page[:limit]
+		next = base64.RawURLEncoding.EncodeToString([]byte(page[limit-1].ID))
+	}
+	return page, next, nil
+}
+
+// scanInfos reads rows of infoColumns and closes rows.
+func scanInfos(rows pgx.Rows) ([]sessionkit.SessionInfo, error) {
+	var (
+		infos  []sessionkit.SessionInfo
+		info   sessionkit.SessionInfo
+		userID *string
+		meta   []byte
+	)
+	_, err := pgx.ForEachRow(rows, []any{&info.ID, &userID, &info.CreatedAt, &info.LastSeen, &info.ExpiresAt, &info.Persistent, &meta}, func() error {
+		i := info
+		if userID != nil {
+			i.UserID = *userID
+		}
+		var err error
+		if i.Meta, err = decodeMeta(meta); err != nil {
+			return err
+		}
+		infos = append(infos, i)
+		return nil
+	})
+	return infos, err
+}
+
+// wrap annotates err with the operation, and marks errors that mean the
+// database cannot be reached (connection refused or lost, server shutting
+// down or overloaded, a deadline passed) with sessionkit.ErrUnavailable.
+func wrap(op string, err error) error {
+	if err == nil || errors.Is(err, sessionkit.ErrNotFound) || errors.Is(err, sessionkit.ErrExists) {
+		return err
+	}
+	if unavailable(err) {
+		return fmt.Errorf("pgstore: %s: %w: %w", op, sessionkit.ErrUnavailable, err)
+	}
+	return fmt.Errorf("pgstore: %s: %w", op, err)
+}
+
+func unavailable(err error) bool {
+	if errors.Is(err, context.Canceled) {
+		return false
+	}
+	if errors.Is(err, context.DeadlineExceeded) || pgconn.Timeout(err) {
+		return true
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch {
+		case strings.HasPrefix(pgErr.Code, "08"): // connection exception
+			return true
+		case pgErr.Code == "57P01", pgErr.Code == "57P02", pgErr.Code == "57P03": // shutdown, cannot connect now
+			return true
+		case pgErr.Code == "53300": // too many connections
+			return true
+		}
+		return false
+	}
+	var connectErr *pgconn.ConnectError
+	var netErr net.Error
+	return errors.As(err, &connectErr) || errors.As(err, &netErr) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
+}
+
+func nullString(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func encodeMeta(m map[string]string) ([]byte, error) {
+	if len(m) == 0 {
+		return nil, nil
+	}
+	return json.Marshal(m)
+}
+
+func decodeMeta(b []byte) (map[string]string, error) {
+	if len(b) == 0 {
+		return nil, nil
+	}
+	var m map[string]string
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("decode meta: %w", err)
+	}
+	return m, nil
+}

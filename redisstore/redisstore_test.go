@@ -1,0 +1,728 @@
+package redisstore_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/sessionkit/sessionkit"
+	"github.com/sessionkit/sessionkit/internal/testserver"
+	"github.com/sessionkit/sessionkit/redisstore"
+	"github.com/sessionkit/sessionkit/sessiontest"
+)
+
+// topology starts the servers of one kind of deployment and returns a
+// client for them.
+type topology struct {
+	name  string
+	start func(t *testing.T) redis.UniversalClient
+}
+
+var topologies = []topology{
+	{"Standalone", standaloneClient},
+	{"Cluster", clusterClient},
+	{"Sentinel", sentinelClient},
+}
+
+func standaloneClient(t *testing.T) redis.UniversalClient {
+	r := testserver.StartRedis(t)
+	return newClient(t, &redis.UniversalOptions{Addrs: []string{r.Addr}})
+}
+
+func clusterClient(t *testing.T) redis.UniversalClient {
+	addrs := testserver.StartRedisCluster(t)
+	return newClient(t, &redis.UniversalOptions{Addrs: addrs, IsClusterMode: true})
+}
+
+func sentinelClient(t *testing.T) redis.UniversalClient {
+	name, sentinels, _ := testserver.StartRedisSentinel(t)
+	return newClient(t, &redis.UniversalOptions{Addrs: sentinels, MasterName: name})
+}
+
+func newClient(t *testing.T, opts *redis.UniversalOptions) redis.UniversalClient {
+	opts.ContextTimeoutEnabled = true
+	c := redis.NewUniversalClient(opts)
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// randomPrefix returns a key prefix of its own for one test.
+func randomPrefix() string {
+	b := make([]byte, 4)
+	rand.Read(b)
+	return "sktest:" + hex.EncodeToString(b) + ":"
+}
+
+func newStore(t *testing.T, c redis.UniversalClient, prefix string) *redisstore.Store {
+	t.Helper()
+	st, err := redisstore.New(c, redisstore.Options{Prefix: prefix})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+func TestConformance(t *testing.T) {
+	for _, top := range topologies {
+		t.Run(top.name, func(t *testing.T) {
+			c := top.start(t)
+			prefix := randomPrefix()
+			st := newStore(t, c, prefix)
+			sessiontest.Run(t, sessiontest.Options{
+				New:  func(t *testing.T) sessionkit.Store { return st },
+				Dump: func(t *testing.T) []byte { return dump(t, c, prefix) },
+			})
+		})
+	}
+}
+
+// dump returns every key under prefix with its contents, from every node.
+func dump(t *testing.T, c redis.UniversalClient, prefix string) []byte {
+	t.Helper()
+	var (
+		mu  sync.Mutex
+		buf bytes.Buffer
+	)
+	scan := func(ctx context.Context, c redis.UniversalClient) error {
+		iter := c.Scan(ctx, 0, prefix+"*", 100).Iterator()
+		for iter.Next(ctx) {
+			key := iter.Val()
+			var out []string
+			switch c.Type(ctx, key).Val() {
+			case "hash":
+				for k, v := range c.HGetAll(ctx, key).Val() {
+					out = append(out, k, v)
+				}
+			case "zset":
+				out = c.ZRange(ctx, key, 0, -1).Val()
+			case "string":
+				out = []string{c.Get(ctx, key).Val()}
+			default:
+				t.Errorf("unexpected key %s", key)
+			}
+			mu.Lock()
+			buf.WriteString(key + "\n" + strings.Join(out, "\n") + "\n")
+			mu.Unlock()
+		}
+		return iter.Err()
+	}
+	var err error
+	if cc, ok := c.(*redis.ClusterClient); ok {
+		err = cc.ForEachMaster(t.Context(), func(ctx context.Context, c *redis.Client) error { return scan(ctx, c) })
+	} else {
+		err = scan(t.Context(), c)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func TestNew(t *testing.T) {
+	c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"})
+	defer c.Close()
+	if _, err := redisstore.New(nil, redisstore.Options{}); err == nil {
+		t.Error("New(nil) succeeded")
+	}
+	if _, err := redisstore.New(c, redisstore.Options{Prefix: "a{b}:"}); err == nil {
+		t.Error("New accepted a prefix with a hash tag")
+	}
+	if _, err := redisstore.New(c, redisstore.Options{}); err != nil {
+		t.Errorf("New: %v", err)
+	}
+}
+
+func newRecord(user string) *sessionkit.Record {
+	b := make([]byte, 32)
+	rand.Read(b)
+	n := time.Now().Truncate(time.Millisecond)
+	return &sessionkit.Record{
+		ID:             hex.EncodeToString(b),
+		UserID:         user,
+		Values:         map[string][]byte{"a": []byte("1"), "b": []byte("2")},
+		CreatedAt:      n,
+		LastSeen:       n,
+		ExpiresAt:      n.Add(time.Hour),
+		AbsoluteExpiry: n.Add(24 * time.Hour),
+	}
+}
+
+func ctxT(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func TestTouchKeepsValues(t *testing.T) {
+	c := standaloneClient(t)
+	prefix := randomPrefix()
+	st := newStore(t, c, prefix)
+	rec := newRecord("")
+	if err := st.Create(ctxT(t), rec); err != nil {
+		t.Fatal(err)
+	}
+	// Change a value behind the store's back: a Touch that rewrote the
+	// values would undo it.
+	key := prefix + "s:{" + rec.ID + "}"
+	if err := c.HSet(ctxT(t), key, "v:a", "changed").Err(); err != nil {
+		t.Fatal(err)
+	}
+	later := rec.LastSeen.Add(time.Minute)
+	if err := st.Touch(ctxT(t), rec.ID, later, later.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	got, err := st.Load(ctxT(t), rec.ID)
+	if err != nil || got == nil {
+		t.Fatalf("Load = %v, %v", got, err)
+	}
+	if string(got.Values["a"]) != "changed" || string(got.Values["b"]) != "2" {
+		t.Errorf("values after Touch = %q", got.Values)
+	}
+	if !got.LastSeen.Equal(later) || !got.ExpiresAt.Equal(later.Add(time.Hour)) {
+		t.Errorf("Touch did not set the times: %v %v", got.LastSeen, got.ExpiresAt)
+	}
+	ttl := c.PTTL(ctxT(t), key).Val()
+	if want := time.Until(later.Add(time.Hour)); ttl < want-5*time.Second || ttl > want+5*time.Second {
+		t.Errorf("TTL after Touch = %v, want about %v", ttl, want)
+	}
+}
+
+// TestUserIndexBounded checks that the user's sorted set drops expired and
+// deleted sessions by itself and never lists them.
+func TestUserIndexBounded(t *testing.T) {
+	c := standaloneClient(t)
+	prefix := randomPrefix()
+	st := newStore(t, c, prefix)
+	ctx := ctxT(t)
+	user := "alice"
+	ukey := prefix + "u:{" + user + "}"
+	card := func() int64 {
+		t.Helper()
+		n, err := c.ZCard(ctx, ukey).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+
+	live := newRecord(user)
+	if err := st.Create(ctx, live); err != nil {
+		t.Fatal(err)
+	}
+	// Sessions whose absolute expiry passes soon: any later index write
+	// trims them, without a listing.
+	for range 20 {
+		rec := newRecord(user)
+		rec.ExpiresAt = time.Now().Add(300 * time.Millisecond)
+		rec.AbsoluteExpiry = rec.ExpiresAt
+		if err := st.Create(ctx, rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Sessions that only go idle: their entries stay until their absolute
+	// expiry or the next listing, which drops them.
+	for range 10 {
+		rec := newRecord(user)
+		rec.ExpiresAt = time.Now().Add(300 * time.Millisecond)
+		if err := st.Create(ctx, rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Sessions deleted one by one leave at once.
+	for range 5 {
+		rec := newRecord(user)
+		if err := st.Create(ctx, rec); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Delete(ctx, rec.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A session without an absolute expiry, touched past the expiry it was
+	// indexed with, must stay listed.
+	noAbs := newRecord(user)
+	noAbs.ExpiresAt = time.Now().Add(300 * time.Millisecond)
+	noAbs.AbsoluteExpiry = time.Time{}
+	if err := st.Create(ctx, noAbs); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Touch(ctx, noAbs.ID, time.Now(), time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if n := card(); n != 32 {
+		t.Fatalf("index holds %d entries, want 32", n)
+	}
+	time.Sleep(400 * time.Millisecond)
+
+	trigger := newRecord(user)
+	if err := st.Create(ctx, trigger); err != nil {
+		t.Fatal(err)
+	}
+	if n := card(); n != 13 {
+		t.Fatalf("index holds %d entries after a write, want 13", n)
+	}
+	list, err := st.ListByUser(ctx, user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	for _, info := range list {
+		got[info.ID] = true
+	}
+	if len(list) != 3 || !got[live.ID] || !got[noAbs.ID] || !got[trigger.ID] {
+		t.Fatalf("ListByUser = %v, want the 3 live sessions", list)
+	}
+	if n := card(); n != 3 {
+		t.Fatalf("index holds %d entries after listing, want 3", n)
+	}
+
+	// A stale entry (the session vanished without Delete, e.g. evicted) is
+	// dropped by ListByUser.
+	c.Del(ctx, prefix+"s:{"+trigger.ID+"}")
+	if list, err := st.ListByUser(ctx, user); err != nil || len(list) != 2 {
+		t.Fatalf("ListByUser = %v, %v; want two sessions", list, err)
+	}
+	if n := card(); n != 2 {
+		t.Fatalf("index holds %d entries, want 2", n)
+	}
+	// The index expires with the last absolute expiry of its sessions.
+	ttl := c.PTTL(ctx, ukey).Val()
+	if want := time.Until(live.AbsoluteExpiry); ttl < want-5*time.Second || ttl > want+5*time.Second {
+		t.Errorf("index TTL = %v, want about %v", ttl, want)
+	}
+	for _, id := range []string{live.ID, noAbs.ID} {
+		if err := st.Delete(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := c.Exists(ctx, ukey).Val(); n != 0 {
+		t.Error("index still exists after the last session was deleted")
+	}
+}
+
+// TestClusterSlots runs every operation on a cluster with sessions spread
+// over all masters and checks that iteration sees them all and nothing
+// fails with CROSSSLOT.
+func TestClusterSlots(t *testing.T) {
+	c := clusterClient(t)
+	st := newStore(t, c, randomPrefix())
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	want := map[string]bool{}
+	users := []string{"u1", "u2", "u3"}
+	for i := range 300 {
+		rec := newRecord(users[i%3])
+		rec.Meta = map[string]string{"ip": "192.0.2.1"}
+		if err := st.Create(ctx, rec); err != nil {
+			t.Fatal(err)
+		}
+		want[rec.ID] = true
+		uid := users[(i+1)%3]
+		d := sessionkit.Delta{Set: map[string][]byte{"x": []byte("1")}, Del: []string{"a"}, UserID: &uid,
+			LastSeen: rec.LastSeen, ExpiresAt: rec.ExpiresAt}
+		if err := st.Update(ctx, rec.ID, d); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Touch(ctx, rec.ID, rec.LastSeen, rec.ExpiresAt.Add(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Every master holds sessions.
+	var mu sync.Mutex
+	perNode := map[string]int64{}
+	err := c.(*redis.ClusterClient).ForEachMaster(ctx, func(ctx context.Context, n *redis.Client) error {
+		size, err := n.DBSize(ctx).Result()
+		mu.Lock()
+		perNode[n.Options().Addr] = size
+		mu.Unlock()
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for addr, n := range perNode {
+		if n == 0 {
+			t.Errorf("master %s holds no keys", addr)
+		}
+	}
+	for _, limit := range []int{1, 7, 1000} {
+		seen := map[string]int{}
+		cursor := ""
+		for {
+			page, next, err := st.Iterate(ctx, cursor, limit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(page) > limit {
+				t.Fatalf("page of %d entries for limit %d", len(page), limit)
+			}
+			for _, info := range page {
+				seen[info.ID]++
+			}
+			if next == "" {
+				break
+			}
+			cursor = next
+		}
+		for id := range want {
+			if seen[id] != 1 {
+				t.Fatalf("limit %d: session %s seen %d times", limit, id, seen[id])
+			}
+		}
+	}
+	total := 0
+	for _, u := range users {
+		list, err := st.ListByUser(ctx, u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		total += len(list)
+	}
+	if total != len(want) {
+		t.Fatalf("the user indexes list %d sessions, want %d", total, len(want))
+	}
+	n, err := st.DeleteByUser(ctx, "u1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 100 {
+		t.Fatalf("DeleteByUser = %d, want 100", n)
+	}
+	for id := range want {
+		if err := st.Delete(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestUnavailable stops the server in the middle and checks that calls fail
+// quickly with ErrUnavailable, then that the store recovers by itself once
+// the server is back.
+func TestUnavailable(t *testing.T) {
+	r := testserver.StartRedis(t)
+	c := newClient(t, &redis.UniversalOptions{Addrs: []string{r.Addr}})
+	st := newStore(t, c, randomPrefix())
+	rec := newRecord("bob")
+	if err := st.Create(ctxT(t), rec); err != nil {
+		t.Fatal(err)
+	}
+	r.Stop()
+
+	calls := map[string]func(ctx context.Context) error{
+		"Load": func(ctx context.Context) error { _, err := st.Load(ctx, rec.ID); return err },
+		"Create": func(ctx context.Context) error {
+			return st.Create(ctx, newRecord("bob"))
+		},
+		"Update": func(ctx context.Context) error {
+			return st.Update(ctx, rec.ID, sessionkit.Delta{LastSeen: time.Now(), ExpiresAt: time.Now().Add(time.Hour)})
+		},
+		"Touch":  func(ctx context.Context) error { return st.Touch(ctx, rec.ID, time.Now(), time.Now().Add(time.Hour)) },
+		"Delete": func(ctx context.Context) error { return st.Delete(ctx, rec.ID) },
+		"ListByUser": func(ctx context.Context) error {
+			_, err := st.ListByUser(ctx, "bob")
+			return err
+		},
+		"DeleteByUser": func(ctx context.Context) error {
+			_, err := st.DeleteByUser(ctx, "bob")
+			return err
+		},
+		"Iterate": func(ctx context.Context) error {
+			_, _, err := st.Iterate(ctx, "", 10)
+			return err
+		},
+	}
+	for name, call := range calls {
+		// go-redis retries a refused dial for a while; the context
+		// deadline must cut that short.
+		ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+		start := time.Now()
+		err := call(ctx)
+		cancel()
+		if !errors.Is(err, sessionkit.ErrUnavailable) {
+			t.Errorf("%s with the server down = %v; want ErrUnavailable", name, err)
+		}
+		if d := time.Since(start); d > 1500*time.Millisecond {
+			t.Errorf("%s took %v with a 300ms deadline", name, d)
+		}
+	}
+
+	// A server that accepts connections but never answers: the context
+	// deadline must bound the call.
+	hang := hangingServer(t)
+	hc := newClient(t, &redis.UniversalOptions{Addrs: []string{hang}, MaxRetries: -1})
+	hst := newStore(t, hc, randomPrefix())
+	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	start := time.Now()
+	_, err := hst.Load(ctx, rec.ID)
+	cancel()
+	if !errors.Is(err, sessionkit.ErrUnavailable) {
+		t.Errorf("Load from a hanging server = %v; want ErrUnavailable", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("Load from a hanging server took %v with a 300ms deadline", d)
+	}
+
+	r.Start()
+	// The data is gone (no persistence), but the store works again without
+	// being recreated.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		err := st.Create(ctxT(t), rec)
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("store did not recover: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if got, err := st.Load(ctxT(t), rec.ID); err != nil || got == nil {
+		t.Fatalf("Load after recovery = %v, %v", got, err)
+	}
+}
+
+// TestSentinelFailover fails the master over in the middle and checks that
+// sessions written before are still there and the store keeps working.
+func TestSentinelFailover(t *testing.T) {
+	name, sentinels, nodes := testserver.StartRedisSentinel(t)
+	c := newClient(t, &redis.UniversalOptions{Addrs: sentinels, MasterName: name})
+	st := newStore(t, c, randomPrefix())
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	var recs []*sessionkit.Record
+	for range 10 {
+		rec := newRecord("carol")
+		if err := st.Create(ctx, rec); err != nil {
+			t.Fatal(err)
+		}
+		recs = append(recs, rec)
+	}
+	// Make sure the replica has everything before it takes over.
+	if err := c.Do(ctx, "WAIT", 1, 5000).Err(); err != nil {
+		t.Fatal(err)
+	}
+
+	sc := redis.NewSentinelClient(&redis.Options{Addr: sentinels[0]})
+	defer sc.Close()
+	// The sentinel may briefly refuse (NOGOODSLAVE) until it has fresh news
+	// of the replica.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		err := sc.Failover(ctx, name).Err()
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("SENTINEL FAILOVER: %v", err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	for {
+		addr, err := sc.GetMasterAddrByName(ctx, name).Result()
+		if err == nil && strings.Join(addr, ":") == nodes[1] {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("failover did not happen: master is %v, %v", addr, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+
+	// The store may see errors while the client switches over; they must
+	// be ErrUnavailable and stop by themselves.
+	deadline = time.Now().Add(30 * time.Second)
+	for {
+		err := st.Touch(ctx, recs[0].ID, time.Now(), time.Now().Add(time.Hour))
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, sessionkit.ErrUnavailable) {
+			t.Fatalf("Touch during failover = %v; want nil or ErrUnavailable", err)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("store did not recover after failover: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	for _, rec := range recs {
+		got, err := st.Load(ctx, rec.ID)
+		if err != nil || got == nil {
+			t.Fatalf("Load after failover = %v, %v", got, err)
+		}
+		x := "after"
+		d := sessionkit.Delta{Set: map[string][]byte{"x": []byte(x)}, LastSeen: time.Now(), ExpiresAt: rec.ExpiresAt}
+		if err := st.Update(ctx, rec.ID, d); err != nil {
+			t.Fatalf("Update after failover: %v", err)
+		}
+	}
+	list, err := st.ListByUser(ctx, "carol")
+	if err != nil || len(list) != len(recs) {
+		t.Fatalf("ListByUser after failover = %d sessions, %v; want %d", len(list), err, len(recs))
+	}
+	if err := st.Create(ctx, newRecord("carol")); err != nil {
+		t.Fatalf("Create after failover: %v", err)
+	}
+	// The new master is the old replica.
+	if role, err := testserver.RedisDo(nodes[1], "ROLE"); err != nil || !strings.HasPrefix(role, "master") {
+		t.Fatalf("ROLE of the replica = %q, %v", role, err)
+	}
+}
+
+// hangingServer returns the address of a server that accepts connections
+// and reads from them but never answers.
+func hangingServer(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var conns []net.Conn
+	wg.Go(func() {
+		for {
+			conn, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, conn)
+			mu.Unlock()
+			wg.Go(func() { io.Copy(io.Discard, conn) })
+		}
+	})
+	t.Cleanup(func() {
+		l.Close()
+		mu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+		wg.Wait()
+	})
+	return l.Addr().String()
+}
+
+// TestIndexConcurrentListing creates and relinks sessions while another
+// goroutine keeps listing and so dropping entries it finds stale: no live
+// session may end up missing from the index.
+func TestIndexConcurrentListing(t *testing.T) {
+	c := standaloneClient(t)
+	st := newStore(t, c, randomPrefix())
+	ctx := ctxT(t)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for _, u := range []string{"dave", "erin"} {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if _, err := st.ListByUser(ctx, u); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	want := map[string]int{}
+	for i := range 200 {
+		rec := newRecord("dave")
+		if err := st.Create(ctx, rec); err != nil {
+			t.Fatal(err)
+		}
+		if i%2 == 0 {
+			erin := "erin"
+			d := sessionkit.Delta{UserID: &erin, LastSeen: rec.LastSeen, ExpiresAt: rec.ExpiresAt}
+			if err := st.Update(ctx, rec.ID, d); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	want["dave"], want["erin"] = 100, 100
+	close(stop)
+	wg.Wait()
+	for u, n := range want {
+		list, err := st.ListByUser(ctx, u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(list) != n {
+			t.Errorf("ListByUser(%s) = %d sessions, want %d", u, len(list), n)
+		}
+	}
+}
+
+// TestManyValues writes more values than one Lua unpack can take, so the
+// scripts must split their HSET and HDEL calls.
+func TestManyValues(t *testing.T) {
+	c := standaloneClient(t)
+	st := newStore(t, c, randomPrefix())
+	ctx := ctxT(t)
+	rec := newRecord("")
+	for i := range 5000 {
+		rec.Values[fmt.Sprint("k", i)] = []byte(fmt.Sprint(i))
+	}
+	if err := st.Create(ctx, rec); err != nil {
+		t.Fatal(err)
+	}
+	d := sessionkit.Delta{Set: map[string][]byte{}, LastSeen: rec.LastSeen, ExpiresAt: rec.ExpiresAt}
+	for i := range 5000 {
+		d.Set[fmt.Sprint("n", i)] = []byte("x")
+		d.Del = append(d.Del, fmt.Sprint("k", i))
+	}
+	if err := st.Update(ctx, rec.ID, d); err != nil {
+		t.Fatal(err)
+	}
+	got, err := st.Load(ctx, rec.ID)
+	if err != nil || got == nil {
+		t.Fatalf("Load = %v, %v", got, err)
+	}
+	if len(got.Values) != 5002 || got.Values["k1"] != nil || string(got.Values["n4999"]) != "x" {
+		t.Fatalf("after Update: %d values", len(got.Values))
+	}
+	d = sessionkit.Delta{Clear: true, Set: map[string][]byte{"only": []byte("1")}, LastSeen: rec.LastSeen, ExpiresAt: rec.ExpiresAt}
+	if err := st.Update(ctx, rec.ID, d); err != nil {
+		t.Fatal(err)
+	}
+	got, err = st.Load(ctx, rec.ID)
+	if err != nil || got == nil || len(got.Values) != 1 || string(got.Values["only"]) != "1" {
+		t.Fatalf("after Clear: %v, %v", got, err)
+	}
+}
+
+// TestRing runs the conformance suite on a client-side sharded Ring of two
+// servers, which Iterate scans shard by shard.
+func TestRing(t *testing.T) {
+	a, b := testserver.StartRedis(t), testserver.StartRedis(t)
+	c := redis.NewRing(&redis.RingOptions{
+		Addrs:                 map[string]string{"a": a.Addr, "b": b.Addr},
+		ContextTimeoutEnabled: true,
+	})
+	t.Cleanup(func() { c.Close() })
+	prefix := randomPrefix()
+	st := newStore(t, c, prefix)
+	sessiontest.Run(t, sessiontest.Options{
+		New: func(t *testing.T) sessionkit.Store { return st },
+		Dump: func(t *testing.T) []byte {
+			var all []byte
+			for _, addr := range []string{a.Addr, b.Addr} {
+				nc := redis.NewClient(&redis.Options{Addr: addr})
+				all = append(all, dump(t, nc, prefix)...)
+				nc.Close()
+			}
+			return all
+		},
+	})
+}

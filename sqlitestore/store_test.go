@@ -1,0 +1,566 @@
+package sqlitestore_test
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/sessionkit/sessionkit"
+	"github.com/sessionkit/sessionkit/sessiontest"
+	"github.com/sessionkit/sessionkit/sqlitestore"
+	_ "modernc.org/sqlite"
+)
+
+// clock is a fake clock for Options.Now.
+type clock struct{ ns atomic.Int64 }
+
+func newClock() *clock {
+	c := &clock{}
+	c.ns.Store(time.Date(2030, 1, 2, 3, 4, 5, 6, time.UTC).UnixNano())
+	return c
+}
+
+func (c *clock) Now() time.Time          { return time.Unix(0, c.ns.Load()) }
+func (c *clock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
+
+func openStore(t *testing.T, path string, opts sqlitestore.Options) *sqlitestore.Store {
+	t.Helper()
+	s, err := sqlitestore.Open(context.Background(), path, opts)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func newID() string {
+	b := make([]byte, 32)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func newRecord(now time.Time, userID string) *sessionkit.Record {
+	return &sessionkit.Record{
+		ID:             newID(),
+		UserID:         userID,
+		Values:         map[string][]byte{"a": []byte("1")},
+		CreatedAt:      now,
+		LastSeen:       now,
+		ExpiresAt:      now.Add(time.Hour),
+		AbsoluteExpiry: now.Add(24 * time.Hour),
+		Meta:           map[string]string{"ip": "192.0.2.1"},
+	}
+}
+
+func TestConformance(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sessions.db")
+	s := openStore(t, path, sqlitestore.Options{})
+	sessiontest.Run(t, sessiontest.Options{
+		New: func(t *testing.T) sessionkit.Store { return s },
+		// Every byte on disk: the database file and its write-ahead log.
+		Dump: func(t *testing.T) []byte {
+			var all []byte
+			for _, p := range []string{path, path + "-wal"} {
+				b, err := os.ReadFile(p)
+				if err != nil && !os.IsNotExist(err) {
+					t.Fatal(err)
+				}
+				all = append(all, b...)
+			}
+			return all
+		},
+	})
+}
+
+// TestConformanceNew runs the suite on a store given a *sql.DB with
+// neither foreign keys nor immediate transactions.
+func TestConformanceNew(t *testing.T) {
+	s, err := sqlitestore.New(context.Background(), openDB(t, filepath.Join(t.TempDir(), "s.db")), sqlitestore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	sessiontest.Run(t, sessiontest.Options{
+		New: func(t *testing.T) sessionkit.Store { return s },
+	})
+}
+
+func TestConformanceMemory(t *testing.T) {
+	s := openStore(t, ":memory:", sqlitestore.Options{})
+	sessiontest.Run(t, sessiontest.Options{
+		New: func(t *testing.T) sessionkit.Store { return s },
+	})
+}
+
+func TestRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	clk := newClock()
+	s := openStore(t, filepath.Join(t.TempDir(), "s.db"), sqlitestore.Options{Now: clk.Now})
+	now := clk.Now()
+	rec := newRecord(now, "u1")
+	rec.Persistent = true
+	rec.Values["empty"] = []byte{}
+	if err := s.Create(ctx, rec); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Create(ctx, rec); !errors.Is(err, sessionkit.ErrExists) {
+		t.Fatalf("second Create = %v, want ErrExists", err)
+	}
+	got, err := s.Load(ctx, rec.ID)
+	if err != nil || got == nil {
+		t.Fatalf("Load = %v, %v", got, err)
+	}
+	if got.UserID != "u1" || !got.Persistent || string(got.Values["a"]) != "1" ||
+		len(got.Values) != 2 || got.Meta["ip"] != "192.0.2.1" ||
+		!got.CreatedAt.Equal(now) || !got.ExpiresAt.Equal(rec.ExpiresAt) ||
+		!got.AbsoluteExpiry.Equal(rec.AbsoluteExpiry) || !got.LastSeen.Equal(now) {
+		t.Fatalf("Load = %+v, want %+v", got, rec)
+	}
+	uid := ""
+	off := false
+	err = s.Update(ctx, rec.ID, sessionkit.Delta{
+		Set:        map[string][]byte{"b": []byte("2"), "a": []byte("3")},
+		Del:        []string{"empty"},
+		UserID:     &uid,
+		Persistent: &off,
+		LastSeen:   now.Add(time.Minute),
+		ExpiresAt:  now.Add(2 * time.Hour),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ = s.Load(ctx, rec.ID)
+	if got.UserID != "" || got.Persistent || string(got.Values["a"]) != "3" || string(got.Values["b"]) != "2" ||
+		len(got.Values) != 2 || !got.ExpiresAt.Equal(now.Add(2*time.Hour)) || !got.AbsoluteExpiry.Equal(rec.AbsoluteExpiry) {
+		t.Fatalf("after Update: %+v", got)
+	}
+	if err := s.Update(ctx, rec.ID, sessionkit.Delta{Clear: true, Set: map[string][]byte{"c": nil},
+		LastSeen: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = s.Load(ctx, rec.ID)
+	if len(got.Values) != 1 || got.Values["c"] == nil {
+		t.Fatalf("after Clear: %v", got.Values)
+	}
+	clk.Advance(time.Hour)
+	if got, err := s.Load(ctx, rec.ID); got != nil || err != nil {
+		t.Fatalf("Load of expired = %v, %v", got, err)
+	}
+	if err := s.Touch(ctx, rec.ID, now, now.Add(3*time.Hour)); !errors.Is(err, sessionkit.ErrNotFound) {
+		t.Fatalf("Touch of expired = %v, want ErrNotFound", err)
+	}
+	// An expired record does not block a new one with the same ID.
+	rec2 := newRecord(clk.Now(), "")
+	rec2.ID = rec.ID
+	rec2.Values = nil
+	if err := s.Create(ctx, rec2); err != nil {
+		t.Fatalf("Create over expired = %v", err)
+	}
+	got, _ = s.Load(ctx, rec.ID)
+	if got == nil || len(got.Values) != 0 || got.UserID != "" {
+		t.Fatalf("Create over expired left %+v", got)
+	}
+}
+
+func TestUpdateAfterDelete(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t, filepath.Join(t.TempDir(), "s.db"), sqlitestore.Options{})
+	now := time.Now()
+	rec := newRecord(now, "u")
+	if err := s.Create(ctx, rec); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Delete(ctx, rec.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Delete(ctx, rec.ID); err != nil {
+		t.Fatalf("second Delete = %v", err)
+	}
+	err := s.Update(ctx, rec.ID, sessionkit.Delta{Set: map[string][]byte{"x": []byte("y")}, LastSeen: now, ExpiresAt: now.Add(time.Hour)})
+	if !errors.Is(err, sessionkit.ErrNotFound) {
+		t.Fatalf("Update after Delete = %v, want ErrNotFound", err)
+	}
+	if got, _ := s.Load(ctx, rec.ID); got != nil {
+		t.Fatalf("session resurrected: %+v", got)
+	}
+}
+
+func TestUserIndexAndIterate(t *testing.T) {
+	ctx := context.Background()
+	clk := newClock()
+	s := openStore(t, filepath.Join(t.TempDir(), "s.db"), sqlitestore.Options{Now: clk.Now})
+	var ids []string
+	for i := range 3 {
+		rec := newRecord(clk.Now().Add(time.Duration(i)*time.Second), "alice")
+		if err := s.Create(ctx, rec); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, rec.ID)
+	}
+	expired := newRecord(clk.Now(), "alice")
+	expired.ExpiresAt = clk.Now().Add(-time.Second)
+	if err := s.Create(ctx, expired); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Create(ctx, newRecord(clk.Now(), "")); err != nil {
+		t.Fatal(err)
+	}
+	list, err := s.ListByUser(ctx, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 3 || list[0].ID != ids[0] || list[2].ID != ids[2] || list[0].Meta["ip"] == "" {
+		t.Fatalf("ListByUser = %+v", list)
+	}
+	// Iterate over everything live: 4 sessions, pages of 3.
+	seen := map[string]bool{}
+	cursor := ""
+	pages := 0
+	for {
+		page, next, err := s.Iterate(ctx, cursor, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages++
+		for _, info := range page {
+			seen[info.ID] = true
+		}
+		if next == "" {
+			break
+		}
+		cursor = next
+	}
+	if len(seen) != 4 || pages != 2 || seen[expired.ID] {
+		t.Fatalf("Iterate saw %d sessions in %d pages", len(seen), pages)
+	}
+	n, err := s.DeleteByUser(ctx, "alice", ids[1])
+	if err != nil || n != 2 {
+		t.Fatalf("DeleteByUser = %d, %v; want 2", n, err)
+	}
+	list, _ = s.ListByUser(ctx, "alice")
+	if len(list) != 1 || list[0].ID != ids[1] {
+		t.Fatalf("after DeleteByUser: %+v", list)
+	}
+	if n, err := s.DeleteByUser(ctx, ""); n != 0 || err != nil {
+		t.Fatalf(`DeleteByUser("") = %d, %v`, n, err)
+	}
+}
+
+// TestSurvivesReopen checks that sessions are kept in the file.
+func TestSurvivesReopen(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "sessions.db")
+	s, err := sqlitestore.Open(ctx, path, sqlitestore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := newRecord(time.Now(), "bob")
+	if err := s.Create(ctx, rec); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("second Close = %v", err)
+	}
+	s = openStore(t, path, sqlitestore.Options{})
+	got, err := s.Load(ctx, rec.ID)
+	if err != nil || got == nil || got.UserID != "bob" || string(got.Values["a"]) != "1" {
+		t.Fatalf("after reopen Load = %+v, %v", got, err)
+	}
+}
+
+// TestConcurrentWriters has many goroutines write at once, through two
+// stores on the same file (as two processes would), opened by Open or
+// given a plain *sql.DB (deferred transactions) by New.
+func TestConcurrentWriters(t *testing.T) {
+	t.Run("Open", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "sessions.db")
+		testConcurrentWriters(t, openStore(t, path, sqlitestore.Options{}), openStore(t, path, sqlitestore.Options{}))
+	})
+	t.Run("New", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "sessions.db")
+		var stores []*sqlitestore.Store
+		for range 2 {
+			s, err := sqlitestore.New(context.Background(), openDB(t, path), sqlitestore.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Close() })
+			stores = append(stores, s)
+		}
+		testConcurrentWriters(t, stores[0], stores[1])
+	})
+}
+
+func testConcurrentWriters(t *testing.T, s1, s2 *sqlitestore.Store) {
+	ctx := context.Background()
+	now := time.Now()
+	shared := newRecord(now, "carol")
+	if err := s1.Create(ctx, shared); err != nil {
+		t.Fatal(err)
+	}
+	const workers, ops = 16, 15
+	var wg sync.WaitGroup
+	errs := make(chan error, workers*ops)
+	for w := range workers {
+		s := s1
+		if w%2 == 1 {
+			s = s2
+		}
+		wg.Go(func() {
+			for i := range ops {
+				rec := newRecord(now, fmt.Sprintf("user%d", w))
+				if err := s.Create(ctx, rec); err != nil {
+					errs <- err
+					continue
+				}
+				// Every worker writes its own key of one shared session.
+				key := fmt.Sprintf("w%d", w)
+				err := s.Update(ctx, shared.ID, sessionkit.Delta{
+					Set:      map[string][]byte{key: []byte(fmt.Sprint(i))},
+					LastSeen: now, ExpiresAt: now.Add(time.Hour),
+				})
+				if err != nil {
+					errs <- err
+				}
+				if _, err := s.Load(ctx, rec.ID); err != nil {
+					errs <- err
+				}
+				if i%5 == 0 {
+					if err := s.Delete(ctx, rec.ID); err != nil {
+						errs <- err
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	got, err := s1.Load(ctx, shared.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for w := range workers {
+		if v := string(got.Values[fmt.Sprintf("w%d", w)]); v != fmt.Sprint(ops-1) {
+			t.Errorf("key w%d = %q, want %d: a concurrent update was lost", w, v, ops-1)
+		}
+	}
+}
+
+func TestCleanup(t *testing.T) {
+	ctx := context.Background()
+	clk := newClock()
+	db := openDB(t, filepath.Join(t.TempDir(), "s.db"))
+	s, err := sqlitestore.New(ctx, db, sqlitestore.Options{Now: clk.Now, CleanupInterval: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	live := newRecord(clk.Now(), "dan")
+	live.ExpiresAt = clk.Now().Add(time.Hour)
+	old := newRecord(clk.Now(), "dan")
+	old.ExpiresAt = clk.Now().Add(time.Minute)
+	for _, r := range []*sessionkit.Record{live, old} {
+		if err := s.Create(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clk.Advance(2 * time.Minute)
+	waitFor(t, func() bool { return countRows(t, db, "sessionkit_sessions") == 1 })
+	if n := countRows(t, db, "sessionkit_sessions_values"); n != 1 {
+		t.Fatalf("values rows = %d, want 1", n)
+	}
+
+	// After Close, the goroutine no longer deletes anything.
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(2 * time.Hour)
+	time.Sleep(100 * time.Millisecond)
+	if n := countRows(t, db, "sessionkit_sessions"); n != 1 {
+		t.Fatalf("rows after Close = %d, want 1: the cleanup goroutine still runs", n)
+	}
+	// The caller's *sql.DB is still open.
+	if err := db.Ping(); err != nil {
+		t.Fatalf("db closed by Close: %v", err)
+	}
+}
+
+func TestDeleteExpiredBatches(t *testing.T) {
+	ctx := context.Background()
+	clk := newClock()
+	s := openStore(t, filepath.Join(t.TempDir(), "s.db"), sqlitestore.Options{Now: clk.Now, CleanupInterval: -1})
+	for range 1001 {
+		r := newRecord(clk.Now(), "")
+		r.ExpiresAt = clk.Now().Add(time.Second)
+		if err := s.Create(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clk.Advance(time.Minute)
+	n, err := s.DeleteExpired(ctx)
+	if err != nil || n != 1001 {
+		t.Fatalf("DeleteExpired = %d, %v; want 1001", n, err)
+	}
+}
+
+func TestUnavailable(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "no", "such", "dir", "s.db")
+	_, err := sqlitestore.Open(context.Background(), path, sqlitestore.Options{})
+	if !errors.Is(err, sessionkit.ErrUnavailable) {
+		t.Fatalf("Open in a missing directory = %v, want ErrUnavailable", err)
+	}
+	if !strings.Contains(err.Error(), "sqlitestore") {
+		t.Errorf("error %q does not name the store", err)
+	}
+	t.Log(err)
+}
+
+func TestWrongSchema(t *testing.T) {
+	ctx := context.Background()
+	db := openDB(t, filepath.Join(t.TempDir(), "s.db"))
+	if _, err := db.Exec(`CREATE TABLE sessions (id TEXT PRIMARY KEY, data BLOB, expiry REAL)`); err != nil {
+		t.Fatal(err)
+	}
+	_, err := sqlitestore.New(ctx, db, sqlitestore.Options{Table: "sessions"})
+	if err == nil || !strings.Contains(err.Error(), "expected schema") || !strings.Contains(err.Error(), "expires_at") {
+		t.Fatalf("New on a wrong table = %v, want a schema error", err)
+	}
+	t.Log(err)
+}
+
+func TestOptions(t *testing.T) {
+	ctx := context.Background()
+	db := openDB(t, filepath.Join(t.TempDir(), "s.db"))
+	for _, bad := range []string{"1abc", "a-b", "a b", "x;DROP TABLE y", strings.Repeat("a", 49)} {
+		if _, err := sqlitestore.New(ctx, db, sqlitestore.Options{Table: bad}); err == nil {
+			t.Errorf("Table %q accepted", bad)
+		}
+	}
+	s, err := sqlitestore.New(ctx, db, sqlitestore.Options{Table: "my_sessions", CleanupInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Create(ctx, newRecord(time.Now(), "")); err != nil {
+		t.Fatal(err)
+	}
+	if n := countRows(t, db, "my_sessions"); n != 1 {
+		t.Fatalf("my_sessions rows = %d", n)
+	}
+	if _, err := sqlitestore.Open(ctx, "x.db?mode=ro", sqlitestore.Options{}); err == nil {
+		t.Error("Open accepted a path with parameters")
+	}
+}
+
+func TestSchema(t *testing.T) {
+	got, err := sqlitestore.Schema(sqlitestore.DefaultTable)
+	if err != nil || got != sqlitestore.DefaultSchema {
+		t.Fatalf("Schema(DefaultTable) differs from DefaultSchema (%v)", err)
+	}
+	got, _ = sqlitestore.Schema("app_sessions")
+	if !strings.Contains(got, "app_sessions_values") || strings.Contains(got, "sessionkit") {
+		t.Fatalf("Schema(app_sessions) = %s", got)
+	}
+	// Running the schema by hand, then New, works.
+	db := openDB(t, filepath.Join(t.TempDir(), "s.db"))
+	if _, err := db.Exec(got); err != nil {
+		t.Fatal(err)
+	}
+	s, err := sqlitestore.New(context.Background(), db, sqlitestore.Options{Table: "app_sessions"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+}
+
+func TestContext(t *testing.T) {
+	s := openStore(t, filepath.Join(t.TempDir(), "s.db"), sqlitestore.Options{})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := s.Create(ctx, newRecord(time.Now(), "")); !errors.Is(err, context.Canceled) {
+		t.Errorf("Create with canceled context = %v", err)
+	}
+	if _, err := s.Load(ctx, "x"); !errors.Is(err, context.Canceled) {
+		t.Errorf("Load with canceled context = %v", err)
+	}
+}
+
+func openDB(t *testing.T, path string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func countRows(t *testing.T, db *sql.DB, table string) int {
+	t.Helper()
+	var n int
+	if err := db.QueryRow(`SELECT count(*) FROM ` + table).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 5s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestLockedByAnotherProcess holds the write lock from another connection
+// beyond the busy timeout: writes fail with ErrUnavailable, reads work.
+func TestLockedByAnotherProcess(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "s.db")
+	s := openStore(t, path, sqlitestore.Options{BusyTimeout: 100 * time.Millisecond})
+	rec := newRecord(time.Now(), "")
+	if err := s.Create(ctx, rec); err != nil {
+		t.Fatal(err)
+	}
+	other := openDB(t, path)
+	conn, err := other.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	defer conn.ExecContext(ctx, "ROLLBACK")
+	start := time.Now()
+	err = s.Create(ctx, newRecord(time.Now(), ""))
+	if !errors.Is(err, sessionkit.ErrUnavailable) {
+		t.Fatalf("Create while locked = %v, want ErrUnavailable", err)
+	}
+	if d := time.Since(start); d < 100*time.Millisecond {
+		t.Errorf("Create gave up after %v, before the busy timeout", d)
+	}
+	t.Log(err)
+	if got, err := s.Load(ctx, rec.ID); err != nil || got == nil {
+		t.Fatalf("Load while locked = %v, %v", got, err)
+	}
+}
