@@ -344,8 +344,10 @@ func (s *Session) Persistent() bool {
 	return s.rec != nil && s.rec.Persistent
 }
 
-// ID returns the session's store key (a hash of its token, safe to show and
-// to compare with SessionInfo.ID), or "" for a session not stored yet.
+// ID returns the session's store key, or "" for a session not stored yet.
+// It is a hash of the token, safe to show and to compare with
+// SessionInfo.ID, except in Express mode, where it is express-session's
+// session ID itself: half of a cookie, to be kept as secret as one.
 func (s *Session) ID() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()

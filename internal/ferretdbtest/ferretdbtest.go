@@ -94,9 +94,16 @@ func (s *Server) Restart() {
 	}
 }
 
+// newMu serializes calls to ferretdb.New.
+var newMu sync.Mutex
+
 func (s *Server) start() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	// ferretdb.New writes package state (FerretDB v1.24.2), so servers
+	// that start at the same time in one test binary take turns.
+	newMu.Lock()
+	defer newMu.Unlock()
 	f, err := ferretdb.New(&ferretdb.Config{
 		Listener:  ferretdb.ListenerConfig{TCP: s.addr},
 		Logger:    slog.New(slog.DiscardHandler),

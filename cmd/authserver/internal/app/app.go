@@ -1,0 +1,368 @@
+// Package app is the authserver reference application: registration,
+// login with remember-me, logout, a "your devices" page and password
+// changes, on top of sessionkit.
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"embed"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"math"
+	"net"
+	"net/http"
+	"net/netip"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/sessionkit/sessionkit"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// Default rate limits of failed attempts.
+const (
+	DefaultLoginFailuresPerIP      = 50
+	DefaultLoginFailuresPerAccount = 10
+	DefaultLoginWindow             = 15 * time.Minute
+	DefaultRegistrationsPerIP      = 20
+	DefaultRegistrationWindow      = time.Hour
+)
+
+// maxFormBytes bounds request bodies.
+const maxFormBytes = 64 << 10
+
+// Options configures an App. Exactly one of Store and ClientStore must be
+// set, and Users.
+type Options struct {
+	// Store keeps sessions on the server.
+	Store sessionkit.Store
+	// ClientStore keeps sessions in the cookie (package cookiestore).
+	ClientStore sessionkit.ClientStore
+	// Users keeps the accounts.
+	Users UserStore
+	// Secrets sign the session cookie value; the first signs, all verify.
+	Secrets [][]byte
+	// Dev drops the Secure attribute and the __Host- prefix of the cookie,
+	// for plain-HTTP use on a development machine.
+	Dev bool
+	// TrustedProxies lists the addresses of reverse proxies whose
+	// X-Forwarded-For and X-Forwarded-Proto headers are believed. Empty
+	// means no proxy headers are used.
+	TrustedProxies []netip.Prefix
+	// Session timeouts; zero picks sessionkit's defaults.
+	IdleTimeout, Lifetime, RememberMeLifetime, RememberMeIdleTimeout time.Duration
+	// Rate limits of failed logins per client IP and per account within
+	// LoginWindow, and of registration attempts per IP within
+	// RegistrationWindow. Zero picks the defaults.
+	LoginFailuresPerIP, LoginFailuresPerAccount, RegistrationsPerIP int
+	LoginWindow, RegistrationWindow                                 time.Duration
+	// Registry receives the app's metrics. Nil means a new registry with
+	// the Go and process collectors.
+	Registry *prometheus.Registry
+	// ServeMetrics serves the registry at /metrics on the app's handler.
+	ServeMetrics bool
+	// Logger receives the app's logs (default slog.Default()).
+	Logger *slog.Logger
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+// App is the HTTP application. Create it with New and serve App.Handler.
+type App struct {
+	opts     Options
+	sm       *sessionkit.Manager
+	users    UserStore
+	log      *slog.Logger
+	metrics  *metrics
+	pages    map[string]*template.Template
+	dummy    string        // argon2id hash checked for unknown users
+	hashSem  chan struct{} // bounds concurrent password hashing (19 MiB each)
+	ipFail   *Limiter
+	acctFail *Limiter
+	regIP    *Limiter
+	handler  http.Handler
+}
+
+// New returns an App for opts.
+func New(opts Options) (*App, error) {
+	if opts.Users == nil {
+		return nil, errors.New("app: no user store")
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	setDefault(&opts.LoginFailuresPerIP, DefaultLoginFailuresPerIP)
+	setDefault(&opts.LoginFailuresPerAccount, DefaultLoginFailuresPerAccount)
+	setDefault(&opts.RegistrationsPerIP, DefaultRegistrationsPerIP)
+	setDefault(&opts.LoginWindow, DefaultLoginWindow)
+	setDefault(&opts.RegistrationWindow, DefaultRegistrationWindow)
+	if opts.Registry == nil {
+		opts.Registry = prometheus.NewRegistry()
+		opts.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	}
+	a := &App{
+		opts:     opts,
+		users:    opts.Users,
+		log:      opts.Logger,
+		hashSem:  make(chan struct{}, 2*runtime.GOMAXPROCS(0)),
+		ipFail:   NewLimiter(opts.LoginFailuresPerIP, opts.LoginWindow, opts.Now),
+		acctFail: NewLimiter(opts.LoginFailuresPerAccount, opts.LoginWindow, opts.Now),
+		regIP:    NewLimiter(opts.RegistrationsPerIP, opts.RegistrationWindow, opts.Now),
+	}
+	var err error
+	if a.metrics, err = newMetrics(opts.Registry); err != nil {
+		return nil, err
+	}
+	if a.pages, err = parsePages(); err != nil {
+		return nil, err
+	}
+	if a.dummy, err = HashPassword(rand.Text()); err != nil {
+		return nil, err
+	}
+	cfg := sessionkit.Config{
+		ClientStore:           opts.ClientStore,
+		Cookie:                sessionkit.CookieConfig{Insecure: opts.Dev},
+		IdleTimeout:           opts.IdleTimeout,
+		Lifetime:              opts.Lifetime,
+		RememberMeLifetime:    opts.RememberMeLifetime,
+		RememberMeIdleTimeout: opts.RememberMeIdleTimeout,
+		Secrets:               opts.Secrets,
+		Metadata:              a.metadata,
+		OnEvent:               a.metrics.onEvent,
+		Logger:                opts.Logger,
+		Now:                   opts.Now,
+	}
+	if opts.Store != nil {
+		cfg.Store = instrument(opts.Store, a.metrics.storeLatency)
+	}
+	if a.sm, err = sessionkit.New(cfg); err != nil {
+		return nil, err
+	}
+	a.handler = a.routes()
+	return a, nil
+}
+
+func setDefault[T int | time.Duration](v *T, def T) {
+	if *v <= 0 {
+		*v = def
+	}
+}
+
+// Manager returns the app's session manager.
+func (a *App) Manager() *sessionkit.Manager { return a.sm }
+
+// Handler returns the app's HTTP handler.
+func (a *App) Handler() http.Handler { return a.handler }
+
+func (a *App) routes() http.Handler {
+	pages := http.NewServeMux()
+	pages.HandleFunc("GET /{$}", a.home)
+	pages.HandleFunc("GET /register", a.registerForm)
+	pages.HandleFunc("POST /register", a.register)
+	pages.HandleFunc("GET /login", a.loginForm)
+	pages.HandleFunc("POST /login", a.login)
+	pages.HandleFunc("POST /logout", a.logout)
+	pages.HandleFunc("GET /sessions", a.sessions)
+	pages.HandleFunc("POST /sessions/revoke", a.revokeSession)
+	pages.HandleFunc("POST /sessions/revoke-others", a.revokeOthers)
+	pages.HandleFunc("POST /password", a.changePassword)
+
+	csrf := http.NewCrossOriginProtection()
+	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a.log.LogAttrs(r.Context(), slog.LevelWarn, "cross-origin request rejected",
+			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.String("ip", a.clientIP(r)))
+		http.Error(w, "Cross-origin request rejected.", http.StatusForbidden)
+	}))
+
+	mux := http.NewServeMux()
+	static, _ := fs.Sub(staticFS, "static")
+	mux.Handle("GET /static/", http.StripPrefix("/static/", cacheFor(time.Hour, http.FileServerFS(static))))
+	mux.HandleFunc("GET /healthz", a.healthz)
+	if a.opts.ServeMetrics {
+		mux.Handle("GET /metrics", promhttp.HandlerFor(a.opts.Registry, promhttp.HandlerOpts{}))
+	}
+	mux.Handle("/", noStore(csrf.Handler(limitBody(a.sm.Middleware(pages)))))
+	return a.securityHeaders(a.logRequests(mux))
+}
+
+// clientIP returns the client's address: the connection's peer, or, when
+// that peer is a trusted proxy, the last untrusted address of
+// X-Forwarded-For.
+func (a *App) clientIP(r *http.Request) string {
+	peer, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		host, _, _ := net.SplitHostPort(r.RemoteAddr)
+		return host
+	}
+	ip := peer.Addr().Unmap()
+	if !a.trusted(ip) {
+		return ip.String()
+	}
+	hops := r.Header.Values("X-Forwarded-For")
+	var list []string
+	for _, h := range hops {
+		list = append(list, strings.Split(h, ",")...)
+	}
+	for i := len(list) - 1; i >= 0; i-- {
+		hop, err := netip.ParseAddr(strings.TrimSpace(list[i]))
+		if err != nil {
+			break
+		}
+		hop = hop.Unmap()
+		if !a.trusted(hop) {
+			return hop.String()
+		}
+		ip = hop
+	}
+	return ip.String()
+}
+
+func (a *App) trusted(ip netip.Addr) bool {
+	for _, p := range a.opts.TrustedProxies {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// secure reports whether the client reached us over HTTPS: directly, or
+// through a trusted proxy that says so.
+func (a *App) secure(r *http.Request) bool {
+	if r.TLS != nil {
+		return true
+	}
+	peer, err := netip.ParseAddrPort(r.RemoteAddr)
+	return err == nil && a.trusted(peer.Addr().Unmap()) && strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
+}
+
+// metadata records the client IP and user agent of a new session.
+func (a *App) metadata(r *http.Request) map[string]string {
+	ua := r.UserAgent()
+	if len(ua) > 256 {
+		ua = ua[:256]
+	}
+	return map[string]string{"ip": a.clientIP(r), "ua": ua}
+}
+
+const contentSecurityPolicy = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+func (a *App) securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", contentSecurityPolicy)
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), interest-cohort=()")
+		if a.secure(r) {
+			h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// noStore keeps pages that may carry a session cookie or personal data out
+// of every cache.
+func noStore(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		next.ServeHTTP(w, r)
+	})
+}
+
+func cacheFor(d time.Duration, next http.Handler) http.Handler {
+	v := "public, max-age=" + strconv.Itoa(int(d.Seconds()))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", v)
+		next.ServeHTTP(w, r)
+	})
+}
+
+func limitBody(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+		next.ServeHTTP(w, r)
+	})
+}
+
+// statusWriter records the status of a response for the request log.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// logRequests logs each request's method, path (never the query), status,
+// duration and client IP. Cookies, form values and tokens are never logged.
+func (a *App) logRequests(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		next.ServeHTTP(sw, r)
+		if r.URL.Path == "/healthz" || r.URL.Path == "/metrics" {
+			return
+		}
+		a.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Int("status", sw.status),
+			slog.Duration("duration", time.Since(start)), slog.String("ip", a.clientIP(r)))
+	})
+}
+
+func (a *App) healthz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := a.users.Ping(ctx); err != nil {
+		a.log.LogAttrs(ctx, slog.LevelError, "health check: user store", slog.String("error", err.Error()))
+		http.Error(w, "user store unavailable", http.StatusServiceUnavailable)
+		return
+	}
+	if a.opts.Store != nil {
+		if _, err := a.opts.Store.Load(ctx, "healthz"); err != nil {
+			a.log.LogAttrs(ctx, slog.LevelError, "health check: session store", slog.String("error", err.Error()))
+			http.Error(w, "session store unavailable", http.StatusServiceUnavailable)
+			return
+		}
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	fmt.Fprintln(w, "ok")
+}
+
+// retryAfter sets Retry-After to d rounded up to whole seconds.
+func retryAfter(w http.ResponseWriter, d time.Duration) {
+	w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(d.Seconds())))))
+}

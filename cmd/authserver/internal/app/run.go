@@ -1,0 +1,351 @@
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/base64"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/sessionkit/sessionkit"
+)
+
+// Environment variables read when the matching flag is not given.
+const (
+	EnvSessionSecret = "AUTHSERVER_SESSION_SECRET"
+	EnvCookieKey     = "AUTHSERVER_COOKIE_KEY"
+	EnvSessions      = "AUTHSERVER_SESSIONS"
+	EnvUsers         = "AUTHSERVER_USERS"
+)
+
+// Config is the server's command line; see ParseFlags and the -h text.
+type Config struct {
+	Addr           string         // -addr: listen address
+	Sessions       string         // -sessions: session store URL ("" = SQLite in DataDir)
+	Users          string         // -users: user store URL ("" = SQLite in DataDir)
+	DataDir        string         // -data: SQLite files and generated secrets
+	Dev            bool           // -dev: plain HTTP, non-Secure cookie
+	TLSCert        string         // -tls-cert: certificate file
+	TLSKey         string         // -tls-key: key file
+	SessionSecret  string         // -session-secret: comma-separated cookie signing secrets
+	CookieKey      string         // -cookie-key: comma-separated cookie store keys
+	TrustedProxies []netip.Prefix // -trusted-proxies
+	MetricsAddr    string         // -metrics-addr: separate metrics listener
+	IdleTimeout    time.Duration  // -idle-timeout
+	Lifetime       time.Duration  // -lifetime
+	RememberFor    time.Duration  // -remember-lifetime
+	RememberIdle   time.Duration  // -remember-idle-timeout
+	LogJSON        bool           // -log-json
+	Debug          bool           // -debug
+}
+
+const usageHeader = `authserver: the sessionkit reference login app.
+
+Usage: authserver [flags]
+
+With no flags it serves http://localhost:3000 and keeps users and sessions
+in SQLite files under ./data, created on first run together with the
+secrets (mode 0600).
+
+Cookies are Secure (__Host-sid) unless -dev is given. Browsers keep Secure
+cookies on https:// and on http://localhost, so the default works on the
+same machine and behind an HTTPS reverse proxy; use -tls-cert/-tls-key to
+serve HTTPS yourself, or -dev for plain HTTP on another host name.
+
+Session stores (-sessions, or $AUTHSERVER_SESSIONS):
+  sqlite:PATH                          SQLite file (default ./data/sessions.db)
+  memory:                              process memory (lost at exit)
+  redis://[user:pass@]host:6379[/db]   Redis (rediss:// for TLS)
+  redis+cluster://[user:pass@]h1:7000,h2:7001,h3:7002
+                                       Redis Cluster (rediss+cluster:// for TLS)
+  redis+sentinel://MASTER@h1:26379,h2:26379[/db][?password=…]
+                                       Redis behind Sentinel
+  mongodb://host:27017/DB              MongoDB (database DB, default authserver)
+  postgres://user:pass@host:5432/DB    PostgreSQL
+  cookie:                              AES-GCM encrypted cookies (no server
+                                       state; logout is tracked in memory)
+
+User stores (-users, or $AUTHSERVER_USERS):
+  sqlite:PATH (default ./data/users.db), memory:, mongodb://…, postgres://…
+
+Secrets (-session-secret / $AUTHSERVER_SESSION_SECRET, -cookie-key /
+$AUTHSERVER_COOKIE_KEY): comma-separated, each at least 32 characters; the
+first signs or seals, all are accepted, so secrets can be rotated. When
+absent they are generated and kept in the data directory. Prefer the
+environment to flags, which other users can see in the process list.
+
+Flags:
+`
+
+// ParseFlags parses the command line. getenv supplies environment defaults.
+func ParseFlags(args []string, getenv func(string) string, out io.Writer) (*Config, error) {
+	c := &Config{}
+	fs := flag.NewFlagSet("authserver", flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.Usage = func() {
+		fmt.Fprint(out, usageHeader)
+		fs.PrintDefaults()
+	}
+	var proxies string
+	fs.StringVar(&c.Addr, "addr", ":3000", "`address` to listen on")
+	fs.StringVar(&c.Sessions, "sessions", "", "session store `URL` (default $"+EnvSessions+", else sqlite:DATA/sessions.db)")
+	fs.StringVar(&c.Users, "users", "", "user store `URL` (default $"+EnvUsers+", else sqlite:DATA/users.db)")
+	fs.StringVar(&c.DataDir, "data", "data", "`directory` for the SQLite files and generated secrets")
+	fs.BoolVar(&c.Dev, "dev", false, "development mode: plain HTTP, cookie named sid without the Secure flag")
+	fs.StringVar(&c.TLSCert, "tls-cert", "", "TLS certificate `file` (PEM); serve HTTPS and send HSTS")
+	fs.StringVar(&c.TLSKey, "tls-key", "", "TLS private key `file` (PEM)")
+	fs.StringVar(&c.SessionSecret, "session-secret", "", "`secrets` signing the session cookie (default $"+EnvSessionSecret+", else DATA/session-secret)")
+	fs.StringVar(&c.CookieKey, "cookie-key", "", "`secrets` sealing cookie: sessions (default $"+EnvCookieKey+", else DATA/cookie-key)")
+	fs.StringVar(&proxies, "trusted-proxies", "", "comma-separated `CIDRs` of reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed (default none)")
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", "", "serve /metrics on this separate `address` instead of the main one")
+	fs.DurationVar(&c.IdleTimeout, "idle-timeout", sessionkit.DefaultIdleTimeout, "end a session after this much inactivity")
+	fs.DurationVar(&c.Lifetime, "lifetime", sessionkit.DefaultLifetime, "absolute lifetime of a session")
+	fs.DurationVar(&c.RememberFor, "remember-lifetime", sessionkit.DefaultRememberMeLifetime, "absolute lifetime of a remember-me session")
+	fs.DurationVar(&c.RememberIdle, "remember-idle-timeout", sessionkit.DefaultRememberMeIdleTimeout, "inactivity limit of a remember-me session")
+	fs.BoolVar(&c.LogJSON, "log-json", false, "log in JSON instead of text")
+	fs.BoolVar(&c.Debug, "debug", false, "log debug messages")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments: %q", fs.Args())
+	}
+	// Environment defaults are applied after parsing, so -h never prints
+	// them (they may hold passwords).
+	if c.Sessions == "" {
+		c.Sessions = getenv(EnvSessions)
+	}
+	if c.Users == "" {
+		c.Users = getenv(EnvUsers)
+	}
+	if c.SessionSecret == "" {
+		c.SessionSecret = getenv(EnvSessionSecret)
+	}
+	if c.CookieKey == "" {
+		c.CookieKey = getenv(EnvCookieKey)
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return nil, errors.New("-tls-cert and -tls-key go together")
+	}
+	if c.Dev && c.TLSCert != "" {
+		return nil, errors.New("-dev is for plain HTTP; it cannot be combined with -tls-cert")
+	}
+	for p := range strings.SplitSeq(proxies, ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		if !strings.Contains(p, "/") {
+			a, err := netip.ParseAddr(p)
+			if err != nil {
+				return nil, fmt.Errorf("-trusted-proxies: %w", err)
+			}
+			c.TrustedProxies = append(c.TrustedProxies, netip.PrefixFrom(a, a.BitLen()))
+			continue
+		}
+		pfx, err := netip.ParsePrefix(p)
+		if err != nil {
+			return nil, fmt.Errorf("-trusted-proxies: %w", err)
+		}
+		c.TrustedProxies = append(c.TrustedProxies, pfx.Masked())
+	}
+	return c, nil
+}
+
+// LoadSecrets returns the comma-separated secrets in value, or else those
+// in dataDir/name, generating that file (mode 0600) with 32 random bytes
+// when it does not exist.
+func LoadSecrets(value, dataDir, name string, log *slog.Logger) ([][]byte, error) {
+	source := "flag or environment"
+	if value == "" {
+		path := filepath.Join(dataDir, name)
+		b, err := os.ReadFile(path)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			raw := make([]byte, 32)
+			if _, err := rand.Read(raw); err != nil {
+				return nil, err
+			}
+			value = base64.RawURLEncoding.EncodeToString(raw)
+			if err := os.MkdirAll(dataDir, 0o700); err != nil {
+				return nil, err
+			}
+			f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+			if err != nil {
+				return nil, err
+			}
+			_, err = f.WriteString(value + "\n")
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+			if err != nil {
+				return nil, err
+			}
+			log.Info("generated a new secret", "file", path)
+		case err != nil:
+			return nil, err
+		default:
+			if st, err := os.Stat(path); err == nil && st.Mode().Perm()&0o077 != 0 {
+				log.Warn("secret file is readable by other users; chmod 600 it", "file", path)
+			}
+			value = strings.TrimSpace(string(b))
+		}
+		source = path
+	}
+	var out [][]byte
+	for s := range strings.SplitSeq(value, ",") {
+		s = strings.TrimSpace(s)
+		if len(s) < 32 {
+			return nil, fmt.Errorf("%s: every secret must be at least 32 characters", source)
+		}
+		out = append(out, []byte(s))
+	}
+	return out, nil
+}
+
+// Run starts the server described by c and serves until ctx is done, then
+// shuts down gracefully. ready, if not nil, is called with the listening
+// address once the server accepts connections.
+func Run(ctx context.Context, c *Config, log *slog.Logger, ready func(addr net.Addr)) error {
+	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	secrets, err := LoadSecrets(c.SessionSecret, c.DataDir, "session-secret", log)
+	if err != nil {
+		return err
+	}
+	var cookieKeys [][]byte
+	if strings.HasPrefix(strings.ToLower(c.Sessions), "cookie:") {
+		if cookieKeys, err = LoadSecrets(c.CookieKey, c.DataDir, "cookie-key", log); err != nil {
+			return err
+		}
+	}
+	cookieName := sessionkit.DefaultCookieName
+	if c.Dev {
+		cookieName = sessionkit.DefaultInsecureCookieName
+	}
+	openCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	backend, err := OpenSessions(openCtx, c.Sessions, c.DataDir, cookieName, cookieKeys, log)
+	if err != nil {
+		return fmt.Errorf("session store: %w", err)
+	}
+	defer backend.Close()
+	users, err := OpenUsers(openCtx, c.Users, c.DataDir)
+	if err != nil {
+		return fmt.Errorf("user store: %w", err)
+	}
+	defer users.Close()
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	a, err := New(Options{
+		Store: backend.Store, ClientStore: backend.ClientStore, Users: users, Secrets: secrets,
+		Dev: c.Dev, TrustedProxies: c.TrustedProxies,
+		IdleTimeout: c.IdleTimeout, Lifetime: c.Lifetime, RememberMeLifetime: c.RememberFor, RememberMeIdleTimeout: c.RememberIdle,
+		Registry: reg, ServeMetrics: c.MetricsAddr == "", Logger: log,
+	})
+	if err != nil {
+		return err
+	}
+
+	srv := &http.Server{
+		Handler:           a.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	ln, err := net.Listen("tcp", c.Addr)
+	if err != nil {
+		return err
+	}
+	servers := []*http.Server{srv}
+	errc := make(chan error, 2)
+	if c.MetricsAddr != "" {
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+		msrv := &http.Server{Addr: c.MetricsAddr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		servers = append(servers, msrv)
+		go func() { errc <- ignoreClosed(msrv.ListenAndServe()) }()
+		log.Info("metrics listening", "addr", c.MetricsAddr)
+	}
+	scheme := "http"
+	if c.TLSCert != "" {
+		scheme = "https"
+		srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+		go func() { errc <- ignoreClosed(srv.ServeTLS(ln, c.TLSCert, c.TLSKey)) }()
+	} else {
+		go func() { errc <- ignoreClosed(srv.Serve(ln)) }()
+	}
+	announce(log, c, backend.Kind, scheme, ln.Addr())
+	if ready != nil {
+		ready(ln.Addr())
+	}
+
+	select {
+	case <-ctx.Done():
+	case err := <-errc:
+		if err != nil {
+			return err
+		}
+	}
+	log.Info("shutting down")
+	shutCtx, cancelShut := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancelShut()
+	var errs []error
+	for _, s := range servers {
+		errs = append(errs, s.Shutdown(shutCtx))
+	}
+	return errors.Join(errs...)
+}
+
+func ignoreClosed(err error) error {
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// announce logs where the server listens and, loudly, what its cookie mode
+// means.
+func announce(log *slog.Logger, c *Config, store, scheme string, addr net.Addr) {
+	port := "3000"
+	if ta, ok := addr.(*net.TCPAddr); ok {
+		port = fmt.Sprint(ta.Port)
+	}
+	log.Info("authserver listening", "addr", addr.String(), "url", scheme+"://localhost:"+port+"/",
+		"sessions", store, "users", redactURL(orDefault(c.Users, "sqlite")))
+	switch {
+	case c.Dev:
+		log.Warn("DEVELOPMENT MODE: plain HTTP and a session cookie WITHOUT the Secure flag. Anyone on the network path can steal sessions. Never use -dev in production.")
+	case scheme == "http":
+		log.Warn("serving plain HTTP with Secure cookies: browsers keep them only on http://localhost (Chrome, Firefox, Edge) or behind an HTTPS reverse proxy. For HTTPS give -tls-cert and -tls-key; for plain HTTP on another host name, -dev.")
+	}
+	if len(c.TrustedProxies) == 0 {
+		log.Info("no trusted proxies: X-Forwarded-* headers are ignored")
+	}
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}

@@ -1,0 +1,604 @@
+package app
+
+import (
+	"context"
+	"net/http"
+	"net/netip"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sessionkit/sessionkit/cmd/authserver/internal/apptest"
+	"golang.org/x/crypto/bcrypt"
+)
+
+func TestAnonymousHomeRedirects(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	c := e.client("visitor")
+	apptest.MustSeeOther(t, c.Get("/"), "/login")
+	if r := c.Get("/sessions"); r.StatusCode != http.StatusSeeOther {
+		t.Errorf("GET /sessions anonymous: %d, want 303", r.StatusCode)
+	}
+	if r := c.Post("/password", apptest.Form("current_password", "x", "new_password", "y")); r.StatusCode != http.StatusSeeOther {
+		t.Errorf("POST /password anonymous: %d, want 303", r.StatusCode)
+	}
+	if r := c.Get("/nope"); r.StatusCode != http.StatusNotFound {
+		t.Errorf("GET /nope: %d, want 404", r.StatusCode)
+	}
+}
+
+// Session fixation: a token the attacker knows before the victim logs in is
+// worthless afterwards.
+func TestRenewOnLogin(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	attacker, victim := e.client("attacker"), e.client("victim")
+	apptest.MustSeeOther(t, victim.Register("victim", apptest.TestPassword), "/")
+	apptest.MustSeeOther(t, victim.Logout(), "/login")
+
+	// The attacker obtains an anonymous session (the sign-out flash
+	// session) and plants it in the victim's browser.
+	apptest.MustSeeOther(t, attacker.Register("mallory", apptest.TestPassword), "/")
+	apptest.MustSeeOther(t, attacker.Logout(), "/login")
+	planted := attacker.SessionCookie()
+	if planted == nil {
+		t.Fatal("attacker has no anonymous session")
+	}
+	victim.SetSessionCookie(planted)
+
+	r := victim.Login("victim", apptest.TestPassword, false)
+	apptest.MustSeeOther(t, r, "/")
+	if got := victim.SessionCookie(); got == nil || got.Value == planted.Value {
+		t.Fatal("login kept the planted session token")
+	}
+	victim.LoggedInAs("victim")
+	attacker.SetSessionCookie(planted)
+	attacker.Anonymous()
+
+	// Logging in as another user over an existing session starts afresh.
+	before := victim.SessionCookie()
+	apptest.MustSeeOther(t, victim.Login("mallory", apptest.TestPassword, false), "/")
+	victim.LoggedInAs("mallory")
+	attacker.SetSessionCookie(before)
+	attacker.Anonymous()
+}
+
+func TestRenewOnRegistration(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	attacker, victim := e.client("attacker"), e.client("victim")
+	apptest.MustSeeOther(t, attacker.Register("mallory", apptest.TestPassword), "/")
+	apptest.MustSeeOther(t, attacker.Logout(), "/login")
+	planted := attacker.SessionCookie()
+	victim.SetSessionCookie(planted)
+	apptest.MustSeeOther(t, victim.Register("victim", apptest.TestPassword), "/")
+	if victim.SessionCookie().Value == planted.Value {
+		t.Fatal("registration kept the planted session token")
+	}
+	attacker.SetSessionCookie(planted)
+	attacker.Anonymous()
+}
+
+func TestLogoutEndsSessionOnServer(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	victim, attacker := e.client("victim"), e.client("attacker")
+	apptest.MustSeeOther(t, victim.Register("victim", apptest.TestPassword), "/")
+	stolen := victim.SessionCookie()
+	attacker.SetSessionCookie(stolen)
+	attacker.LoggedInAs("victim")
+
+	r := victim.Logout()
+	apptest.MustSeeOther(t, r, "/login")
+	// The response replaces the cookie (expired, then a fresh anonymous
+	// one for the flash).
+	if len(r.SessionSetCookies()) == 0 {
+		t.Error("logout sent no Set-Cookie for the session")
+	}
+	victim.Anonymous()
+	attacker.Anonymous()
+	// Replaying the old cookie again, even with the logout flash session
+	// gone, stays anonymous.
+	attacker.SetSessionCookie(stolen)
+	attacker.Anonymous()
+}
+
+func TestGetLogoutChangesNothing(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	c := e.client("victim")
+	apptest.MustSeeOther(t, c.Register("victim", apptest.TestPassword), "/")
+	before := c.SessionCookie().Value
+	r := c.Get("/logout")
+	if r.StatusCode != http.StatusMethodNotAllowed {
+		t.Errorf("GET /logout: %d, want 405", r.StatusCode)
+	}
+	if len(r.SessionSetCookies()) != 0 {
+		t.Errorf("GET /logout set cookies: %q", r.SessionSetCookies())
+	}
+	c.LoggedInAs("victim")
+	if c.SessionCookie().Value != before {
+		t.Error("GET /logout changed the session cookie")
+	}
+}
+
+func TestPasswordChange(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	laptop, phone := e.client("laptop"), e.client("phone")
+	apptest.MustSeeOther(t, laptop.Register("carol", apptest.TestPassword), "/")
+	apptest.MustSeeOther(t, phone.Login("carol", apptest.TestPassword, true), "/")
+
+	// The wrong current password changes nothing.
+	before := laptop.SessionCookie().Value
+	apptest.MustSeeOther(t, laptop.Post("/password", apptest.Form("current_password", "wrong password!", "new_password", "another long passphrase")), "/")
+	if r := laptop.Get("/"); !strings.Contains(r.Text, "Your current password was not correct.") {
+		t.Errorf("no error flash:\n%s", r.Text)
+	}
+	phone.LoggedInAs("carol")
+	if laptop.SessionCookie().Value != before {
+		t.Error("a failed change renewed the session")
+	}
+	// A new password that fails the policy changes nothing.
+	apptest.MustSeeOther(t, laptop.Post("/password", apptest.Form("current_password", apptest.TestPassword, "new_password", "password123")), "/")
+	if r := laptop.Get("/"); !strings.Contains(r.Text, "most common") {
+		t.Errorf("no policy flash:\n%s", r.Text)
+	}
+	phone.LoggedInAs("carol")
+
+	// A good change: renewed here, ended elsewhere.
+	apptest.MustSeeOther(t, laptop.Post("/password", apptest.Form("current_password", apptest.TestPassword, "new_password", "another long passphrase")), "/")
+	if laptop.SessionCookie().Value == before {
+		t.Error("password change did not renew the session")
+	}
+	laptop.LoggedInAs("carol")
+	phone.Anonymous()
+	old := e.client("old")
+	old.SetSessionCookie(&http.Cookie{Name: "__Host-sid", Value: before})
+	old.Anonymous()
+	if r := e.client("x").Login("carol", apptest.TestPassword, false); r.StatusCode != http.StatusUnauthorized {
+		t.Errorf("old password: %d, want 401", r.StatusCode)
+	}
+	apptest.MustSeeOther(t, e.client("y").Login("carol", "another long passphrase", false), "/")
+}
+
+func TestBcryptHashUpgradedAtLogin(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	// A user as the Node app stored it: bcrypt, cost 10.
+	legacy, err := bcrypt.GenerateFromPassword([]byte("node app password"), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := &User{Username: "nodeuser", PasswordHash: string(legacy)}
+	if err := e.app.users.Create(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	if r := e.client("a").Login("nodeuser", "node app passworD", false); r.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("wrong password against bcrypt: %d", r.StatusCode)
+	}
+	got, _ := e.app.users.ByID(ctx, u.ID)
+	if got.PasswordHash != string(legacy) {
+		t.Fatal("a failed login changed the hash")
+	}
+	c := e.client("b")
+	apptest.MustSeeOther(t, c.Login("nodeuser", "node app password", false), "/")
+	c.LoggedInAs("nodeuser")
+	got, _ = e.app.users.ByID(ctx, u.ID)
+	if !strings.HasPrefix(got.PasswordHash, "$argon2id$v=19$m=19456,t=2,p=1$") {
+		t.Fatalf("hash not upgraded: %q", got.PasswordHash)
+	}
+	apptest.MustSeeOther(t, e.client("c").Login("nodeuser", "node app password", false), "/")
+	if !strings.Contains(e.logs.String(), "password hash upgraded to argon2id") {
+		t.Error("upgrade not logged")
+	}
+}
+
+func TestPasswordRules(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(o *envOptions) { o.opts.RegistrationsPerIP = 1000 })
+	c := e.client("c")
+	cases := []struct {
+		name, pass string
+		ok         bool
+	}{
+		{"seven", "abcdefg", false},
+		{"eight", "zq8#vXp2", true},
+		{"sixtyfour", strings.Repeat("ab9-", 16), true},
+		{"onetwentyeight", strings.Repeat("x7Kd", 32), true},
+		{"toolong", strings.Repeat("x7Kd", 32) + "!", false},
+		{"unicode", "pässwörd 🔒 ключ 密码", true},
+		{"common", "password123", false},
+		{"commoncase", "PASSWORD123", false},
+		{"qwertyuiop", "qwertyuiop", false},
+		{"sameasname", "sameasname", false},
+	}
+	for _, tc := range cases {
+		r := c.Register(tc.name, tc.pass)
+		if tc.ok && r.StatusCode != http.StatusSeeOther || !tc.ok && r.StatusCode != http.StatusUnprocessableEntity {
+			t.Errorf("%s (%d runes): status %d, want ok=%v\n%s", tc.name, len([]rune(tc.pass)), r.StatusCode, tc.ok, r.Text)
+		}
+		if tc.ok {
+			apptest.MustSeeOther(t, c.Logout(), "/login")
+		}
+	}
+	// Compared exactly as typed: no trimming, case folding or Unicode
+	// normalisation.
+	for _, wrong := range []string{
+		"PÄSSWÖRD 🔒 ключ 密码",
+		"pa\u0308sswo\u0308rd 🔒 ключ 密码", // NFD form of the same text
+		" pässwörd 🔒 ключ 密码",
+		"pässwörd 🔒 ключ 密码 ",
+	} {
+		if r := c.Login("unicode", wrong, false); r.StatusCode != http.StatusUnauthorized {
+			t.Errorf("login with %q: %d, want 401", wrong, r.StatusCode)
+		}
+	}
+	apptest.MustSeeOther(t, c.Login("unicode", "pässwörd 🔒 ключ 密码", false), "/")
+}
+
+func TestRegistrationNameTaken(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	apptest.MustSeeOther(t, e.client("a").Register("dave", apptest.TestPassword), "/")
+	for _, name := range []string{"dave", "DAVE", "Dave"} {
+		r := e.client("b").Register(name, "some other password")
+		if r.StatusCode != http.StatusConflict || !strings.Contains(r.Text, "That username is taken") {
+			t.Errorf("register %q again: %d", name, r.StatusCode)
+		}
+	}
+	if r := e.client("c").Register("x", apptest.TestPassword); r.StatusCode != http.StatusUnprocessableEntity {
+		t.Errorf("short username: %d", r.StatusCode)
+	}
+}
+
+// Unknown user and wrong password must look the same: status, body, time.
+func TestNoUserEnumerationAtLogin(t *testing.T) {
+	e := newEnv(t, func(o *envOptions) {
+		o.opts.LoginFailuresPerIP = 1000
+		o.opts.LoginFailuresPerAccount = 1000
+	})
+	apptest.MustSeeOther(t, e.client("r").Register("erin", apptest.TestPassword), "/")
+	c := e.client("prober")
+	unknown := c.Login("erik", "some password 1", false) // same length as "erin"
+	wrong := c.Login("erin", "some password 1", false)
+	if unknown.StatusCode != wrong.StatusCode || unknown.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("status: unknown user %d, wrong password %d", unknown.StatusCode, wrong.StatusCode)
+	}
+	norm := func(body, name string) string { return strings.ReplaceAll(body, `value="`+name+`"`, `value=""`) }
+	if norm(unknown.Text, "erik") != norm(wrong.Text, "erin") {
+		t.Fatalf("bodies differ:\n%s\n---\n%s", unknown.Text, wrong.Text)
+	}
+	if len(unknown.SessionSetCookies())+len(wrong.SessionSetCookies()) != 0 {
+		t.Error("a failed login set a session cookie")
+	}
+
+	// Same headers, apart from the date.
+	keys := func(h http.Header) []string {
+		var ks []string
+		for k, v := range h {
+			if k != "Date" {
+				ks = append(ks, k+": "+strings.Join(v, ","))
+			}
+		}
+		sort.Strings(ks)
+		return ks
+	}
+	if a, b := keys(unknown.Header), keys(wrong.Header); strings.Join(a, "\n") != strings.Join(b, "\n") {
+		t.Errorf("headers differ:\n%q\n%q", a, b)
+	}
+
+	// Timing: interleaved trials; the medians must be within 50% of each
+	// other (both pay one argon2id verification; without the dummy hash the
+	// unknown user would answer in well under a millisecond).
+	var du, dk []time.Duration
+	for i := range 9 {
+		for _, user := range []string{"nobody-at-all", "erin"} {
+			start := time.Now()
+			c.Login(user, "wrong password "+strconv.Itoa(i), false)
+			if user == "erin" {
+				dk = append(dk, time.Since(start))
+			} else {
+				du = append(du, time.Since(start))
+			}
+		}
+	}
+	median := func(ds []time.Duration) time.Duration {
+		slices.Sort(ds)
+		return ds[len(ds)/2]
+	}
+	mu, mk := median(du), median(dk)
+	t.Logf("median: unknown user %v, known user %v", mu, mk)
+	if max(mu, mk) > min(mu, mk)*3/2 {
+		t.Errorf("timing differs: unknown user %v, known user %v", mu, mk)
+	}
+}
+
+func TestLoginRateLimitPerAccount(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var mu sync.Mutex
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	e := newEnv(t, func(o *envOptions) {
+		o.opts.LoginFailuresPerAccount = 3
+		o.opts.LoginFailuresPerIP = 100
+		o.opts.Now = clock
+	})
+	apptest.MustSeeOther(t, e.client("owner").Register("frank", apptest.TestPassword), "/")
+	attacker := e.client("attacker")
+	for i := range 3 {
+		if r := attacker.Login("frank", "guess number "+strconv.Itoa(i), false); r.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("attempt %d: %d", i, r.StatusCode)
+		}
+	}
+	r := attacker.Login("FRANK", "guess number 4", false)
+	if r.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("4th attempt: %d, want 429", r.StatusCode)
+	}
+	ra, err := strconv.Atoi(r.Header.Get("Retry-After"))
+	if err != nil || ra <= 0 || ra > int(DefaultLoginWindow.Seconds()) {
+		t.Errorf("Retry-After %q", r.Header.Get("Retry-After"))
+	}
+	// Even the right password waits, from any client.
+	if r := e.client("owner2").Login("frank", apptest.TestPassword, false); r.StatusCode != http.StatusTooManyRequests {
+		t.Errorf("right password while blocked: %d, want 429", r.StatusCode)
+	}
+	// Other accounts are not affected.
+	apptest.MustSeeOther(t, e.client("g").Register("grace", apptest.TestPassword), "/")
+	apptest.MustSeeOther(t, attacker.Login("grace", apptest.TestPassword, false), "/")
+	// A blocked unknown account looks like a blocked known one.
+	for range 3 {
+		attacker.Login("ghost", "whatever pass", false)
+	}
+	if r := attacker.Login("ghost", "whatever pass", false); r.StatusCode != http.StatusTooManyRequests {
+		t.Errorf("unknown account: %d, want 429 too", r.StatusCode)
+	}
+	advance(DefaultLoginWindow + time.Second)
+	apptest.MustSeeOther(t, e.client("owner3").Login("frank", apptest.TestPassword, false), "/")
+}
+
+func TestLoginRateLimitPerIP(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(o *envOptions) {
+		o.opts.LoginFailuresPerIP = 4
+		o.opts.LoginFailuresPerAccount = 100
+	})
+	c := e.client("spray")
+	for i := range 4 {
+		// Spoofed forwarding headers are ignored: no proxy is trusted.
+		c.Post("/login", apptest.Form("username", "user"+strconv.Itoa(i), "password", "Winter2026!!"), "X-Forwarded-For", "203.0.113."+strconv.Itoa(i))
+	}
+	r := c.Post("/login", apptest.Form("username", "user9", "password", "Winter2026!!"), "X-Forwarded-For", "198.51.100.1")
+	if r.StatusCode != http.StatusTooManyRequests || r.Header.Get("Retry-After") == "" {
+		t.Fatalf("5th failure from one IP: %d Retry-After %q, want 429", r.StatusCode, r.Header.Get("Retry-After"))
+	}
+}
+
+func TestTrustedProxy(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(o *envOptions) {
+		o.opts.LoginFailuresPerIP = 2
+		o.opts.LoginFailuresPerAccount = 100
+		o.opts.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+	})
+	c := e.client("proxy")
+	// Different clients behind the proxy have separate budgets.
+	for i := range 5 {
+		r := c.Post("/login", apptest.Form("username", "u", "password", "bad password"), "X-Forwarded-For", "203.0.113."+strconv.Itoa(i))
+		if r.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("client %d: %d, want 401", i, r.StatusCode)
+		}
+	}
+	// One client is limited; a forged left-most entry does not help.
+	for range 2 {
+		c.Post("/login", apptest.Form("username", "u", "password", "bad password"), "X-Forwarded-For", "198.51.100.7")
+	}
+	r := c.Post("/login", apptest.Form("username", "u", "password", "bad password"), "X-Forwarded-For", "10.9.9.9, 198.51.100.7")
+	if r.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("limited client: %d, want 429", r.StatusCode)
+	}
+	// The device list records the forwarded client address.
+	d := e.client("device")
+	apptest.MustSeeOther(t, d.Post("/register", apptest.Form("username", "henry", "password", apptest.TestPassword), "X-Forwarded-For", "192.0.2.44"), "/")
+	if r := d.Get("/sessions"); !strings.Contains(r.Text, "IP 192.0.2.44") {
+		t.Errorf("forwarded IP not recorded:\n%s", r.Text)
+	}
+	// X-Forwarded-Proto from the trusted proxy turns on HSTS over plain HTTP.
+	p := newEnv(t, func(o *envOptions) {
+		o.plain = true
+		o.opts.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
+	})
+	req, _ := http.NewRequest("GET", p.srv.URL+"/login", nil)
+	req.Header.Set("X-Forwarded-Proto", "https")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.Header.Get("Strict-Transport-Security") == "" {
+		t.Error("no HSTS for X-Forwarded-Proto: https from a trusted proxy")
+	}
+}
+
+func TestCrossOriginProtection(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	victim := e.client("victim")
+	apptest.MustSeeOther(t, victim.Register("ivan", apptest.TestPassword), "/")
+	for _, h := range [][]string{
+		{"Sec-Fetch-Site", "cross-site"},
+		{"Sec-Fetch-Site", "same-site"},
+		{"Origin", "https://evil.example"},
+	} {
+		for _, path := range []string{"/logout", "/password", "/sessions/revoke-others", "/login", "/register"} {
+			r := victim.Post(path, apptest.Form("username", "ivan", "password", apptest.TestPassword, "current_password", apptest.TestPassword, "new_password", "hijacked password"), h...)
+			if r.StatusCode != http.StatusForbidden {
+				t.Errorf("POST %s with %s: %s: %d, want 403", path, h[0], h[1], r.StatusCode)
+			}
+		}
+	}
+	victim.LoggedInAs("ivan")
+	// Same-origin browser requests pass.
+	r := victim.Post("/logout", nil, "Sec-Fetch-Site", "same-origin", "Origin", e.srv.URL)
+	apptest.MustSeeOther(t, r, "/login")
+}
+
+func TestSecurityHeaders(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	c := e.client("c")
+	apptest.MustSeeOther(t, c.Register("judy", apptest.TestPassword), "/")
+	for _, path := range []string{"/", "/login", "/sessions"} {
+		r := c.Get(path)
+		h := r.Header
+		csp := h.Get("Content-Security-Policy")
+		for _, want := range []string{"default-src 'none'", "frame-ancestors 'none'", "form-action 'self'"} {
+			if !strings.Contains(csp, want) {
+				t.Errorf("%s: CSP %q lacks %q", path, csp, want)
+			}
+		}
+		checks := map[string]string{
+			"Referrer-Policy":           "no-referrer",
+			"X-Content-Type-Options":    "nosniff",
+			"X-Frame-Options":           "DENY",
+			"Cache-Control":             "no-store",
+			"Strict-Transport-Security": "max-age=63072000; includeSubDomains",
+		}
+		for k, v := range checks {
+			if h.Get(k) != v {
+				t.Errorf("%s: %s = %q, want %q", path, k, h.Get(k), v)
+			}
+		}
+	}
+	if r := c.Get("/static/style.css"); r.StatusCode != http.StatusOK || strings.Contains(r.Header.Get("Cache-Control"), "no-store") {
+		t.Errorf("static: %d %q", r.StatusCode, r.Header.Get("Cache-Control"))
+	}
+	// No HSTS over plain HTTP.
+	p := newEnv(t, func(o *envOptions) { o.plain = true; o.opts.Dev = true })
+	if r := p.client("p").Get("/login"); r.Header.Get("Strict-Transport-Security") != "" {
+		t.Error("HSTS over plain HTTP")
+	}
+}
+
+func TestCookieAttributesAndRememberMe(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	c := e.client("c")
+	r := c.Register("kate", apptest.TestPassword)
+	sc := r.SessionSetCookies()
+	if len(sc) != 1 {
+		t.Fatalf("Set-Cookie: %q", sc)
+	}
+	for _, want := range []string{"__Host-sid=", "; Path=/", "; HttpOnly", "; Secure", "; SameSite=Lax"} {
+		if !strings.Contains(sc[0], want) {
+			t.Errorf("cookie %q lacks %q", sc[0], want)
+		}
+	}
+	if strings.Contains(sc[0], "Domain=") || strings.Contains(sc[0], "Max-Age") || strings.Contains(sc[0], "Expires") {
+		t.Errorf("registration cookie is persistent or has a Domain: %q", sc[0])
+	}
+	if strings.Contains(sc[0], "kate") {
+		t.Error("cookie contains the username")
+	}
+	apptest.MustSeeOther(t, c.Logout(), "/login")
+
+	// Without the box: a browser-session cookie.
+	r = c.Login("kate", apptest.TestPassword, false)
+	sc = r.SessionSetCookies()
+	if len(sc) != 1 || strings.Contains(sc[0], "Max-Age") || strings.Contains(sc[0], "Expires") {
+		t.Errorf("login without remember-me: %q", sc)
+	}
+	// With the box: Max-Age of the remember-me idle timeout.
+	r = e.client("d").Login("kate", apptest.TestPassword, true)
+	sc = r.SessionSetCookies()
+	if len(sc) != 1 || !strings.Contains(sc[0], "Max-Age=604800") || !strings.Contains(sc[0], "Expires=") {
+		t.Errorf("login with remember-me: %q", sc)
+	}
+
+	// -dev: plain cookie name, no Secure.
+	p := newEnv(t, func(o *envOptions) { o.plain = true; o.opts.Dev = true })
+	pc := p.client("p")
+	r = pc.Register("kate", apptest.TestPassword)
+	sc = r.SessionSetCookies()
+	if len(sc) != 1 || !strings.HasPrefix(sc[0], "sid=") || strings.Contains(sc[0], "Secure") || !strings.Contains(sc[0], "HttpOnly") {
+		t.Errorf("dev cookie: %q", sc)
+	}
+	pc.LoggedInAs("kate")
+	if !strings.Contains(pc.Get("/").Text, "Development mode") {
+		t.Error("no development banner in -dev")
+	}
+}
+
+func TestRevokeNeedsOwnership(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	victim, attacker := e.client("victim"), e.client("attacker")
+	apptest.MustSeeOther(t, victim.Register("liam", apptest.TestPassword), "/")
+	apptest.MustSeeOther(t, attacker.Register("mallory", apptest.TestPassword), "/")
+	ids, _ := victim.Devices()
+	// Mallory learns the victim's session key (it is no token) and tries
+	// to revoke it from her own account.
+	apptest.MustSeeOther(t, attacker.Post("/sessions/revoke", apptest.Form("id", ids[0])), "/sessions")
+	victim.LoggedInAs("liam")
+	// Revoking the current session from the list signs out.
+	apptest.MustSeeOther(t, victim.Post("/sessions/revoke", apptest.Form("id", ids[0])), "/login")
+	victim.Anonymous()
+}
+
+func TestLogsHoldNoSecrets(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	c := e.client("c")
+	pass := "super secret passphrase 42"
+	apptest.MustSeeOther(t, c.Register("mike", pass), "/")
+	cookie := c.SessionCookie().Value
+	c.Login("mike", "the wrong secret passphrase", false)
+	apptest.MustSeeOther(t, c.Login("mike", pass, true), "/")
+	cookie2 := c.SessionCookie().Value
+	c.Post("/password", apptest.Form("current_password", pass, "new_password", "new secret passphrase 43"))
+	c.Logout()
+	logs := e.logs.String()
+	for _, secret := range []string{pass, "the wrong secret passphrase", "new secret passphrase 43", cookie, cookie2, "argon2id$"} {
+		if strings.Contains(logs, secret) {
+			t.Errorf("logs contain %q", secret)
+		}
+	}
+	if !strings.Contains(logs, "login failed") || !strings.Contains(logs, "login succeeded") {
+		t.Errorf("expected login events in logs:\n%s", logs)
+	}
+}
+
+func TestHealthAndMetrics(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	c := e.client("c")
+	if r := c.Get("/healthz"); r.StatusCode != http.StatusOK || strings.TrimSpace(r.Text) != "ok" {
+		t.Fatalf("/healthz: %d %q", r.StatusCode, r.Text)
+	}
+	apptest.MustSeeOther(t, c.Register("nina", apptest.TestPassword), "/")
+	c.Login("nina", "not the password", false)
+	apptest.MustSeeOther(t, c.Login("nina", apptest.TestPassword, false), "/")
+	c.Logout()
+	r := c.Get("/metrics")
+	for _, want := range []string{
+		"authserver_sessions_created_total 2",
+		"authserver_sessions_renewed_total 1",
+		`authserver_sessions_destroyed_total{reason="destroy"} 1`,
+		`authserver_logins_total{result="succeeded"} 1`,
+		`authserver_logins_total{result="failed"} 1`,
+		`authserver_registrations_total{result="succeeded"} 1`,
+		`authserver_session_store_duration_seconds_count{op="create",outcome="ok"}`,
+		"go_goroutines",
+	} {
+		if !strings.Contains(r.Text, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+}

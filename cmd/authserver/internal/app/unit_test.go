@@ -1,0 +1,203 @@
+package app
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+)
+
+func TestHashAndVerify(t *testing.T) {
+	t.Parallel()
+	h, err := HashPassword("pässwörd 🔒")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(h, "$argon2id$v=19$m=19456,t=2,p=1$") {
+		t.Fatalf("hash %q", h)
+	}
+	if ok, rehash, err := VerifyPassword(h, "pässwörd 🔒"); !ok || rehash || err != nil {
+		t.Errorf("verify: %v %v %v", ok, rehash, err)
+	}
+	if ok, _, _ := VerifyPassword(h, "pässwörd 🔒 "); ok {
+		t.Error("trailing space accepted")
+	}
+	h2, _ := HashPassword("pässwörd 🔒")
+	if h == h2 {
+		t.Error("no salt")
+	}
+	// Weaker argon2id parameters verify but ask for a rehash.
+	weak := "$argon2id$v=19$m=4096,t=1,p=1$c29tZXNhbHRzb21lc2FsdA$Gd7iyC5dRQlkZyOAhPo4zQ2z8mujIMk9hoUsuYtp0Ws"
+	if ok, _, err := VerifyPassword(weak, "nope"); ok || err != nil {
+		t.Errorf("weak hash wrong password: %v %v", ok, err)
+	}
+	b, _ := bcrypt.GenerateFromPassword([]byte("legacy password"), bcrypt.MinCost)
+	for _, prefix := range []string{"$2a$", "$2b$", "$2y$"} {
+		hb := prefix + string(b[4:])
+		if ok, rehash, err := VerifyPassword(hb, "legacy password"); !ok || !rehash || err != nil {
+			t.Errorf("bcrypt %s: %v %v %v", prefix, ok, rehash, err)
+		}
+	}
+	for _, bad := range []string{"", "plain", "$argon2id$v=19$m=x$", "$argon2id$v=18$m=1,t=1,p=1$AA$AA"} {
+		if ok, _, err := VerifyPassword(bad, "x"); ok || err == nil {
+			t.Errorf("hash %q: ok=%v err=%v", bad, ok, err)
+		}
+	}
+}
+
+func TestPasswordProblem(t *testing.T) {
+	t.Parallel()
+	if n := len(commonPasswords()); n < 300 {
+		t.Errorf("only %d common passwords", n)
+	}
+	for pass, ok := range map[string]bool{
+		"short":                            false,
+		"12345678":                         false,
+		"Password1":                        false,
+		"iloveyou":                         false,
+		"kitten-on-a-keyboard":             true,
+		strings.Repeat("é", 8):             true,
+		strings.Repeat("é", 7):             false,
+		strings.Repeat("a😀", 64):           true,
+		strings.Repeat("a😀", 64) + "b":     false,
+		"bob-the-user":                     false, // same as the username
+		"\xff\xfe\xfd\xfc\xfb\xfa\xf9\xf8": false,
+	} {
+		if got := PasswordProblem("Bob-The-User", pass) == ""; got != ok {
+			t.Errorf("%q: ok=%v, want %v", pass, got, ok)
+		}
+	}
+}
+
+func TestLimiter(t *testing.T) {
+	t.Parallel()
+	now := time.Unix(0, 0)
+	l := NewLimiter(2, time.Minute, func() time.Time { return now })
+	l.Fail("k")
+	if b, _ := l.Blocked("k"); b {
+		t.Fatal("blocked after 1")
+	}
+	l.Fail("k")
+	b, wait := l.Blocked("k")
+	if !b || wait != time.Minute {
+		t.Fatalf("after 2: %v %v", b, wait)
+	}
+	now = now.Add(30 * time.Second)
+	if _, wait := l.Blocked("k"); wait != 30*time.Second {
+		t.Errorf("wait %v", wait)
+	}
+	now = now.Add(31 * time.Second)
+	if b, _ := l.Blocked("k"); b {
+		t.Error("still blocked after the window")
+	}
+	l.Fail("k")
+	l.Fail("k")
+	l.Reset("k")
+	if b, _ := l.Blocked("k"); b {
+		t.Error("blocked after Reset")
+	}
+	l.Fail("other")
+	now = now.Add(2 * time.Minute)
+	l.Fail("k")
+	if len(l.entries) != 1 {
+		t.Errorf("sweep kept %d entries", len(l.entries))
+	}
+}
+
+func TestRedisURLs(t *testing.T) {
+	t.Parallel()
+	for _, u := range []string{
+		"redis://localhost:6379/0", "rediss://user:pw@localhost:6380",
+		"redis+cluster://h1:7000,h2:7001,h3:7002", "redis+cluster://:pw@h1:7000,h2:7001",
+		"redis+sentinel://mymaster@h1:26379,h2:26379/1?password=pw",
+	} {
+		c, err := RedisClient(u)
+		if err != nil {
+			t.Errorf("%s: %v", u, err)
+			continue
+		}
+		c.Close()
+	}
+	for _, u := range []string{"redis+sentinel://h1:26379", "redis+cluster://", "http://x"} {
+		if c, err := RedisClient(u); err == nil {
+			c.Close()
+			t.Errorf("%s: no error", u)
+		}
+	}
+	user, hosts, path, q := splitMultiHost("u:p%40ss@h1:1,h2:2/3?a=b")
+	if p, _ := user.Password(); user.Username() != "u" || p != "p@ss" || len(hosts) != 2 || path != "/3" || q.Get("a") != "b" {
+		t.Errorf("split: %v %v %v %v", user, hosts, path, q)
+	}
+	if got := redactURL("redis+sentinel://m:secret@h1,h2"); strings.Contains(got, "secret") {
+		t.Errorf("redact: %s", got)
+	}
+}
+
+func TestDescribeUA(t *testing.T) {
+	t.Parallel()
+	for ua, want := range map[string]string{
+		"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36":            "Chrome on Linux",
+		"Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Version/17.0 Mobile Safari/604.1": "Safari on iOS",
+		"Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0":                             "Firefox on Windows",
+		"": "Unknown device",
+	} {
+		if got := describeUA(ua); got != want {
+			t.Errorf("%q: %q, want %q", ua, got, want)
+		}
+	}
+}
+
+func TestOpenErrors(t *testing.T) {
+	t.Parallel()
+	if _, err := OpenSessions(t.Context(), "ftp://x", t.TempDir(), "__Host-sid", nil, nil); err == nil {
+		t.Error("unknown scheme accepted")
+	}
+	if _, err := OpenSessions(t.Context(), "cookie:", t.TempDir(), "__Host-sid", nil, nil); err == nil {
+		t.Error("cookie store without key accepted")
+	}
+	if _, err := OpenUsers(t.Context(), "redis://x", t.TempDir()); err == nil {
+		t.Error("redis user store accepted")
+	}
+}
+
+// writeTestCert writes a self-signed certificate for 127.0.0.1.
+func writeTestCert(t *testing.T, dir string) (certFile, keyFile string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "localhost"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, DNSNames: []string{"localhost"},
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kb, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return certFile, keyFile
+}
