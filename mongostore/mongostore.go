@@ -75,7 +75,7 @@ const (
 	// positive.
 	defaultPageSize = 100
 	// cleanupTimeout bounds one run of the clean-up goroutine.
-	cleanupTimeout = time.Minute
+	cleanupTimeout = 10 * time.Second
 )
 
 // Options configures a Store. The zero value is ready to use.
@@ -234,8 +234,10 @@ func (s *Store) cleanup(ctx context.Context, interval time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			// A failure is retried at the next tick.
-			tctx, cancel := context.WithTimeout(ctx, cleanupTimeout)
+			// A failure is retried at the next tick. The pass is not
+			// canceled by Close, which waits for it instead: a canceled
+			// command may still run on the server after Close returned.
+			tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
 			_, _ = s.DeleteExpired(tctx)
 			cancel()
 		}
