@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/sessionkit/sessionkit"
+	"github.com/sessionkit/sessionkit/internal/cleanup"
 )
 
 const shards = 64
@@ -42,9 +43,7 @@ type Store struct {
 	umu   sync.Mutex
 	users map[string]map[string]struct{} // user ID -> record IDs
 
-	stop chan struct{}
-	done chan struct{}
-	once sync.Once
+	cleanup *cleanup.Loop
 }
 
 type shard struct {
@@ -65,36 +64,18 @@ func New(opts Options) *Store {
 	if interval == 0 {
 		interval = time.Minute
 	}
-	s.stop = make(chan struct{})
-	s.done = make(chan struct{})
-	if interval > 0 {
-		go s.cleanup(interval)
-	} else {
-		close(s.done)
-	}
+	s.cleanup = cleanup.Start(interval, time.Minute, func(context.Context) error {
+		s.DeleteExpired()
+		return nil
+	}, nil)
 	return s
 }
 
 // Close stops the cleanup goroutine and waits for it. The store stays
 // usable.
 func (s *Store) Close() error {
-	s.once.Do(func() { close(s.stop) })
-	<-s.done
+	s.cleanup.Stop()
 	return nil
-}
-
-func (s *Store) cleanup(interval time.Duration) {
-	defer close(s.done)
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-s.stop:
-			return
-		case <-t.C:
-			s.DeleteExpired()
-		}
-	}
 }
 
 // DeleteExpired removes every expired record now and returns how many it

@@ -48,10 +48,10 @@ import (
 	"fmt"
 	"hash/maphash"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/sessionkit/sessionkit"
+	"github.com/sessionkit/sessionkit/internal/cleanup"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
@@ -105,9 +105,7 @@ type Store struct {
 	now  func() time.Time
 	ttl  bool
 
-	cancel    context.CancelFunc // stops the clean-up goroutine, if any
-	done      chan struct{}      // closed when the clean-up goroutine returns
-	closeOnce sync.Once
+	cleanup *cleanup.Loop // deletes expired sessions where the server has no TTL index
 
 	// locks serialize the writes to one session that read and modify a
 	// document (Create over an expired document, Update, Touch) within
@@ -154,12 +152,13 @@ func New(ctx context.Context, db *mongo.Database, opts Options) (*Store, error) 
 	if interval == 0 {
 		interval = DefaultCleanupInterval
 	}
-	if !ttl && interval > 0 {
-		ctx, cancel := context.WithCancel(context.Background())
-		s.cancel = cancel
-		s.done = make(chan struct{})
-		go s.cleanup(ctx, interval)
+	if ttl {
+		interval = -1 // the server deletes expired sessions itself
 	}
+	s.cleanup = cleanup.Start(interval, cleanupTimeout, func(ctx context.Context) error {
+		_, err := s.DeleteExpired(ctx)
+		return err
+	}, nil) // a failure is retried at the next pass
 	return s, nil
 }
 
@@ -216,32 +215,8 @@ func (s *Store) TTLIndex() bool { return s.ttl }
 // does not disconnect the client. Close is idempotent and always returns
 // nil.
 func (s *Store) Close() error {
-	s.closeOnce.Do(func() {
-		if s.cancel != nil {
-			s.cancel()
-			<-s.done
-		}
-	})
+	s.cleanup.Stop()
 	return nil
-}
-
-func (s *Store) cleanup(ctx context.Context, interval time.Duration) {
-	defer close(s.done)
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			// A failure is retried at the next tick. The pass is not
-			// canceled by Close, which waits for it instead: a canceled
-			// command may still run on the server after Close returned.
-			tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
-			_, _ = s.DeleteExpired(tctx)
-			cancel()
-		}
-	}
 }
 
 // DeleteExpired deletes the sessions whose expiry has passed and returns

@@ -20,7 +20,6 @@ import (
 	"log/slog"
 	"net"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -28,6 +27,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/sessionkit/sessionkit"
+	"github.com/sessionkit/sessionkit/internal/cleanup"
 )
 
 // DefaultCleanupInterval is how often expired sessions are deleted when
@@ -64,6 +64,9 @@ type Options struct {
 	Logger *slog.Logger
 }
 
+// cleanupTimeout bounds one pass of the cleanup goroutine.
+const cleanupTimeout = time.Minute
+
 // Store is a sessionkit.Store backed by PostgreSQL. It is safe for
 // concurrent use. Close it when done; the pool stays open.
 type Store struct {
@@ -72,9 +75,7 @@ type Store struct {
 	now  func() time.Time
 	log  *slog.Logger
 
-	closeOnce sync.Once
-	cancel    context.CancelFunc
-	done      chan struct{}
+	cleanup *cleanup.Loop
 }
 
 var (
@@ -100,7 +101,7 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Store, error) 
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{pool: pool, t: t, now: opts.Now, log: opts.Logger, done: make(chan struct{})}
+	s := &Store{pool: pool, t: t, now: opts.Now, log: opts.Logger}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -114,41 +115,21 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Store, error) 
 	if interval == 0 {
 		interval = DefaultCleanupInterval
 	}
-	cctx, cancel := context.WithCancel(context.Background())
-	s.cancel = cancel
-	if interval > 0 {
-		go s.cleanup(cctx, interval)
-	} else {
-		close(s.done)
-	}
+	s.cleanup = cleanup.Start(interval, cleanupTimeout, func(ctx context.Context) error {
+		_, err := s.DeleteExpired(ctx)
+		return err
+	}, func(err error) {
+		s.log.LogAttrs(context.Background(), slog.LevelError, "pgstore: deleting expired sessions failed",
+			slog.String("table", s.t.sessions()), slog.String("error", err.Error()))
+	})
 	return s, nil
 }
 
 // Close stops the cleanup goroutine, waiting for a run in progress to end.
 // It does not close the pool. Further calls do nothing.
 func (s *Store) Close() error {
-	s.closeOnce.Do(func() {
-		s.cancel()
-		<-s.done
-	})
+	s.cleanup.Stop()
 	return nil
-}
-
-func (s *Store) cleanup(ctx context.Context, interval time.Duration) {
-	defer close(s.done)
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		if _, err := s.DeleteExpired(ctx); err != nil && ctx.Err() == nil {
-			s.log.LogAttrs(ctx, slog.LevelError, "pgstore: deleting expired sessions failed",
-				slog.String("table", s.t.sessions()), slog.String("error", err.Error()))
-		}
-	}
 }
 
 // DeleteExpired deletes the sessions that have expired and returns how many

@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/sessionkit/sessionkit"
+	"github.com/sessionkit/sessionkit/internal/cleanup"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
@@ -73,6 +74,9 @@ type Options struct {
 	Logger *slog.Logger
 }
 
+// cleanupTimeout bounds one pass of the cleanup goroutine.
+const cleanupTimeout = time.Minute
+
 // Store is a sessionkit.Store backed by SQLite. It is safe for concurrent
 // use. Close it when done.
 type Store struct {
@@ -88,9 +92,8 @@ type Store struct {
 	// with SQLITE_BUSY.
 	wlock chan struct{}
 
+	cleanup   *cleanup.Loop
 	closeOnce sync.Once
-	cancel    context.CancelFunc
-	done      chan struct{}
 }
 
 var (
@@ -178,7 +181,6 @@ func newStore(ctx context.Context, db *sql.DB, own bool, opts Options) (*Store, 
 		now:    opts.Now,
 		log:    opts.Logger,
 		wlock:  make(chan struct{}, 1),
-		done:   make(chan struct{}),
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -193,13 +195,13 @@ func newStore(ctx context.Context, db *sql.DB, own bool, opts Options) (*Store, 
 	if interval == 0 {
 		interval = DefaultCleanupInterval
 	}
-	cctx, cancel := context.WithCancel(context.Background())
-	s.cancel = cancel
-	if interval > 0 {
-		go s.cleanup(cctx, interval)
-	} else {
-		close(s.done)
-	}
+	s.cleanup = cleanup.Start(interval, cleanupTimeout, func(ctx context.Context) error {
+		_, err := s.DeleteExpired(ctx)
+		return err
+	}, func(err error) {
+		s.log.LogAttrs(context.Background(), slog.LevelError, "sqlitestore: deleting expired sessions failed",
+			slog.String("table", s.table), slog.String("error", err.Error()))
+	})
 	return s, nil
 }
 
@@ -208,30 +210,12 @@ func newStore(ctx context.Context, db *sql.DB, own bool, opts Options) (*Store, 
 func (s *Store) Close() error {
 	var err error
 	s.closeOnce.Do(func() {
-		s.cancel()
-		<-s.done
+		s.cleanup.Stop()
 		if s.ownDB {
 			err = s.db.Close()
 		}
 	})
 	return err
-}
-
-func (s *Store) cleanup(ctx context.Context, interval time.Duration) {
-	defer close(s.done)
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		if _, err := s.DeleteExpired(ctx); err != nil && ctx.Err() == nil {
-			s.log.LogAttrs(ctx, slog.LevelError, "sqlitestore: deleting expired sessions failed",
-				slog.String("table", s.table), slog.String("error", err.Error()))
-		}
-	}
 }
 
 // DeleteExpired deletes the sessions that have expired and returns how many

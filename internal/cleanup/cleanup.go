@@ -1,0 +1,56 @@
+// Package cleanup runs the periodic deletion of expired sessions that stores
+// without server-side expiry need: one goroutine per store, which Stop ends.
+package cleanup
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// Loop calls a deletion function at a fixed interval until Stop.
+type Loop struct {
+	stop chan struct{}
+	done chan struct{}
+	once sync.Once
+}
+
+// Start calls deleteExpired every interval in a new goroutine, each pass
+// with a context that times out after timeout. A pass's error goes to
+// onError, which may be nil; the next pass retries. With interval <= 0 no
+// goroutine starts and Stop returns at once.
+func Start(interval, timeout time.Duration, deleteExpired func(context.Context) error, onError func(error)) *Loop {
+	l := &Loop{stop: make(chan struct{}), done: make(chan struct{})}
+	if interval <= 0 {
+		close(l.done)
+		return l
+	}
+	go func() {
+		defer close(l.done)
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-l.stop:
+				return
+			case <-t.C:
+			}
+			// Stop waits for a pass rather than canceling it: a canceled
+			// command may still run on a database server after Stop returned.
+			ctx, cancel := context.WithTimeout(context.Background(), timeout)
+			err := deleteExpired(ctx)
+			cancel()
+			if err != nil && onError != nil {
+				onError(err)
+			}
+		}
+	}()
+	return l
+}
+
+// Stop ends the loop and waits for a pass in progress to finish. Calling it
+// again does nothing.
+func (l *Loop) Stop() {
+	l.once.Do(func() { close(l.stop) })
+	<-l.done
+}
