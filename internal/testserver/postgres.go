@@ -64,12 +64,7 @@ type Postgres struct {
 	startArgs []string
 
 	mu   sync.Mutex
-	proc *postgresProc
-}
-
-type postgresProc struct {
-	cmd  *exec.Cmd
-	done chan struct{}
+	proc *process
 }
 
 // credential is the user that initdb and postgres run as, or nil for the
@@ -369,14 +364,10 @@ func (p *Postgres) start(extra []string) error {
 	cmd := p.command("postgres", args...)
 	cmd.Stdout = logFile
 	cmd.Stderr = logFile
-	if err := cmd.Start(); err != nil {
+	proc, err := startProcess(cmd)
+	if err != nil {
 		return err
 	}
-	proc := &postgresProc{cmd: cmd, done: make(chan struct{})}
-	go func() {
-		cmd.Wait()
-		close(proc.done)
-	}()
 	deadline := time.Now().Add(postgresTimeout)
 	for !p.ready() {
 		select {
@@ -385,7 +376,7 @@ func (p *Postgres) start(extra []string) error {
 		case <-time.After(20 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			proc.stop()
+			proc.stop(postgresTimeout)
 			return fmt.Errorf("postgres not ready within %v: %s", postgresTimeout, p.log())
 		}
 	}
@@ -428,20 +419,8 @@ func (p *Postgres) Stop() {
 	if p.proc == nil {
 		return
 	}
-	p.proc.stop()
+	p.proc.stop(postgresTimeout) // SIGINT: a fast shutdown
 	p.proc = nil
-}
-
-// stop asks postgres for a fast shutdown (SIGINT), and kills it if it does
-// not exit in time.
-func (pp *postgresProc) stop() {
-	pp.cmd.Process.Signal(os.Interrupt)
-	select {
-	case <-pp.done:
-	case <-time.After(postgresTimeout):
-		pp.cmd.Process.Kill()
-		<-pp.done
-	}
 }
 
 // CreateDatabase creates a new database owned by the postgres user and

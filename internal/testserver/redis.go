@@ -37,12 +37,7 @@ type Redis struct {
 	args []string
 
 	mu   sync.Mutex
-	proc *redisProc
-}
-
-type redisProc struct {
-	cmd  *exec.Cmd
-	done chan struct{}
+	proc *process
 }
 
 // StartRedis starts a standalone redis-server on a free loopback port and
@@ -123,14 +118,10 @@ func (r *Redis) start() error {
 	cmd := exec.Command(r.bin, args...)
 	cmd.Dir = r.dir
 	setProcAttr(cmd)
-	if err := cmd.Start(); err != nil {
+	p, err := startProcess(cmd)
+	if err != nil {
 		return err
 	}
-	p := &redisProc{cmd: cmd, done: make(chan struct{})}
-	go func() {
-		cmd.Wait()
-		close(p.done)
-	}()
 	deadline := time.Now().Add(redisTimeout)
 	for {
 		reply, err := RedisDo(r.Addr, "PING")
@@ -143,7 +134,7 @@ func (r *Redis) start() error {
 		case <-time.After(20 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			p.stop()
+			p.stop(5 * time.Second)
 			return fmt.Errorf("redis-server did not answer PING within %v (last error: %v): %s", redisTimeout, err, r.log())
 		}
 	}
@@ -159,19 +150,8 @@ func (r *Redis) Stop() {
 	if r.proc == nil {
 		return
 	}
-	r.proc.stop()
+	r.proc.stop(5 * time.Second)
 	r.proc = nil
-}
-
-// stop terminates the process, killing it if it does not exit in time.
-func (p *redisProc) stop() {
-	p.cmd.Process.Signal(os.Interrupt)
-	select {
-	case <-p.done:
-	case <-time.After(5 * time.Second):
-		p.cmd.Process.Kill()
-		<-p.done
-	}
 }
 
 // Dir returns the server's working directory, which holds its log file
