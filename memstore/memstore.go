@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"hash/maphash"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -140,9 +141,12 @@ func (s *Store) Create(ctx context.Context, rec *sessionkit.Record) error {
 // Update implements sessionkit.Store.
 func (s *Store) Update(ctx context.Context, id string, d sessionkit.Delta) error {
 	return s.modify(ctx, id, func(r *sessionkit.Record) *sessionkit.Record {
-		c := r.Clone()
-		d.Apply(c)
-		return c
+		// A new map, but the value slices and Meta are shared with the
+		// previous version: neither is ever modified in place.
+		c := *r
+		c.Values = maps.Clone(r.Values)
+		d.Apply(&c)
+		return &c
 	})
 }
 
