@@ -1,0 +1,115 @@
+// Command benchserver serves the load benchmark's application, GET /read and
+// GET /write, on one session stack chosen with -mode. The load benchmark
+// (cmd/loadbench) starts one process per mode.
+//
+// Modes:
+//
+//	hello          plain net/http hello-world, no sessions (the ceiling)
+//	floor          plain net/http doing the same Redis commands as a session
+//	               store would, with no session logic: GET for /read, GET
+//	               and SET with expiry for /write (the floor)
+//	sk-mem         sessionkit + memstore
+//	sk-redis       sessionkit + redisstore
+//	sk-cookie      sessionkit + cookiestore
+//	scs-mem        scs + its memstore
+//	scs-redis      scs + its goredisstore
+//	gorilla-cookie gorilla/sessions CookieStore
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/alexedwards/scs/goredisstore"
+	scsmem "github.com/alexedwards/scs/v2/memstore"
+	"github.com/redis/go-redis/v9"
+	"github.com/sessionkit/sessionkit/bench/internal/apps"
+	"github.com/sessionkit/sessionkit/cookiestore"
+	"github.com/sessionkit/sessionkit/memstore"
+	"github.com/sessionkit/sessionkit/redisstore"
+)
+
+// Modes lists the modes benchserver accepts.
+var Modes = []string{"hello", "floor", "sk-mem", "sk-redis", "sk-cookie", "scs-mem", "scs-redis", "gorilla-cookie"}
+
+func main() {
+	mode := flag.String("mode", "", "session stack to serve (see the package documentation)")
+	addr := flag.String("addr", "127.0.0.1:8080", "address to listen on")
+	redisAddr := flag.String("redis", "127.0.0.1:6379", "Redis address for the Redis-backed modes")
+	flag.Parse()
+	log.SetFlags(0)
+	log.SetPrefix("benchserver " + *mode + ": ")
+
+	h, err := handler(*mode, *redisAddr)
+	if err != nil {
+		log.Fatal(err)
+	}
+	l, err := net.Listen("tcp", *addr)
+	if err != nil {
+		log.Fatal(err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		sig := make(chan os.Signal, 1)
+		signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+		<-sig
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+	}()
+	if err := srv.Serve(l); !errors.Is(err, http.ErrServerClosed) {
+		log.Fatal(err)
+	}
+}
+
+// Fixed keys: the benchmark needs no secrecy, only the same work.
+var (
+	key1 = bytes.Repeat([]byte{1}, 32)
+	key2 = bytes.Repeat([]byte{2}, 32)
+)
+
+func handler(mode, redisAddr string) (http.Handler, error) {
+	newRedis := func() *redis.Client { return redis.NewClient(&redis.Options{Addr: redisAddr}) }
+	switch mode {
+	case "hello":
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Write([]byte("hello, " + apps.User))
+		}), nil
+	case "floor":
+		return apps.Floor{RDB: newRedis()}, nil
+	case "sk-mem":
+		l, err := apps.NewSessionkit(memstore.New(memstore.Options{}), nil)
+		return apps.Handler(l), err
+	case "sk-redis":
+		st, err := redisstore.New(newRedis(), redisstore.Options{})
+		if err != nil {
+			return nil, err
+		}
+		l, err := apps.NewSessionkit(st, nil)
+		return apps.Handler(l), err
+	case "sk-cookie":
+		cs, err := cookiestore.New(cookiestore.Options{Keys: [][]byte{key1}, CookieName: apps.CookieName})
+		if err != nil {
+			return nil, err
+		}
+		l, err := apps.NewSessionkit(nil, cs)
+		return apps.Handler(l), err
+	case "scs-mem":
+		return apps.Handler(apps.NewSCS(scsmem.New())), nil
+	case "scs-redis":
+		return apps.Handler(apps.NewSCS(goredisstore.New(newRedis()))), nil
+	case "gorilla-cookie":
+		return apps.Handler(apps.NewGorilla(key1, key2)), nil
+	}
+	return nil, fmt.Errorf("unknown mode %q (want one of %v)", mode, Modes)
+}
