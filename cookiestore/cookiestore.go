@@ -50,6 +50,7 @@ import (
 	"time"
 
 	"github.com/sessionkit/sessionkit"
+	"github.com/sessionkit/sessionkit/internal/recordcodec"
 )
 
 // MaxCookieSize is the largest size in bytes of a cookie's name and value
@@ -173,7 +174,7 @@ func (s *Store) Seal(ctx context.Context, rec *sessionkit.Record) (string, error
 	case rec.ExpiresAt.IsZero():
 		return "", errors.New("cookiestore: seal record without ExpiresAt")
 	}
-	plain := appendRecord(nil, s.now(), rec)
+	plain := recordcodec.Append(nil, s.now(), rec)
 	sealed := s.aeads[0].Seal(nil, nil, plain, s.ad)
 	n := len(s.name) + len(version) + b64.EncodedLen(len(sealed))
 	if n > MaxCookieSize {
@@ -221,7 +222,7 @@ func (s *Store) OpenReseal(ctx context.Context, value string) (rec *sessionkit.R
 		return nil, false, nil
 	}
 	// Only authenticated bytes reach the decoder.
-	rec, _, ok := parseRecord(plain)
+	rec, _, ok := recordcodec.Parse(plain)
 	if !ok {
 		return nil, false, nil
 	}

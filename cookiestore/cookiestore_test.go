@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sessionkit/sessionkit"
+	"github.com/sessionkit/sessionkit/internal/recordcodec"
 )
 
 // clock is a fake clock safe for concurrent use.
@@ -611,23 +612,23 @@ func TestConcurrent(t *testing.T) {
 
 func TestParseRecordRejects(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	good := appendRecord(nil, now, record(now, "id", "u"))
-	if _, _, ok := parseRecord(good); !ok {
+	good := recordcodec.Append(nil, now, record(now, "id", "u"))
+	if _, _, ok := recordcodec.Parse(good); !ok {
 		t.Fatal("parseRecord rejects a good encoding")
 	}
 	for i := range good {
-		if _, _, ok := parseRecord(good[:i]); ok {
+		if _, _, ok := recordcodec.Parse(good[:i]); ok {
 			t.Errorf("parseRecord accepts a truncation to %d bytes", i)
 		}
 	}
-	if _, _, ok := parseRecord(append(good, 0)); ok {
+	if _, _, ok := recordcodec.Parse(append(good, 0)); ok {
 		t.Error("parseRecord accepts trailing bytes")
 	}
 	// A huge count is rejected before anything is allocated.
-	huge := appendRecord(nil, now, &sessionkit.Record{ID: "id"})
+	huge := recordcodec.Append(nil, now, &sessionkit.Record{ID: "id"})
 	huge = huge[:len(huge)-2]
 	huge = append(huge, 0xff, 0xff, 0xff, 0xff, 0x0f, 0)
-	if _, _, ok := parseRecord(huge); ok {
+	if _, _, ok := recordcodec.Parse(huge); ok {
 		t.Error("parseRecord accepts a huge count")
 	}
 }

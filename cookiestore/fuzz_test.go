@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sessionkit/sessionkit"
+	"github.com/sessionkit/sessionkit/internal/recordcodec"
 )
 
 var updateSeeds = flag.Bool("update-seeds", false, "rewrite the sealed seeds in testdata/fuzz/FuzzOpen")
@@ -155,15 +156,15 @@ func FuzzOpen(f *testing.F) {
 // FuzzParseRecord feeds the payload decoder directly, which FuzzOpen cannot
 // reach without forging a value.
 func FuzzParseRecord(f *testing.F) {
-	f.Add(appendRecord(nil, fuzzNow, record(fuzzNow, "id", "user")))
-	f.Add(appendRecord(nil, time.Time{}, &sessionkit.Record{}))
+	f.Add(recordcodec.Append(nil, fuzzNow, record(fuzzNow, "id", "user")))
+	f.Add(recordcodec.Append(nil, time.Time{}, &sessionkit.Record{}))
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		rec, issuedAt, ok := parseRecord(b)
+		rec, issuedAt, ok := recordcodec.Parse(b)
 		if !ok {
 			return
 		}
-		rec2, issuedAt2, ok := parseRecord(appendRecord(nil, issuedAt, rec))
+		rec2, issuedAt2, ok := recordcodec.Parse(recordcodec.Append(nil, issuedAt, rec))
 		if !ok || !issuedAt.Equal(issuedAt2) || !reflect.DeepEqual(normalize(rec), normalize(rec2)) {
 			t.Fatalf("re-encoding changed %+v (%v) to %+v (%v)", rec, issuedAt, rec2, issuedAt2)
 		}

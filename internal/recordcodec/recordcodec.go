@@ -1,4 +1,7 @@
-package cookiestore
+// Package recordcodec is a compact binary encoding of sessionkit.Record,
+// shared by the stores that keep records as bytes: the plaintext of
+// cookiestore's sealed cookies and memstore's in-memory entries.
+package recordcodec
 
 import (
 	"encoding/binary"
@@ -8,10 +11,9 @@ import (
 	"github.com/sessionkit/sessionkit"
 )
 
-// The plaintext of a v1 value is a compact binary encoding of the record
-// (JSON would base64 the values a second time):
+// The encoding (JSON would base64 the values a second time):
 //
-//	issued-at   time (when the value was sealed)
+//	issued-at   time (cookiestore: when the value was sealed)
 //	ID          string
 //	UserID      string
 //	CreatedAt, LastSeen, ExpiresAt, AbsoluteExpiry  time
@@ -23,8 +25,8 @@ import (
 // the zero time, or a byte 1 followed by the Unix seconds (varint) and the
 // nanoseconds (uvarint). Map entries are written in key order.
 
-// appendRecord appends the encoding of rec, sealed at issuedAt, to b.
-func appendRecord(b []byte, issuedAt time.Time, rec *sessionkit.Record) []byte {
+// Append appends the encoding of rec, stamped issuedAt, to b.
+func Append(b []byte, issuedAt time.Time, rec *sessionkit.Record) []byte {
 	b = appendTime(b, issuedAt)
 	b = appendString(b, rec.ID)
 	b = appendString(b, rec.UserID)
@@ -74,11 +76,13 @@ func appendTime(b []byte, t time.Time) []byte {
 	return binary.AppendUvarint(b, uint64(t.Nanosecond()))
 }
 
-// parseRecord decodes a record encoded by appendRecord. The returned
-// record's Values map is never nil; its Meta map is nil when empty. Times
-// are in UTC. ok is false if b is not exactly one valid encoding.
-func parseRecord(b []byte) (rec *sessionkit.Record, issuedAt time.Time, ok bool) {
-	d := decoder{b: b}
+// Parse decodes a record encoded by Append. The returned record's Values
+// map is never nil; its Meta map is nil when empty. The values are slices
+// of b, which the caller must therefore not modify afterwards. Times are in
+// UTC. ok is false if b is not exactly one valid encoding.
+func Parse(b []byte) (rec *sessionkit.Record, issuedAt time.Time, ok bool) {
+	// One string for all the strings in the record: they are substrings.
+	d := decoder{b: b, s: string(b)}
 	issuedAt = d.time()
 	rec = &sessionkit.Record{
 		ID:             d.string(),
@@ -101,7 +105,7 @@ func parseRecord(b []byte) (rec *sessionkit.Record, issuedAt time.Time, ok bool)
 	rec.Values = make(map[string][]byte, n)
 	for range n {
 		k := d.string()
-		rec.Values[k] = []byte(d.string())
+		rec.Values[k] = d.bytes()
 	}
 	if n := d.count(); n > 0 {
 		rec.Meta = make(map[string]string, n)
@@ -110,50 +114,52 @@ func parseRecord(b []byte) (rec *sessionkit.Record, issuedAt time.Time, ok bool)
 			rec.Meta[k] = d.string()
 		}
 	}
-	if d.bad || len(d.b) != 0 {
+	if d.bad || d.off != len(d.b) {
 		return nil, time.Time{}, false
 	}
 	return rec, issuedAt, true
 }
 
-// decoder reads the encoding of appendRecord. After the first error it
-// returns zero values and sets bad.
+// decoder reads the encoding of Append from b, which s holds as a string.
+// After the first error it returns zero values and sets bad.
 type decoder struct {
 	b   []byte
+	s   string
+	off int
 	bad bool
 }
 
 func (d *decoder) fail() {
-	d.b, d.bad = nil, true
+	d.off, d.bad = len(d.b), true
 }
 
 func (d *decoder) byte() byte {
-	if len(d.b) == 0 {
+	if d.off >= len(d.b) {
 		d.fail()
 		return 0
 	}
-	c := d.b[0]
-	d.b = d.b[1:]
+	c := d.b[d.off]
+	d.off++
 	return c
 }
 
 func (d *decoder) uvarint() uint64 {
-	v, n := binary.Uvarint(d.b)
+	v, n := binary.Uvarint(d.b[d.off:])
 	if n <= 0 {
 		d.fail()
 		return 0
 	}
-	d.b = d.b[n:]
+	d.off += n
 	return v
 }
 
 func (d *decoder) varint() int64 {
-	v, n := binary.Varint(d.b)
+	v, n := binary.Varint(d.b[d.off:])
 	if n <= 0 {
 		d.fail()
 		return 0
 	}
-	d.b = d.b[n:]
+	d.off += n
 	return v
 }
 
@@ -161,22 +167,35 @@ func (d *decoder) varint() int64 {
 // that many entries of at least two bytes each.
 func (d *decoder) count() int {
 	n := d.uvarint()
-	if n > uint64(len(d.b)/2) {
+	if n > uint64((len(d.b)-d.off)/2) {
 		d.fail()
 		return 0
 	}
 	return int(n)
 }
 
-func (d *decoder) string() string {
+// span reads a length and returns the bounds of that many bytes.
+func (d *decoder) span() (int, int) {
 	n := d.uvarint()
-	if n > uint64(len(d.b)) {
+	if n > uint64(len(d.b)-d.off) {
 		d.fail()
-		return ""
+		return d.off, d.off
 	}
-	s := string(d.b[:n])
-	d.b = d.b[n:]
-	return s
+	start := d.off
+	d.off += int(n)
+	return start, d.off
+}
+
+func (d *decoder) string() string {
+	i, j := d.span()
+	return d.s[i:j]
+}
+
+// bytes returns the next length-prefixed bytes as a slice of the input,
+// with its capacity cut so that an append cannot overwrite what follows.
+func (d *decoder) bytes() []byte {
+	i, j := d.span()
+	return d.b[i:j:j]
 }
 
 func (d *decoder) time() time.Time {
