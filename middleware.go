@@ -29,7 +29,8 @@ func (m *Manager) Middleware(next http.Handler) http.Handler {
 			m.handleError(w, r, err)
 			return
 		}
-		r = r.WithContext(context.WithValue(r.Context(), m.key, s))
+		s.ctx = sessionContext{Context: r.Context(), key: m.key, s: s}
+		r = r.WithContext(&s.ctx) // allocated with the session
 		s.r = r
 		sw := &s.w // allocated with the session
 		sw.ResponseWriter, sw.s, sw.m, sw.r = w, s, m, r
@@ -87,6 +88,22 @@ func (m *Manager) load(ctx context.Context, r *http.Request) (*Session, error) {
 	s.stored0 = storedState{ID: rec.ID, UserID: rec.UserID, ExpiresAt: rec.ExpiresAt}
 	s.reseal = reseal // opened with an old key: seal again with the current one
 	return s, nil
+}
+
+// sessionContext carries a request's session: a context.WithValue node that
+// is allocated as part of the Session.
+type sessionContext struct {
+	context.Context
+	key *int
+	s   *Session
+}
+
+// Value returns the session for the manager's key.
+func (c *sessionContext) Value(key any) any {
+	if k, ok := key.(*int); ok && k == c.key {
+		return c.s
+	}
+	return c.Context.Value(key)
 }
 
 // clientResealer is the optional ClientStore capability that reports a

@@ -28,7 +28,8 @@ type Session struct {
 	r   *http.Request
 	err error // ErrNoSession, or why the session cannot be used
 
-	w responseWriter // the middleware's writer, allocated with the session
+	w   responseWriter // the middleware's writer, allocated with the session
+	ctx sessionContext // the request's context, allocated with the session
 
 	mu        sync.Mutex
 	token     string  // the current token; "" until stored (server stores)
