@@ -5,10 +5,10 @@
 # redis-server and servers on loopback ports, runs wrk against each in
 # interleaved rounds, prints the table and writes it, the raw results and a
 # chart to docs/benchmarks/. Extra arguments go to loadbench (see
-# loadbench -h), for example: ./run.sh -d 10s -rounds 5
+# loadbench -h), for example: ./run.sh -d 5s -rounds 7
 #
 # Needs: go, wrk, redis-server, node and npm. Takes about 6 minutes with
-# the defaults (9 servers x 2 endpoints x (3 rounds x 5 s + 3 s warm-up)).
+# the defaults (9 servers x 2 endpoints x (5 rounds x 3 s + 3 s warm-up)).
 set -eu
 cd "$(dirname "$0")"
 for bin in go wrk redis-server node npm; do

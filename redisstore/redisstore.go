@@ -23,6 +23,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -69,18 +70,13 @@ func New(client redis.UniversalClient, opts Options) (*Store, error) {
 	return &Store{client: client, prefix: opts.Prefix}, nil
 }
 
-// Hash fields of a session. Values are stored under valuePrefix+key and
-// Meta entries under metaPrefix+key, so they never collide with each other
-// or with the other fields.
+// Hash fields of a session: its times, which every write replaces; its
+// header, which the scripts read; and each value, under valuePrefix+key.
+// Few fields make a Load cheap: a session with one value has three.
 const (
-	fieldUserID     = "uid"
-	fieldCreated    = "created"
-	fieldLastSeen   = "last"
-	fieldExpires    = "exp"
-	fieldAbsolute   = "abs"
-	fieldPersistent = "persist"
-	valuePrefix     = "v:"
-	metaPrefix      = "m:"
+	fieldTimes  = "t"
+	fieldHeader = "h"
+	valuePrefix = "v:"
 )
 
 // sessionKey returns the key of the hash that holds session id. The ID is
@@ -109,54 +105,54 @@ func (s *Store) idFromKey(key string) string {
 	return id
 }
 
-// Lua helpers shared by the scripts. ARGV arrays can be long, so HSET and
-// HDEL go in chunks to stay below Lua's unpack limit.
-const luaHelpers = `
-local function hset(key, from, to)
-  local i = from
-  while i <= to do
-    local j = math.min(i + 199, to)
-    redis.call('HSET', key, unpack(ARGV, i, j))
-    i = j + 1
-  end
-end
-local function hdel(key, list, from, to)
-  local i = from
-  while i <= to do
-    local j = math.min(i + 199, to)
-    redis.call('HDEL', key, unpack(list, i, j))
-    i = j + 1
-  end
-end
-`
+// The times field is "<exp> <last>" and the header
+//
+//	<abs> <created> <persist> <len>:<uid><meta>
+//
+// with times in decimal Unix nanoseconds ("0" for the zero time), persist
+// "1" or "0", the user ID as a netstring and then each metadata key and
+// value as a netstring. The scripts never parse the times: a session whose
+// key exists has not expired, because every write sets the key's expiry to
+// ExpiresAt rounded down to the millisecond. They return the header, and
+// take it apart only to change the user, the absolute expiry or the
+// remember-me flag. A delta's field lists can be long, so HSET and HDEL go
+// in chunks, well below Lua's limit on unpack.
 
-// createScript inserts a session unless a live one, or a key that is not a
-// session, is under KEYS[1]. An expired session not yet removed by Redis is
-// replaced.
-// ARGV: now (ns), expiry (ms), then field/value pairs.
-var createScript = redis.NewScript(luaHelpers + `
-local exp = redis.call('HGET', KEYS[1], 'exp')
-if exp then
-  if tonumber(exp) > tonumber(ARGV[1]) then
-    return 0
-  end
-  redis.call('DEL', KEYS[1])
-elseif redis.call('EXISTS', KEYS[1]) == 1 then
+// createScript inserts a session unless a key, live session or not, is
+// under KEYS[1].
+// ARGV: expiry (ms), then field/value pairs.
+var createScript = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 1 then
   return 0
 end
-hset(KEYS[1], 3, #ARGV)
-redis.call('PEXPIREAT', KEYS[1], ARGV[2])
+for i = 2, #ARGV, 1000 do
+  redis.call('HSET', KEYS[1], unpack(ARGV, i, math.min(i + 999, #ARGV)))
+end
+redis.call('PEXPIREAT', KEYS[1], ARGV[1])
 return 1
 `)
 
-// updateScript applies a delta to a live session and returns its user ID
-// and absolute expiry before the change, or nil if the session is gone.
-// ARGV: now (ns), expiry (ms), clear ("1" or "0"), n, n fields to delete,
-// then field/value pairs to set.
-var updateScript = redis.NewScript(luaHelpers + `
-local cur = redis.call('HMGET', KEYS[1], 'exp', 'uid', 'abs')
-if not cur[1] or tonumber(cur[1]) <= tonumber(ARGV[1]) then
+// updateScript applies a delta to a session and returns its header before
+// the change, or nil if there is no session.
+// ARGV: expiry (ms), times field, clear ("1" or "0"), new absolute expiry
+// or "", new persist or "", "=" and the new user ID or "", n, n fields to
+// delete, then field/value pairs to set.
+var updateScript = redis.NewScript(`
+local h = redis.call('HGET', KEYS[1], 'h')
+if not h then
   return false
+end
+if ARGV[4] ~= '' or ARGV[5] ~= '' or ARGV[6] ~= '' then
+  local abs, created, persist, len, rest = string.match(h, '^(%-?%d+) (%-?%d+) ([01]) (%d+):(.*)$')
+  if not abs then
+    return redis.error_reply('malformed session header')
+  end
+  local uid = string.sub(rest, 1, tonumber(len))
+  if ARGV[4] ~= '' then abs = ARGV[4] end
+  if ARGV[5] ~= '' then persist = ARGV[5] end
+  if ARGV[6] ~= '' then uid = string.sub(ARGV[6], 2) end
+  redis.call('HSET', KEYS[1], 'h', abs .. ' ' .. created .. ' ' .. persist .. ' ' ..
+    #uid .. ':' .. uid .. string.sub(rest, tonumber(len) + 1))
 end
 if ARGV[3] == '1' then
   local del = {}
@@ -165,38 +161,52 @@ if ARGV[3] == '1' then
       del[#del + 1] = f
     end
   end
-  hdel(KEYS[1], del, 1, #del)
+  for i = 1, #del, 1000 do
+    redis.call('HDEL', KEYS[1], unpack(del, i, math.min(i + 999, #del)))
+  end
 end
-local n = tonumber(ARGV[4])
-hset(KEYS[1], 5 + n, #ARGV)
-hdel(KEYS[1], ARGV, 5, 4 + n)
-redis.call('PEXPIREAT', KEYS[1], ARGV[2])
-return {cur[2] or '', cur[3] or '0'}
+local n = tonumber(ARGV[7])
+local j = math.min(7 + n + 1000, #ARGV)
+redis.call('HSET', KEYS[1], 't', ARGV[2], unpack(ARGV, 8 + n, j))
+for i = j + 1, #ARGV, 1000 do
+  redis.call('HSET', KEYS[1], unpack(ARGV, i, math.min(i + 999, #ARGV)))
+end
+for i = 8, 7 + n, 1000 do
+  redis.call('HDEL', KEYS[1], unpack(ARGV, i, math.min(i + 999, 7 + n)))
+end
+redis.call('PEXPIREAT', KEYS[1], ARGV[1])
+return h
 `)
 
-// touchScript sets the last-seen time and expiry of a live session and
-// returns its user ID and absolute expiry, or nil if the session is gone.
-// ARGV: now (ns), expiry (ms), last seen (ns), expiry (ns).
+// touchScript sets the times of a session and returns its header, or nil
+// if there is no session.
+// ARGV: expiry (ms), times field.
 var touchScript = redis.NewScript(`
-local cur = redis.call('HMGET', KEYS[1], 'exp', 'uid', 'abs')
-if not cur[1] or tonumber(cur[1]) <= tonumber(ARGV[1]) then
+local h = redis.call('HGET', KEYS[1], 'h')
+if not h then
   return false
 end
-redis.call('HSET', KEYS[1], 'last', ARGV[3], 'exp', ARGV[4])
-redis.call('PEXPIREAT', KEYS[1], ARGV[2])
-return {cur[2] or '', cur[3] or '0'}
+redis.call('HSET', KEYS[1], 't', ARGV[2])
+redis.call('PEXPIREAT', KEYS[1], ARGV[1])
+return h
 `)
 
 // deleteScript deletes a session and returns its user ID, or nil if there
 // was no session. With ARGV[1] set, it deletes the session only if it
-// belongs to that user.
+// belongs to that user. A key without a header is deleted only without
+// ARGV[1], and reported as a session without a user.
 var deleteScript = redis.NewScript(`
-local uid = redis.call('HGET', KEYS[1], 'uid')
-if not uid then
-  if redis.call('DEL', KEYS[1]) == 1 then
+local h = redis.call('HGET', KEYS[1], 'h')
+if not h then
+  if ARGV[1] == '' and redis.call('DEL', KEYS[1]) == 1 then
     return ''
   end
   return false
+end
+local len, rest = string.match(h, '^%-?%d+ %-?%d+ [01] (%d+):(.*)$')
+local uid = ''
+if len then
+  uid = string.sub(rest, 1, tonumber(len))
 end
 if ARGV[1] ~= '' and uid ~= ARGV[1] then
   return false
@@ -240,18 +250,10 @@ func (s *Store) Load(ctx context.Context, id string) (*sessionkit.Record, error)
 // Create stores a new session. It returns sessionkit.ErrExists if a live
 // session already has rec.ID. The key expires at rec.ExpiresAt.
 func (s *Store) Create(ctx context.Context, rec *sessionkit.Record) error {
-	args := make([]any, 0, 2+2*(6+len(rec.Meta)+len(rec.Values)))
-	args = append(args, now(), unixMilli(rec.ExpiresAt),
-		fieldUserID, rec.UserID,
-		fieldCreated, encodeTime(rec.CreatedAt),
-		fieldLastSeen, encodeTime(rec.LastSeen),
-		fieldExpires, encodeTime(rec.ExpiresAt),
-		fieldAbsolute, encodeTime(rec.AbsoluteExpiry),
-		fieldPersistent, encodeBool(rec.Persistent),
-	)
-	for k, v := range rec.Meta {
-		args = append(args, metaPrefix+k, v)
-	}
+	args := make([]any, 0, 5+2*len(rec.Values))
+	args = append(args, unixMilli(rec.ExpiresAt),
+		fieldTimes, encodeTimes(rec.ExpiresAt, rec.LastSeen),
+		fieldHeader, encodeHeader(rec))
 	for k, v := range rec.Values {
 		args = append(args, valuePrefix+k, v)
 	}
@@ -283,26 +285,22 @@ func (s *Store) Create(ctx context.Context, rec *sessionkit.Record) error {
 // concurrent updates of different keys both survive. It returns
 // sessionkit.ErrNotFound if the session is gone and never recreates it.
 func (s *Store) Update(ctx context.Context, id string, d sessionkit.Delta) error {
-	args := make([]any, 0, 5+len(d.Del)+2*(len(d.Set)+5))
-	args = append(args, now(), unixMilli(d.ExpiresAt), encodeBool(d.Clear), len(d.Del))
+	args := make([]any, 0, 7+len(d.Del)+2*len(d.Set))
+	args = append(args, unixMilli(d.ExpiresAt), encodeTimes(d.ExpiresAt, d.LastSeen), encodeBool(d.Clear), "", "", "", len(d.Del))
+	if !d.AbsoluteExpiry.IsZero() {
+		args[3] = string(appendTime(nil, d.AbsoluteExpiry))
+	}
+	if d.Persistent != nil {
+		args[4] = encodeBool(*d.Persistent)
+	}
+	if d.UserID != nil {
+		args[5] = "=" + *d.UserID
+	}
 	for _, k := range d.Del {
 		args = append(args, valuePrefix+k)
 	}
 	for k, v := range d.Set {
 		args = append(args, valuePrefix+k, v)
-	}
-	args = append(args,
-		fieldLastSeen, encodeTime(d.LastSeen),
-		fieldExpires, encodeTime(d.ExpiresAt),
-	)
-	if !d.AbsoluteExpiry.IsZero() {
-		args = append(args, fieldAbsolute, encodeTime(d.AbsoluteExpiry))
-	}
-	if d.UserID != nil {
-		args = append(args, fieldUserID, *d.UserID)
-	}
-	if d.Persistent != nil {
-		args = append(args, fieldPersistent, encodeBool(*d.Persistent))
 	}
 	// A new user is indexed before and after, as in Create.
 	if d.UserID != nil && *d.UserID != "" {
@@ -311,35 +309,33 @@ func (s *Store) Update(ctx context.Context, id string, d sessionkit.Delta) error
 			return err
 		}
 	}
-	res, err := updateScript.Run(ctx, s.client, []string{s.sessionKey(id)}, args...).StringSlice()
+	old, err := updateScript.Run(ctx, s.client, []string{s.sessionKey(id)}, args...).Text()
 	if err == redis.Nil {
 		return sessionkit.ErrNotFound
 	}
 	if err != nil {
 		return wrapErr("update", err)
 	}
-	if len(res) != 2 {
-		return fmt.Errorf("redisstore: update: unexpected reply %q", res)
+	var h header
+	if !h.parse(old) {
+		return fmt.Errorf("redisstore: update: session %s: malformed header", id)
 	}
-	oldUID := res[0]
 	abs := d.AbsoluteExpiry
 	if abs.IsZero() {
-		if abs, err = decodeTime(res[1]); err != nil {
-			return fmt.Errorf("redisstore: update: session %s: field abs: %w", id, err)
-		}
+		abs = h.absolute
 	}
-	newUID := oldUID
+	newUID := h.userID
 	if d.UserID != nil {
 		newUID = *d.UserID
 	}
-	if oldUID != "" && oldUID != newUID {
-		if err := s.unindex(ctx, oldUID, id); err != nil {
+	if h.userID != "" && h.userID != newUID {
+		if err := s.unindex(ctx, h.userID, id); err != nil {
 			return err
 		}
 	}
 	// The index entry is scored by the absolute expiry, which a plain
 	// update leaves alone, so usually it need not be written.
-	if newUID != "" && (newUID != oldUID || !d.AbsoluteExpiry.IsZero() || abs.IsZero() || d.ExpiresAt.After(abs)) {
+	if newUID != "" && (newUID != h.userID || !d.AbsoluteExpiry.IsZero() || abs.IsZero() || d.ExpiresAt.After(abs)) {
 		return s.index(ctx, newUID, id, indexScore(d.ExpiresAt, abs))
 	}
 	return nil
@@ -349,26 +345,22 @@ func (s *Store) Update(ctx context.Context, id string, d sessionkit.Delta) error
 // rewriting its values. It returns sessionkit.ErrNotFound if the session
 // is gone.
 func (s *Store) Touch(ctx context.Context, id string, lastSeen, expiresAt time.Time) error {
-	res, err := touchScript.Run(ctx, s.client, []string{s.sessionKey(id)},
-		now(), unixMilli(expiresAt), encodeTime(lastSeen), encodeTime(expiresAt)).StringSlice()
+	old, err := touchScript.Run(ctx, s.client, []string{s.sessionKey(id)},
+		unixMilli(expiresAt), encodeTimes(expiresAt, lastSeen)).Text()
 	if err == redis.Nil {
 		return sessionkit.ErrNotFound
 	}
 	if err != nil {
 		return wrapErr("touch", err)
 	}
-	if len(res) != 2 {
-		return fmt.Errorf("redisstore: touch: unexpected reply %q", res)
-	}
-	uid := res[0]
-	abs, err := decodeTime(res[1])
-	if err != nil {
-		return fmt.Errorf("redisstore: touch: session %s: field abs: %w", id, err)
+	var h header
+	if !h.parse(old) {
+		return fmt.Errorf("redisstore: touch: session %s: malformed header", id)
 	}
 	// The index entry is scored by the absolute expiry, which a touch
 	// cannot pass, so it is written only for sessions without one.
-	if uid != "" && (abs.IsZero() || expiresAt.After(abs)) {
-		return s.index(ctx, uid, id, indexScore(expiresAt, abs))
+	if h.userID != "" && (h.absolute.IsZero() || expiresAt.After(h.absolute)) {
+		return s.index(ctx, h.userID, id, indexScore(expiresAt, h.absolute))
 	}
 	return nil
 }
@@ -732,52 +724,165 @@ func escapeGlob(s string) string {
 	return b.String()
 }
 
+// header is the header field of a session hash, taken apart.
+type header struct {
+	absolute, created time.Time
+	persistent        bool
+	userID            string
+	meta              string // netstrings, see decodeMeta
+}
+
+// encodeHeader returns the header field of rec.
+func encodeHeader(rec *sessionkit.Record) string {
+	b := make([]byte, 0, 2*20+8+len(rec.UserID))
+	b = appendTime(b, rec.AbsoluteExpiry)
+	b = append(b, ' ')
+	b = appendTime(b, rec.CreatedAt)
+	b = append(b, ' ')
+	b = append(b, encodeBool(rec.Persistent)...)
+	b = append(b, ' ')
+	b = appendNetstring(b, rec.UserID)
+	for _, k := range slices.Sorted(maps.Keys(rec.Meta)) {
+		b = appendNetstring(b, k)
+		b = appendNetstring(b, rec.Meta[k])
+	}
+	return string(b)
+}
+
+// parse sets h from the header field s and reports whether it is well
+// formed up to the metadata, which it leaves to decodeMeta. The strings in
+// h share the memory of s.
+func (h *header) parse(s string) bool {
+	var abs, created, persist string
+	var ok bool
+	if abs, s, ok = strings.Cut(s, " "); !ok {
+		return false
+	}
+	if created, s, ok = strings.Cut(s, " "); !ok {
+		return false
+	}
+	if persist, s, ok = strings.Cut(s, " "); !ok || (persist != "0" && persist != "1") {
+		return false
+	}
+	h.persistent = persist == "1"
+	var err1, err2 error
+	h.absolute, err1 = decodeTime(abs)
+	h.created, err2 = decodeTime(created)
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	h.userID, h.meta, ok = cutNetstring(s)
+	return ok
+}
+
+// decodeMeta parses the metadata at the end of a header: a netstring for
+// each key and each value. It returns nil for none. The keys and values
+// share the memory of s.
+func decodeMeta(s string) (map[string]string, bool) {
+	var m map[string]string
+	for s != "" {
+		k, rest, ok := cutNetstring(s)
+		if !ok {
+			return nil, false
+		}
+		v, rest, ok := cutNetstring(rest)
+		if !ok {
+			return nil, false
+		}
+		if m == nil {
+			m = make(map[string]string)
+		}
+		m[k] = v
+		s = rest
+	}
+	return m, true
+}
+
+// encodeTimes returns the times field: "<exp> <last>".
+func encodeTimes(expiresAt, lastSeen time.Time) string {
+	b := make([]byte, 0, 2*20+1)
+	b = appendTime(b, expiresAt)
+	b = append(b, ' ')
+	b = appendTime(b, lastSeen)
+	return string(b)
+}
+
+// parseTimes takes apart a times field.
+func parseTimes(s string) (expiresAt, lastSeen time.Time, ok bool) {
+	exp, last, ok := strings.Cut(s, " ")
+	if !ok {
+		return time.Time{}, time.Time{}, false
+	}
+	var err1, err2 error
+	expiresAt, err1 = decodeTime(exp)
+	lastSeen, err2 = decodeTime(last)
+	return expiresAt, lastSeen, err1 == nil && err2 == nil
+}
+
+// appendNetstring appends s as its length, a colon and its bytes.
+func appendNetstring(b []byte, s string) []byte {
+	b = strconv.AppendInt(b, int64(len(s)), 10)
+	b = append(b, ':')
+	return append(b, s...)
+}
+
+// cutNetstring takes a netstring off the front of s.
+func cutNetstring(s string) (v, rest string, ok bool) {
+	n, rest, ok := strings.Cut(s, ":")
+	if !ok {
+		return "", "", false
+	}
+	l, err := strconv.Atoi(n)
+	if err != nil || l < 0 || l > len(rest) {
+		return "", "", false
+	}
+	return rest[:l], rest[l:], true
+}
+
 // decodeRecord builds a record from the fields of a session hash. It
-// returns nil for an empty hash.
+// returns nil for a hash without a header, which is not a session.
 func decodeRecord(id string, fields map[string]string) (*sessionkit.Record, error) {
-	if len(fields) == 0 {
+	hs, ok := fields[fieldHeader]
+	if !ok {
 		return nil, nil
 	}
-	// Six fields are metadata; most of the others are values.
-	rec := &sessionkit.Record{ID: id, Values: make(map[string][]byte, max(len(fields)-6, 0))}
-	var err error
+	var h header
+	if !h.parse(hs) {
+		return nil, fmt.Errorf("redisstore: session %s: malformed header %q", id, hs)
+	}
+	meta, ok := decodeMeta(h.meta)
+	if !ok {
+		return nil, fmt.Errorf("redisstore: session %s: malformed metadata in header %q", id, hs)
+	}
+	exp, last, ok := parseTimes(fields[fieldTimes])
+	if !ok {
+		return nil, fmt.Errorf("redisstore: session %s: malformed times %q", id, fields[fieldTimes])
+	}
+	rec := &sessionkit.Record{
+		ID:             id,
+		UserID:         h.userID,
+		CreatedAt:      h.created,
+		LastSeen:       last,
+		ExpiresAt:      exp,
+		AbsoluteExpiry: h.absolute,
+		Persistent:     h.persistent,
+		Meta:           meta,
+		Values:         make(map[string][]byte, max(len(fields)-2, 0)),
+	}
 	for k, v := range fields {
-		switch k {
-		case fieldUserID:
-			rec.UserID = v
-		case fieldCreated:
-			rec.CreatedAt, err = decodeTime(v)
-		case fieldLastSeen:
-			rec.LastSeen, err = decodeTime(v)
-		case fieldExpires:
-			rec.ExpiresAt, err = decodeTime(v)
-		case fieldAbsolute:
-			rec.AbsoluteExpiry, err = decodeTime(v)
-		case fieldPersistent:
-			rec.Persistent = v == "1"
-		default:
-			if key, ok := strings.CutPrefix(k, valuePrefix); ok {
-				rec.Values[key] = []byte(v)
-			} else if key, ok := strings.CutPrefix(k, metaPrefix); ok {
-				if rec.Meta == nil {
-					rec.Meta = make(map[string]string)
-				}
-				rec.Meta[key] = v
-			}
-		}
-		if err != nil {
-			return nil, fmt.Errorf("redisstore: session %s: field %s: %w", id, k, err)
+		if key, ok := strings.CutPrefix(k, valuePrefix); ok {
+			rec.Values[key] = []byte(v)
 		}
 	}
 	return rec, nil
 }
 
-// encodeTime formats t as Unix nanoseconds, or "0" for the zero time.
-func encodeTime(t time.Time) string {
+// appendTime appends t as Unix nanoseconds, or "0" for the zero time.
+func appendTime(b []byte, t time.Time) []byte {
 	if t.IsZero() {
-		return "0"
+		return append(b, '0')
 	}
-	return strconv.FormatInt(t.UnixNano(), 10)
+	return strconv.AppendInt(b, t.UnixNano(), 10)
 }
 
 func decodeTime(s string) (time.Time, error) {
@@ -793,12 +898,6 @@ func encodeBool(b bool) string {
 		return "1"
 	}
 	return "0"
-}
-
-// now returns the current time in Unix nanoseconds, as the scripts compare
-// it with the stored expiry.
-func now() string {
-	return strconv.FormatInt(time.Now().UnixNano(), 10)
 }
 
 // unixMilli returns t for PEXPIREAT. A zero or earlier time becomes 1,

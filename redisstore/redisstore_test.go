@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"strings"
 	"sync"
@@ -725,4 +726,119 @@ func TestRing(t *testing.T) {
 			return all
 		},
 	})
+}
+
+// TestHeaderChanges changes the user, the remember-me flag and the absolute
+// expiry of a session, which the update script rewrites inside the header,
+// and checks that everything else in the header survives, with user IDs
+// that look like the header's own syntax.
+func TestHeaderChanges(t *testing.T) {
+	c := standaloneClient(t)
+	st := newStore(t, c, randomPrefix())
+	ctx := ctxT(t)
+	for _, uid := range []string{"42", "", "a b 1:x", "12:short", "ü 0 1 ", strings.Repeat("u", 300)} {
+		rec := newRecord("")
+		rec.Meta = map[string]string{"ip": "192.0.2.1", "ua": "Mozilla/5.0 (X11; Linux) 3:abc"}
+		if err := st.Create(ctx, rec); err != nil {
+			t.Fatal(err)
+		}
+		later := rec.LastSeen.Add(time.Minute)
+		abs := rec.AbsoluteExpiry.Add(time.Hour)
+		yes := true
+		d := sessionkit.Delta{UserID: &uid, Persistent: &yes, AbsoluteExpiry: abs, LastSeen: later, ExpiresAt: later.Add(time.Hour)}
+		if err := st.Update(ctx, rec.ID, d); err != nil {
+			t.Fatalf("user %q: Update: %v", uid, err)
+		}
+		got, err := st.Load(ctx, rec.ID)
+		if err != nil || got == nil {
+			t.Fatalf("user %q: Load = %v, %v", uid, got, err)
+		}
+		want := rec.Clone()
+		d.Apply(want)
+		if got.UserID != want.UserID || !got.Persistent || !got.AbsoluteExpiry.Equal(abs) ||
+			!got.CreatedAt.Equal(rec.CreatedAt) || !got.LastSeen.Equal(later) || !got.ExpiresAt.Equal(want.ExpiresAt) ||
+			!maps.Equal(got.Meta, rec.Meta) || len(got.Values) != 2 {
+			t.Errorf("user %q: after Update got %+v, want %+v", uid, got, want)
+		}
+		// A plain update and a touch keep the changed header.
+		no := false
+		d = sessionkit.Delta{Persistent: &no, LastSeen: later, ExpiresAt: later.Add(time.Hour)}
+		if err := st.Update(ctx, rec.ID, d); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Touch(ctx, rec.ID, later, later.Add(2*time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		got, err = st.Load(ctx, rec.ID)
+		if err != nil || got == nil || got.UserID != uid || got.Persistent || !got.AbsoluteExpiry.Equal(abs) || !maps.Equal(got.Meta, rec.Meta) {
+			t.Errorf("user %q: after Touch got %+v, %v", uid, got, err)
+		}
+		if err := st.Delete(ctx, rec.ID); err != nil {
+			t.Fatal(err)
+		}
+		if uid != "" {
+			if list, err := st.ListByUser(ctx, uid); err != nil || len(list) != 0 {
+				t.Errorf("user %q: ListByUser after Delete = %v, %v", uid, list, err)
+			}
+		}
+	}
+}
+
+// TestNotASession puts keys that are not sessions where a session would
+// be: the store must neither return nor overwrite them, and must report a
+// damaged session rather than guess.
+func TestNotASession(t *testing.T) {
+	c := standaloneClient(t)
+	prefix := randomPrefix()
+	st := newStore(t, c, prefix)
+	ctx := ctxT(t)
+	key := func(id string) string { return prefix + "s:{" + id + "}" }
+
+	// A hash without a header, such as what a write to a deleted session
+	// would leave if it were not checked.
+	c.HSet(ctx, key("noheader"), "v:n", "1")
+	if rec, err := st.Load(ctx, "noheader"); rec != nil || err != nil {
+		t.Errorf("Load(hash without header) = %v, %v; want nil, nil", rec, err)
+	}
+	rec := newRecord("")
+	rec.ID = "noheader"
+	if err := st.Create(ctx, rec); err != sessionkit.ErrExists {
+		t.Errorf("Create over a hash without header = %v, want ErrExists", err)
+	}
+	d := sessionkit.Delta{Set: map[string][]byte{"n": []byte("2")}, LastSeen: rec.LastSeen, ExpiresAt: rec.ExpiresAt}
+	if err := st.Update(ctx, "noheader", d); err != sessionkit.ErrNotFound {
+		t.Errorf("Update(hash without header) = %v, want ErrNotFound", err)
+	}
+	if err := st.Touch(ctx, "noheader", rec.LastSeen, rec.ExpiresAt); err != sessionkit.ErrNotFound {
+		t.Errorf("Touch(hash without header) = %v, want ErrNotFound", err)
+	}
+	if err := st.Delete(ctx, "noheader"); err != nil || c.Exists(ctx, key("noheader")).Val() != 0 {
+		t.Errorf("Delete(hash without header) = %v, key left: %d", err, c.Exists(ctx, key("noheader")).Val())
+	}
+
+	// A string.
+	c.Set(ctx, key("string"), "x", time.Hour)
+	if _, err := st.Load(ctx, "string"); err == nil {
+		t.Error("Load(string key) succeeded")
+	}
+	rec.ID = "string"
+	if err := st.Create(ctx, rec); err != sessionkit.ErrExists {
+		t.Errorf("Create over a string key = %v, want ErrExists", err)
+	}
+
+	// Damaged fields.
+	for _, fields := range [][]string{
+		{"h", "garbage", "t", "1 1"},
+		{"h", "0 0 2 0:", "t", "1 1"},
+		{"h", "0 0 0 9:short", "t", "1 1"},
+		{"h", "0 0 0 0:2:ip", "t", "1 1"},
+		{"h", "0 0 0 0:", "t", "1x 1"},
+		{"h", "0 0 0 0:"},
+	} {
+		c.Del(ctx, key("bad"))
+		c.HSet(ctx, key("bad"), fields)
+		if rec, err := st.Load(ctx, "bad"); err == nil {
+			t.Errorf("Load(%q) = %v, want an error", fields, rec)
+		}
+	}
 }

@@ -27,6 +27,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -46,6 +47,7 @@ func main() {
 	mode := flag.String("mode", "", "session stack to serve (see the package documentation)")
 	addr := flag.String("addr", "127.0.0.1:8080", "address to listen on")
 	redisAddr := flag.String("redis", "127.0.0.1:6379", "Redis address for the Redis-backed modes")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile to this file until the server stops")
 	flag.Parse()
 	log.SetFlags(0)
 	log.SetPrefix("benchserver " + *mode + ": ")
@@ -58,6 +60,19 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			log.Fatal(err)
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			f.Close()
+		}()
+	}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		sig := make(chan os.Signal, 1)
@@ -68,7 +83,7 @@ func main() {
 		srv.Shutdown(ctx)
 	}()
 	if err := srv.Serve(l); !errors.Is(err, http.ErrServerClosed) {
-		log.Fatal(err)
+		log.Print(err)
 	}
 }
 

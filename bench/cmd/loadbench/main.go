@@ -40,17 +40,20 @@ type server struct {
 	script  string   // wrk Lua script path
 }
 
-// servers lists the stacks in the order of every round.
+// servers lists the stacks in the order of every round. Each stack that a
+// target compares with a reference runs right after it (sessionkit +
+// memstore after hello-world, sessionkit + redisstore after the floor), so
+// that both see the same machine.
 var servers = []*server{
 	{Name: "hello-world (ceiling)", Mode: "hello"},
-	{Name: "floor: net/http + go-redis", Mode: "floor", Redis: true},
 	{Name: "sessionkit + memstore", Mode: "sk-mem"},
-	{Name: "sessionkit + redisstore", Mode: "sk-redis", Redis: true},
-	{Name: "sessionkit + cookiestore", Mode: "sk-cookie"},
 	{Name: "scs + memstore", Mode: "scs-mem"},
+	{Name: "floor: net/http + go-redis", Mode: "floor", Redis: true},
+	{Name: "sessionkit + redisstore", Mode: "sk-redis", Redis: true},
 	{Name: "scs + goredisstore", Mode: "scs-redis", Redis: true},
-	{Name: "gorilla CookieStore", Mode: "gorilla-cookie"},
 	{Name: "express-session + connect-redis", Mode: "express", Redis: true},
+	{Name: "sessionkit + cookiestore", Mode: "sk-cookie"},
+	{Name: "gorilla CookieStore", Mode: "gorilla-cookie"},
 }
 
 var endpoints = []string{"/read", "/write"}
@@ -82,9 +85,9 @@ func main() {
 	flag.StringVar(&c.redisBin, "redis-server", "redis-server", "redis-server binary")
 	flag.StringVar(&c.wrkBin, "wrk", "wrk", "wrk binary")
 	flag.StringVar(&c.out, "out", "", "directory to write results.md, results.json and results.svg to (none if empty)")
-	flag.DurationVar(&c.duration, "d", 5*time.Second, "duration of each measured wrk run")
+	flag.DurationVar(&c.duration, "d", 3*time.Second, "duration of each measured wrk run")
 	flag.DurationVar(&c.warmup, "warmup", 3*time.Second, "duration of the warm-up run of each server and endpoint")
-	flag.IntVar(&c.rounds, "rounds", 3, "interleaved rounds")
+	flag.IntVar(&c.rounds, "rounds", 5, "interleaved rounds")
 	flag.IntVar(&c.threads, "t", 2, "wrk threads (one session per thread)")
 	flag.IntVar(&c.conns, "c", 4, "wrk connections")
 	flag.StringVar(&c.only, "only", "", "comma-separated modes to run (default all)")
@@ -143,8 +146,8 @@ func bench(c config) error {
 	var runs []run
 	for round := 1; round <= c.rounds; round++ {
 		log.Printf("round %d of %d", round, c.rounds)
-		for _, s := range list {
-			for _, ep := range endpoints {
+		for _, ep := range endpoints {
+			for _, s := range list {
 				r, err := wrk(c, s, ep, c.duration)
 				if err != nil {
 					return err
@@ -160,7 +163,7 @@ func bench(c config) error {
 	}
 
 	rows := summarize(list, runs, rss)
-	table := markdown(c, rows)
+	table := markdown(c, rows, runs)
 	fmt.Println()
 	fmt.Print(table)
 	if c.out == "" {
