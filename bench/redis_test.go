@@ -86,3 +86,23 @@ func logCommandStats(b *testing.B, rdb *redis.Client) {
 	}
 	b.Logf("redis: %s", strings.Join(lines, "; "))
 }
+
+// TestRedisRoundTrip checks that every Redis-backed stack of the load
+// benchmark, the floor included, serves the application against a real
+// redis-server.
+func TestRedisRoundTrip(t *testing.T) {
+	srv := testserver.StartRedis(t)
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr})
+	t.Cleanup(func() { rdb.Close() })
+	st, err := redisstore.New(rdb, redisstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sk, err := apps.NewSessionkit(st, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Run("floor", func(t *testing.T) { checkApp(t, apps.Floor{RDB: rdb}, true, false) })
+	t.Run("sessionkit-redis", func(t *testing.T) { checkApp(t, apps.Handler(sk), true, true) })
+	t.Run("scs-redis", func(t *testing.T) { checkApp(t, apps.Handler(apps.NewSCS(goredisstore.New(rdb))), true, true) })
+}

@@ -8,8 +8,8 @@ import (
 	"github.com/sessionkit/sessionkit"
 )
 
-// FuzzDecodeRecord feeds arbitrary header and times fields to the parser of
-// session hashes. Whatever it accepts must survive being written back and
+// FuzzDecodeRecord feeds arbitrary header, times and metadata fields to the
+// parser of session hashes. Whatever it accepts must survive being written back and
 // read again unchanged; nothing may panic.
 func FuzzDecodeRecord(f *testing.F) {
 	now := time.Unix(1795748755, 107782031)
@@ -18,15 +18,16 @@ func FuzzDecodeRecord(f *testing.F) {
 		AbsoluteExpiry: now.Add(24 * time.Hour), Persistent: true,
 		Meta: map[string]string{"ip": "192.0.2.1", "ua": "Mozilla/5.0"},
 	}
-	f.Add(encodeHeader(rec), encodeTimes(rec.ExpiresAt, rec.LastSeen))
-	f.Add(encodeHeader(&sessionkit.Record{}), encodeTimes(time.Time{}, time.Time{}))
-	f.Fuzz(func(t *testing.T, header, times string) {
-		got, err := decodeRecord("id", map[string]string{fieldHeader: header, fieldTimes: times, "v:k": "v"})
+	f.Add(encodeHeader(rec), encodeTimes(rec.ExpiresAt, rec.LastSeen), encodeMeta(rec.Meta))
+	f.Add(encodeHeader(&sessionkit.Record{}), encodeTimes(time.Time{}, time.Time{}), "")
+	f.Fuzz(func(t *testing.T, header, times, meta string) {
+		got, err := decodeRecord("id", map[string]string{fieldHeader: header, fieldTimes: times, fieldMeta: meta, "v:k": "v"})
 		if err != nil {
 			return
 		}
 		again, err := decodeRecord("id", map[string]string{
-			fieldHeader: encodeHeader(got), fieldTimes: encodeTimes(got.ExpiresAt, got.LastSeen), "v:k": "v",
+			fieldHeader: encodeHeader(got), fieldTimes: encodeTimes(got.ExpiresAt, got.LastSeen),
+			fieldMeta: encodeMeta(got.Meta), "v:k": "v",
 		})
 		if err != nil {
 			t.Fatalf("decoding the re-encoded %+v: %v", got, err)

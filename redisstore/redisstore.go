@@ -71,11 +71,14 @@ func New(client redis.UniversalClient, opts Options) (*Store, error) {
 }
 
 // Hash fields of a session: its times, which every write replaces; its
-// header, which the scripts read; and each value, under valuePrefix+key.
-// Few fields make a Load cheap: a session with one value has three.
+// header, which the scripts read; its metadata, which never changes; and
+// each value, under valuePrefix+key. Few fields make a Load cheap, and
+// short ones let Redis keep the hash in its compact encoding (see the
+// README).
 const (
 	fieldTimes  = "t"
 	fieldHeader = "h"
+	fieldMeta   = "m"
 	valuePrefix = "v:"
 )
 
@@ -107,11 +110,12 @@ func (s *Store) idFromKey(key string) string {
 
 // The times field is "<exp> <last>" and the header
 //
-//	<abs> <created> <persist> <len>:<uid><meta>
+//	<abs> <created> <persist> <uid>
 //
 // with times in decimal Unix nanoseconds ("0" for the zero time), persist
-// "1" or "0", the user ID as a netstring and then each metadata key and
-// value as a netstring. The scripts never parse the times: a session whose
+// "1" or "0" and the user ID to the end. The metadata field holds each key
+// and value as a netstring: length, colon, bytes. The scripts never parse
+// the times: a session whose
 // key exists has not expired, because every write sets the key's expiry to
 // ExpiresAt rounded down to the millisecond. They return the header, and
 // take it apart only to change the user, the absolute expiry or the
@@ -143,16 +147,14 @@ if not h then
   return false
 end
 if ARGV[4] ~= '' or ARGV[5] ~= '' or ARGV[6] ~= '' then
-  local abs, created, persist, len, rest = string.match(h, '^(%-?%d+) (%-?%d+) ([01]) (%d+):(.*)$')
+  local abs, created, persist, uid = string.match(h, '^(%-?%d+) (%-?%d+) ([01]) (.*)$')
   if not abs then
     return redis.error_reply('malformed session header')
   end
-  local uid = string.sub(rest, 1, tonumber(len))
   if ARGV[4] ~= '' then abs = ARGV[4] end
   if ARGV[5] ~= '' then persist = ARGV[5] end
   if ARGV[6] ~= '' then uid = string.sub(ARGV[6], 2) end
-  redis.call('HSET', KEYS[1], 'h', abs .. ' ' .. created .. ' ' .. persist .. ' ' ..
-    #uid .. ':' .. uid .. string.sub(rest, tonumber(len) + 1))
+  redis.call('HSET', KEYS[1], 'h', abs .. ' ' .. created .. ' ' .. persist .. ' ' .. uid)
 end
 if ARGV[3] == '1' then
   local del = {}
@@ -203,11 +205,7 @@ if not h then
   end
   return false
 end
-local len, rest = string.match(h, '^%-?%d+ %-?%d+ [01] (%d+):(.*)$')
-local uid = ''
-if len then
-  uid = string.sub(rest, 1, tonumber(len))
-end
+local uid = string.match(h, '^%-?%d+ %-?%d+ [01] (.*)$') or ''
 if ARGV[1] ~= '' and uid ~= ARGV[1] then
   return false
 end
@@ -250,10 +248,13 @@ func (s *Store) Load(ctx context.Context, id string) (*sessionkit.Record, error)
 // Create stores a new session. It returns sessionkit.ErrExists if a live
 // session already has rec.ID. The key expires at rec.ExpiresAt.
 func (s *Store) Create(ctx context.Context, rec *sessionkit.Record) error {
-	args := make([]any, 0, 5+2*len(rec.Values))
+	args := make([]any, 0, 7+2*len(rec.Values))
 	args = append(args, unixMilli(rec.ExpiresAt),
 		fieldTimes, encodeTimes(rec.ExpiresAt, rec.LastSeen),
 		fieldHeader, encodeHeader(rec))
+	if len(rec.Meta) > 0 {
+		args = append(args, fieldMeta, encodeMeta(rec.Meta))
+	}
 	for k, v := range rec.Values {
 		args = append(args, valuePrefix+k, v)
 	}
@@ -729,55 +730,51 @@ type header struct {
 	absolute, created time.Time
 	persistent        bool
 	userID            string
-	meta              string // netstrings, see decodeMeta
 }
 
 // encodeHeader returns the header field of rec.
 func encodeHeader(rec *sessionkit.Record) string {
-	b := make([]byte, 0, 2*20+8+len(rec.UserID))
+	b := make([]byte, 0, 2*20+4+len(rec.UserID))
 	b = appendTime(b, rec.AbsoluteExpiry)
 	b = append(b, ' ')
 	b = appendTime(b, rec.CreatedAt)
 	b = append(b, ' ')
 	b = append(b, encodeBool(rec.Persistent)...)
 	b = append(b, ' ')
-	b = appendNetstring(b, rec.UserID)
-	for _, k := range slices.Sorted(maps.Keys(rec.Meta)) {
-		b = appendNetstring(b, k)
-		b = appendNetstring(b, rec.Meta[k])
-	}
+	b = append(b, rec.UserID...)
 	return string(b)
 }
 
 // parse sets h from the header field s and reports whether it is well
-// formed up to the metadata, which it leaves to decodeMeta. The strings in
-// h share the memory of s.
+// formed. The user ID shares the memory of s.
 func (h *header) parse(s string) bool {
-	var abs, created, persist string
-	var ok bool
-	if abs, s, ok = strings.Cut(s, " "); !ok {
+	abs, s, ok1 := strings.Cut(s, " ")
+	created, s, ok2 := strings.Cut(s, " ")
+	persist, uid, ok3 := strings.Cut(s, " ")
+	if !ok1 || !ok2 || !ok3 || (persist != "0" && persist != "1") {
 		return false
 	}
-	if created, s, ok = strings.Cut(s, " "); !ok {
-		return false
-	}
-	if persist, s, ok = strings.Cut(s, " "); !ok || (persist != "0" && persist != "1") {
-		return false
-	}
-	h.persistent = persist == "1"
 	var err1, err2 error
 	h.absolute, err1 = decodeTime(abs)
 	h.created, err2 = decodeTime(created)
-	if err1 != nil || err2 != nil {
-		return false
-	}
-	h.userID, h.meta, ok = cutNetstring(s)
-	return ok
+	h.persistent = persist == "1"
+	h.userID = uid
+	return err1 == nil && err2 == nil
 }
 
-// decodeMeta parses the metadata at the end of a header: a netstring for
-// each key and each value. It returns nil for none. The keys and values
-// share the memory of s.
+// encodeMeta returns the metadata field for m: each key and value as a
+// netstring, keys in order.
+func encodeMeta(m map[string]string) string {
+	var b []byte
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		b = appendNetstring(b, k)
+		b = appendNetstring(b, m[k])
+	}
+	return string(b)
+}
+
+// decodeMeta parses a metadata field. It returns nil for none. The keys
+// and values share the memory of s.
 func decodeMeta(s string) (map[string]string, bool) {
 	var m map[string]string
 	for s != "" {
@@ -850,9 +847,9 @@ func decodeRecord(id string, fields map[string]string) (*sessionkit.Record, erro
 	if !h.parse(hs) {
 		return nil, fmt.Errorf("redisstore: session %s: malformed header %q", id, hs)
 	}
-	meta, ok := decodeMeta(h.meta)
+	meta, ok := decodeMeta(fields[fieldMeta])
 	if !ok {
-		return nil, fmt.Errorf("redisstore: session %s: malformed metadata in header %q", id, hs)
+		return nil, fmt.Errorf("redisstore: session %s: malformed metadata %q", id, fields[fieldMeta])
 	}
 	exp, last, ok := parseTimes(fields[fieldTimes])
 	if !ok {
@@ -867,7 +864,7 @@ func decodeRecord(id string, fields map[string]string) (*sessionkit.Record, erro
 		AbsoluteExpiry: h.absolute,
 		Persistent:     h.persistent,
 		Meta:           meta,
-		Values:         make(map[string][]byte, max(len(fields)-2, 0)),
+		Values:         make(map[string][]byte, len(fields)),
 	}
 	for k, v := range fields {
 		if key, ok := strings.CutPrefix(k, valuePrefix); ok {

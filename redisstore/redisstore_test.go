@@ -829,11 +829,12 @@ func TestNotASession(t *testing.T) {
 	// Damaged fields.
 	for _, fields := range [][]string{
 		{"h", "garbage", "t", "1 1"},
-		{"h", "0 0 2 0:", "t", "1 1"},
-		{"h", "0 0 0 9:short", "t", "1 1"},
-		{"h", "0 0 0 0:2:ip", "t", "1 1"},
-		{"h", "0 0 0 0:", "t", "1x 1"},
-		{"h", "0 0 0 0:"},
+		{"h", "0 0 2 user", "t", "1 1"},
+		{"h", "0 x 0 user", "t", "1 1"},
+		{"h", "0 0 0 user", "t", "1 1", "m", "9:short"},
+		{"h", "0 0 0 user", "t", "1 1", "m", "2:ip"},
+		{"h", "0 0 0 user", "t", "1x 1"},
+		{"h", "0 0 0 user"},
 	} {
 		c.Del(ctx, key("bad"))
 		c.HSet(ctx, key("bad"), fields)
