@@ -114,13 +114,15 @@ func (s *Store) idFromKey(key string) string {
 //
 // with times in decimal Unix nanoseconds ("0" for the zero time), persist
 // "1" or "0" and the user ID to the end. The metadata field holds each key
-// and value as a netstring: length, colon, bytes. The scripts never parse
-// the times: a session whose
-// key exists has not expired, because every write sets the key's expiry to
-// ExpiresAt rounded down to the millisecond. They return the header, and
-// take it apart only to change the user, the absolute expiry or the
-// remember-me flag. A delta's field lists can be long, so HSET and HDEL go
-// in chunks, well below Lua's limit on unpack.
+// and value as a netstring: length, colon, bytes. Errors never quote these
+// fields, which hold the user ID, IP address and user agent.
+//
+// The scripts never parse the times: a session whose key exists has not
+// expired, because every write sets the key's expiry to ExpiresAt rounded
+// down to the millisecond. They return the header, and take it apart only
+// to change the user, the absolute expiry or the remember-me flag. A
+// delta's field lists can be long, so HSET and HDEL go in chunks, well
+// below Lua's limit on unpack.
 
 // createScript inserts a session unless a key, live session or not, is
 // under KEYS[1].
@@ -845,15 +847,15 @@ func decodeRecord(id string, fields map[string]string) (*sessionkit.Record, erro
 	}
 	var h header
 	if !h.parse(hs) {
-		return nil, fmt.Errorf("redisstore: session %s: malformed header %q", id, hs)
+		return nil, fmt.Errorf("redisstore: session %s: malformed header", id)
 	}
 	meta, ok := decodeMeta(fields[fieldMeta])
 	if !ok {
-		return nil, fmt.Errorf("redisstore: session %s: malformed metadata %q", id, fields[fieldMeta])
+		return nil, fmt.Errorf("redisstore: session %s: malformed metadata", id)
 	}
 	exp, last, ok := parseTimes(fields[fieldTimes])
 	if !ok {
-		return nil, fmt.Errorf("redisstore: session %s: malformed times %q", id, fields[fieldTimes])
+		return nil, fmt.Errorf("redisstore: session %s: malformed times", id)
 	}
 	rec := &sessionkit.Record{
 		ID:             id,

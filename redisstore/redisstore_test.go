@@ -835,11 +835,16 @@ func TestNotASession(t *testing.T) {
 		{"h", "0 0 0 user", "t", "1 1", "m", "2:ip"},
 		{"h", "0 0 0 user", "t", "1x 1"},
 		{"h", "0 0 0 user"},
+		{"h", "0 0 0 secret-user", "t", "1 1", "m", "2:ip13:secret-ip"},
+		{"h", "0 0 x secret-user", "t", "1 1"},
 	} {
 		c.Del(ctx, key("bad"))
 		c.HSet(ctx, key("bad"), fields)
-		if rec, err := st.Load(ctx, "bad"); err == nil {
+		rec, err := st.Load(ctx, "bad")
+		if err == nil {
 			t.Errorf("Load(%q) = %v, want an error", fields, rec)
+		} else if strings.Contains(err.Error(), "secret") {
+			t.Errorf("Load(%q): error %q quotes the session's data", fields, err)
 		}
 	}
 }
