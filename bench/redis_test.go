@@ -104,5 +104,6 @@ func TestRedisRoundTrip(t *testing.T) {
 	}
 	t.Run("floor", func(t *testing.T) { checkApp(t, apps.Floor{RDB: rdb}, true, false) })
 	t.Run("sessionkit-redis", func(t *testing.T) { checkApp(t, apps.Handler(sk), true, true) })
+	t.Run("redisstore-alone", func(t *testing.T) { checkApp(t, apps.StoreOnly{Store: st}, true, false) })
 	t.Run("scs-redis", func(t *testing.T) { checkApp(t, apps.Handler(apps.NewSCS(goredisstore.New(rdb))), true, true) })
 }

@@ -8,7 +8,7 @@
 # loadbench -h), for example: ./run.sh -d 5s -rounds 7
 #
 # Needs: go, wrk, redis-server, node and npm. Takes about 6 minutes with
-# the defaults (9 servers x 2 endpoints x (5 rounds x 3 s + 3 s warm-up)).
+# the defaults (10 servers x 2 endpoints x (5 rounds x 3 s + 3 s warm-up)).
 set -eu
 cd "$(dirname "$0")"
 for bin in go wrk redis-server node npm; do

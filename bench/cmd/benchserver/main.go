@@ -10,6 +10,7 @@
 //	               and SET with expiry for /write (the floor)
 //	sk-mem         sessionkit + memstore
 //	sk-redis       sessionkit + redisstore
+//	redisstore     redisstore alone, without the manager (see apps.StoreOnly)
 //	sk-cookie      sessionkit + cookiestore
 //	scs-mem        scs + its memstore
 //	scs-redis      scs + its goredisstore
@@ -41,7 +42,7 @@ import (
 )
 
 // Modes lists the modes benchserver accepts.
-var Modes = []string{"hello", "floor", "sk-mem", "sk-redis", "sk-cookie", "scs-mem", "scs-redis", "gorilla-cookie"}
+var Modes = []string{"hello", "floor", "sk-mem", "sk-redis", "redisstore", "sk-cookie", "scs-mem", "scs-redis", "gorilla-cookie"}
 
 func main() {
 	mode := flag.String("mode", "", "session stack to serve (see the package documentation)")
@@ -112,6 +113,9 @@ func handler(mode, redisAddr string) (http.Handler, error) {
 		}
 		l, err := apps.NewSessionkit(st, nil)
 		return apps.Handler(l), err
+	case "redisstore":
+		st, err := redisstore.New(newRedis(), redisstore.Options{})
+		return apps.StoreOnly{Store: st}, err
 	case "sk-cookie":
 		cs, err := cookiestore.New(cookiestore.Options{Keys: [][]byte{key1}, CookieName: apps.CookieName})
 		if err != nil {

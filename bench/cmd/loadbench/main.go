@@ -50,6 +50,7 @@ var servers = []*server{
 	{Name: "scs + memstore", Mode: "scs-mem"},
 	{Name: "floor: net/http + go-redis", Mode: "floor", Redis: true},
 	{Name: "sessionkit + redisstore", Mode: "sk-redis", Redis: true},
+	{Name: "redisstore alone, no manager", Mode: "redisstore", Redis: true},
 	{Name: "scs + goredisstore", Mode: "scs-redis", Redis: true},
 	{Name: "express-session + connect-redis", Mode: "express", Redis: true},
 	{Name: "sessionkit + cookiestore", Mode: "sk-cookie"},
