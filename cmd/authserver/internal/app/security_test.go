@@ -294,9 +294,12 @@ func TestNoUserEnumerationAtLogin(t *testing.T) {
 		t.Errorf("headers differ:\n%q\n%q", a, b)
 	}
 
-	// Timing: interleaved trials; the medians must be within 50% of each
-	// other (both pay one argon2id verification; without the dummy hash the
-	// unknown user would answer in well under a millisecond).
+	// Timing: interleaved trials; the medians must be within a factor of 3
+	// of each other. Both paths pay one argon2id verification (hundreds of
+	// milliseconds under -race); without the dummy hash the unknown user
+	// would answer in well under a millisecond, a factor of 100 or more.
+	// A tighter bound failed on a loaded CI machine (medians 355 ms and
+	// 541 ms) with both paths doing the same work.
 	var du, dk []time.Duration
 	for i := range 9 {
 		for _, user := range []string{"nobody-at-all", "erin"} {
@@ -315,7 +318,7 @@ func TestNoUserEnumerationAtLogin(t *testing.T) {
 	}
 	mu, mk := median(du), median(dk)
 	t.Logf("median: unknown user %v, known user %v", mu, mk)
-	if max(mu, mk) > min(mu, mk)*3/2 {
+	if max(mu, mk) > min(mu, mk)*3 {
 		t.Errorf("timing differs: unknown user %v, known user %v", mu, mk)
 	}
 }
