@@ -23,26 +23,8 @@ import (
 //
 //	go test -run '^$' -bench RedisRoundTrip -benchmem -count 6 -v
 func BenchmarkRedisRoundTrip(b *testing.B) {
-	srv := testserver.StartRedis(b)
-	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr})
-	defer rdb.Close()
-	st, err := redisstore.New(rdb, redisstore.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	sk, err := apps.NewSessionkit(st, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	impls := []struct {
-		name string
-		h    http.Handler
-	}{
-		{"floor", apps.Floor{RDB: rdb}},
-		{"sessionkit-redis", apps.Handler(sk)},
-		{"scs-redis", apps.Handler(apps.NewSCS(goredisstore.New(rdb)))},
-	}
-	for _, im := range impls {
+	rdb, _, stacks := startRedisStacks(b, redis.Options{})
+	for _, im := range stacks {
 		for _, path := range []string{"/read", "/write"} {
 			b.Run("impl="+im.name+"/case="+strings.TrimPrefix(path, "/"), func(b *testing.B) {
 				req := httptest.NewRequest("GET", path, nil)
@@ -91,19 +73,40 @@ func logCommandStats(b *testing.B, rdb *redis.Client) {
 // benchmark, the floor included, serves the application against a real
 // redis-server.
 func TestRedisRoundTrip(t *testing.T) {
-	srv := testserver.StartRedis(t)
-	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr})
-	t.Cleanup(func() { rdb.Close() })
+	_, _, stacks := startRedisStacks(t, redis.Options{})
+	for _, s := range stacks {
+		t.Run(s.name, func(t *testing.T) { checkApp(t, s.h, true, s.middleware) })
+	}
+}
+
+// redisStack is one Redis-backed stack of the load benchmark.
+type redisStack struct {
+	name       string
+	h          http.Handler
+	middleware bool // behind a session middleware, which also serves /peek
+}
+
+// startRedisStacks starts a redis-server, connects a client to it with
+// opts (Addr set here) and returns the client, a redisstore on it and the
+// Redis-backed stacks of the load benchmark on that client, floor first and
+// sessionkit second.
+func startRedisStacks(tb testing.TB, opts redis.Options) (*redis.Client, *redisstore.Store, []redisStack) {
+	tb.Helper()
+	opts.Addr = testserver.StartRedis(tb).Addr
+	rdb := redis.NewClient(&opts)
+	tb.Cleanup(func() { rdb.Close() })
 	st, err := redisstore.New(rdb, redisstore.Options{})
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	sk, err := apps.NewSessionkit(st, nil)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	t.Run("floor", func(t *testing.T) { checkApp(t, apps.Floor{RDB: rdb}, true, false) })
-	t.Run("sessionkit-redis", func(t *testing.T) { checkApp(t, apps.Handler(sk), true, true) })
-	t.Run("redisstore-alone", func(t *testing.T) { checkApp(t, apps.StoreOnly{Store: st}, true, false) })
-	t.Run("scs-redis", func(t *testing.T) { checkApp(t, apps.Handler(apps.NewSCS(goredisstore.New(rdb))), true, true) })
+	return rdb, st, []redisStack{
+		{"floor", apps.Floor{RDB: rdb}, false},
+		{"sessionkit-redis", apps.Handler(sk), true},
+		{"redisstore-alone", apps.StoreOnly{Store: st}, false},
+		{"scs-redis", apps.Handler(apps.NewSCS(goredisstore.New(rdb))), true},
+	}
 }

@@ -19,9 +19,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/sessionkit/sessionkit"
 	"github.com/sessionkit/sessionkit/bench/internal/apps"
-	"github.com/sessionkit/sessionkit/internal/testserver"
 	"github.com/sessionkit/sessionkit/memstore"
-	"github.com/sessionkit/sessionkit/redisstore"
 )
 
 // heapAlloc returns the live heap after two collections.
@@ -109,19 +107,9 @@ var redisSessions = flag.Int("redis-sessions", 1_000_000, "sessions BenchmarkRed
 //
 //	go test -run '^$' -bench RedisScale -benchtime 20000x
 func BenchmarkRedisScale(b *testing.B) {
-	srv := testserver.StartRedis(b)
-	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr, PoolSize: 64})
-	defer rdb.Close()
+	rdb, st, stacks := startRedisStacks(b, redis.Options{PoolSize: 64})
 	ctx := context.Background()
-	st, err := redisstore.New(rdb, redisstore.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	l, err := apps.NewSessionkit(st, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	h := apps.Handler(l)
+	h := stacks[1].h // sessionkit + redisstore
 
 	// The requests use the first 64 sessions, created through the manager.
 	var cookies []string

@@ -124,16 +124,24 @@ func (s *Store) idFromKey(key string) string {
 // delta's field lists can be long, so HSET and HDEL go in chunks, well
 // below Lua's limit on unpack.
 
+// luaChunks defines chunks(cmd, list, from, to), which calls cmd on
+// KEYS[1] with list[from..to] in pieces small enough for unpack.
+const luaChunks = `
+local function chunks(cmd, list, from, to)
+  for i = from, to, 1000 do
+    redis.call(cmd, KEYS[1], unpack(list, i, math.min(i + 999, to)))
+  end
+end
+`
+
 // createScript inserts a session unless a key, live session or not, is
 // under KEYS[1].
 // ARGV: expiry (ms), then field/value pairs.
-var createScript = redis.NewScript(`
+var createScript = redis.NewScript(luaChunks + `
 if redis.call('EXISTS', KEYS[1]) == 1 then
   return 0
 end
-for i = 2, #ARGV, 1000 do
-  redis.call('HSET', KEYS[1], unpack(ARGV, i, math.min(i + 999, #ARGV)))
-end
+chunks('HSET', ARGV, 2, #ARGV)
 redis.call('PEXPIREAT', KEYS[1], ARGV[1])
 return 1
 `)
@@ -143,7 +151,7 @@ return 1
 // ARGV: expiry (ms), times field, clear ("1" or "0"), new absolute expiry
 // or "", new persist or "", "=" and the new user ID or "", n, n fields to
 // delete, then field/value pairs to set.
-var updateScript = redis.NewScript(`
+var updateScript = redis.NewScript(luaChunks + `
 local h = redis.call('HGET', KEYS[1], 'h')
 if not h then
   return false
@@ -165,19 +173,13 @@ if ARGV[3] == '1' then
       del[#del + 1] = f
     end
   end
-  for i = 1, #del, 1000 do
-    redis.call('HDEL', KEYS[1], unpack(del, i, math.min(i + 999, #del)))
-  end
+  chunks('HDEL', del, 1, #del)
 end
 local n = tonumber(ARGV[7])
 local j = math.min(7 + n + 1000, #ARGV)
 redis.call('HSET', KEYS[1], 't', ARGV[2], unpack(ARGV, 8 + n, j))
-for i = j + 1, #ARGV, 1000 do
-  redis.call('HSET', KEYS[1], unpack(ARGV, i, math.min(i + 999, #ARGV)))
-end
-for i = 8, 7 + n, 1000 do
-  redis.call('HDEL', KEYS[1], unpack(ARGV, i, math.min(i + 999, 7 + n)))
-end
+chunks('HSET', ARGV, j + 1, #ARGV)
+chunks('HDEL', ARGV, 8, 7 + n)
 redis.call('PEXPIREAT', KEYS[1], ARGV[1])
 return h
 `)
