@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/maphash"
 	"math"
 	"strconv"
 	"time"
@@ -83,8 +82,7 @@ type ExpressStore struct {
 	// locks serialize this store's own read-modify-writes of one session:
 	// FerretDB applies an update without isolation, so two compare and
 	// swaps could otherwise both succeed.
-	seed  maphash.Seed
-	locks [64]chan struct{}
+	locks *sessionLocks
 }
 
 var _ sessionkit.Store = (*ExpressStore)(nil)
@@ -105,7 +103,7 @@ func NewExpress(ctx context.Context, db *mongo.Database, opts ExpressOptions) (*
 	}
 	s := &ExpressStore{
 		coll: db.Collection(opts.Collection), ttl: opts.TTL, subdoc: opts.Subdocument,
-		cookie: opts.Cookie, retries: opts.MaxRetries, now: opts.Now, seed: maphash.MakeSeed(),
+		cookie: opts.Cookie, retries: opts.MaxRetries, now: opts.Now, locks: newSessionLocks(),
 	}
 	if s.ttl == 0 {
 		s.ttl = DefaultExpressTTL
@@ -116,20 +114,7 @@ func NewExpress(ctx context.Context, db *mongo.Database, opts ExpressOptions) (*
 	if s.now == nil {
 		s.now = time.Now
 	}
-	for i := range s.locks {
-		s.locks[i] = make(chan struct{}, 1)
-	}
 	return s, nil
-}
-
-func (s *ExpressStore) lock(ctx context.Context, id string) (unlock func(), err error) {
-	l := s.locks[maphash.String(s.seed, id)%uint64(len(s.locks))]
-	select {
-	case l <- struct{}{}:
-		return func() { <-l }, nil
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
 }
 
 // expressDoc is connect-mongo's document.
@@ -233,15 +218,7 @@ func (s *ExpressStore) Create(ctx context.Context, rec *sessionkit.Record) error
 	if !mongo.IsDuplicateKeyError(err) {
 		return wrap("create", err)
 	}
-	expired := bson.D{{Key: "_id", Value: rec.ID}, {Key: "expires", Value: bson.D{{Key: "$lte", Value: now}}}}
-	res, err := s.coll.ReplaceOne(ctx, expired, doc)
-	if err != nil {
-		return wrap("create", err)
-	}
-	if res.MatchedCount == 0 {
-		return sessionkit.ErrExists
-	}
-	return nil
+	return replaceExpired(ctx, s.coll, rec.ID, "expires", now, doc)
 }
 
 // Update implements sessionkit.Store. It reads the session, applies d to
@@ -251,7 +228,7 @@ func (s *ExpressStore) Create(ctx context.Context, rec *sessionkit.Record) error
 // returns sessionkit.ErrNotFound when no live document has the ID and
 // never creates one.
 func (s *ExpressStore) Update(ctx context.Context, id string, d sessionkit.Delta) error {
-	unlock, err := s.lock(ctx, id)
+	unlock, err := s.locks.lock(ctx, id)
 	if err != nil {
 		return wrap("update", err)
 	}

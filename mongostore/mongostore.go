@@ -114,8 +114,7 @@ type Store struct {
 	// without isolation, so two concurrent updates of different fields of
 	// one document can lose one of them. Each lock is a channel with room
 	// for one token, so that waiting for it honours the context.
-	seed  maphash.Seed
-	locks [64]chan struct{}
+	locks *sessionLocks
 }
 
 var (
@@ -136,12 +135,9 @@ func New(ctx context.Context, db *mongo.Database, opts Options) (*Store, error) 
 	if name == "" {
 		name = DefaultCollection
 	}
-	s := &Store{coll: db.Collection(name), now: opts.Now, seed: maphash.MakeSeed()}
+	s := &Store{coll: db.Collection(name), now: opts.Now, locks: newSessionLocks()}
 	if s.now == nil {
 		s.now = time.Now
-	}
-	for i := range s.locks {
-		s.locks[i] = make(chan struct{}, 1)
 	}
 	ttl, err := createIndexes(ctx, s.coll.Indexes())
 	if err != nil {
@@ -326,16 +322,47 @@ func (d *document) info() sessionkit.SessionInfo {
 	}
 }
 
+// sessionLocks serialize, within one store, the writes to a session that
+// read its document and then modify it: one lock per session ID, spread
+// over a fixed set of channels.
+type sessionLocks struct {
+	seed  maphash.Seed
+	locks [64]chan struct{}
+}
+
+func newSessionLocks() *sessionLocks {
+	l := &sessionLocks{seed: maphash.MakeSeed()}
+	for i := range l.locks {
+		l.locks[i] = make(chan struct{}, 1)
+	}
+	return l
+}
+
 // lock takes the lock of the session id and returns the function that
 // releases it, or the context's error if the context ends first.
-func (s *Store) lock(ctx context.Context, id string) (unlock func(), err error) {
-	l := s.locks[maphash.String(s.seed, id)%uint64(len(s.locks))]
+func (l *sessionLocks) lock(ctx context.Context, id string) (unlock func(), err error) {
+	c := l.locks[maphash.String(l.seed, id)%uint64(len(l.locks))]
 	select {
-	case l <- struct{}{}:
-		return func() { <-l }, nil
+	case c <- struct{}{}:
+		return func() { <-c }, nil
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
+}
+
+// replaceExpired replaces the document of session id with doc if the
+// document's expiry field has passed at now. Create calls it when the ID
+// is taken; it returns sessionkit.ErrExists when that session is live.
+func replaceExpired(ctx context.Context, coll *mongo.Collection, id, field string, now time.Time, doc any) error {
+	expired := bson.D{{Key: "_id", Value: id}, {Key: field, Value: bson.D{{Key: "$lte", Value: now}}}}
+	res, err := coll.ReplaceOne(ctx, expired, doc)
+	if err != nil {
+		return wrap("create", err)
+	}
+	if res.MatchedCount == 0 {
+		return sessionkit.ErrExists
+	}
+	return nil
 }
 
 // live returns a filter that matches the session id if it has not expired.
@@ -375,20 +402,12 @@ func (s *Store) Create(ctx context.Context, rec *sessionkit.Record) error {
 	if !mongo.IsDuplicateKeyError(err) {
 		return wrap("create", err)
 	}
-	unlock, err := s.lock(ctx, rec.ID)
+	unlock, err := s.locks.lock(ctx, rec.ID)
 	if err != nil {
 		return wrap("create", err)
 	}
 	defer unlock()
-	expired := bson.D{{Key: "_id", Value: rec.ID}, {Key: "exp", Value: bson.D{{Key: "$lte", Value: s.now()}}}}
-	res, err := s.coll.ReplaceOne(ctx, expired, d)
-	if err != nil {
-		return wrap("create", err)
-	}
-	if res.MatchedCount == 0 {
-		return sessionkit.ErrExists
-	}
-	return nil
+	return replaceExpired(ctx, s.coll, rec.ID, "exp", s.now(), d)
 }
 
 // Update implements sessionkit.Store. It changes only the fields that d
@@ -439,7 +458,7 @@ func (s *Store) Update(ctx context.Context, id string, d sessionkit.Delta) error
 	if len(unset) > 0 {
 		update = append(update, bson.E{Key: "$unset", Value: unset})
 	}
-	unlock, err := s.lock(ctx, id)
+	unlock, err := s.locks.lock(ctx, id)
 	if err != nil {
 		return wrap("update", err)
 	}
@@ -461,7 +480,7 @@ func (s *Store) Touch(ctx context.Context, id string, lastSeen, expiresAt time.T
 		{Key: "last", Value: lastSeen},
 		{Key: "exp", Value: expiresAt},
 	}}}
-	unlock, err := s.lock(ctx, id)
+	unlock, err := s.locks.lock(ctx, id)
 	if err != nil {
 		return wrap("touch", err)
 	}

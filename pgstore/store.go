@@ -73,7 +73,6 @@ type Store struct {
 	pool *pgxpool.Pool
 	t    tableName
 	now  func() time.Time
-	log  *slog.Logger
 
 	cleanup *cleanup.Loop
 }
@@ -101,27 +100,21 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Store, error) 
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{pool: pool, t: t, now: opts.Now, log: opts.Logger}
+	s := &Store{pool: pool, t: t, now: opts.Now}
 	if s.now == nil {
 		s.now = time.Now
-	}
-	if s.log == nil {
-		s.log = slog.Default()
 	}
 	if err := s.migrate(ctx); err != nil {
 		return nil, err
 	}
-	interval := opts.CleanupInterval
-	if interval == 0 {
-		interval = DefaultCleanupInterval
-	}
-	s.cleanup = cleanup.Start(interval, cleanupTimeout, func(ctx context.Context) error {
-		_, err := s.DeleteExpired(ctx)
-		return err
-	}, func(err error) {
-		s.log.LogAttrs(context.Background(), slog.LevelError, "pgstore: deleting expired sessions failed",
-			slog.String("table", s.t.sessions()), slog.String("error", err.Error()))
-	})
+	s.cleanup = cleanup.Config{
+		Interval:        opts.CleanupInterval,
+		DefaultInterval: DefaultCleanupInterval,
+		Timeout:         cleanupTimeout,
+		Logger:          opts.Logger,
+		Message:         "pgstore: deleting expired sessions failed",
+		Attrs:           []slog.Attr{slog.String("table", s.t.sessions())},
+	}.Start(s.DeleteExpired)
 	return s, nil
 }
 

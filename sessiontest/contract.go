@@ -34,16 +34,7 @@ func runContract(t *testing.T, opts Options) {
 		st := opts.New(t)
 		rec := newRecord(t, "user-"+randomID(t))
 		rec.Persistent = true
-		if err := st.Create(ctx(t), rec); err != nil {
-			t.Fatalf("Create: %v", err)
-		}
-		got, err := st.Load(ctx(t), rec.ID)
-		if err != nil {
-			t.Fatalf("Load: %v", err)
-		}
-		if d := equalRecords(rec, got); d != "" {
-			t.Fatalf("Load after Create: %s", d)
-		}
+		checkCreate(t, st, rec, "of a record")
 		// The store must not keep the caller's maps.
 		rec.Values["name"] = []byte("changed by the caller")
 		again, _ := st.Load(ctx(t), rec.ID)
@@ -60,31 +51,16 @@ func runContract(t *testing.T, opts Options) {
 			binary[i] = byte(i)
 		}
 		large := bytes.Repeat([]byte("0123456789abcdef"), 16<<10) // 256 KiB
-		rec.Values = map[string][]byte{"binary": binary, "large": large, "empty": {}}
+		rec.Values = map[string][]byte{"binary": binary, "large": large, "empty": {}, "nil": nil}
 		for i, k := range oddKeys {
 			rec.Values[k] = []byte(fmt.Sprintf(`{"i":%d}`, i))
 		}
 		rec.Meta = map[string]string{"ua": "Mozilla/5.0 (\"quoted\") ünïcödé", "ip": "2001:db8::1"}
-		if err := st.Create(ctx(t), rec); err != nil {
-			t.Fatalf("Create: %v", err)
-		}
-		got, err := st.Load(ctx(t), rec.ID)
-		if err != nil {
-			t.Fatalf("Load: %v", err)
-		}
-		if d := equalRecords(rec, got); d != "" {
-			t.Fatalf("round trip: %s", d)
-		}
-		// Per-key updates of odd keys.
-		d := sessionkit.Delta{Set: map[string][]byte{"$where": []byte("2"), "a.b": []byte("3")}, Del: []string{"", "🔑"}, LastSeen: rec.LastSeen, ExpiresAt: rec.ExpiresAt}
-		if err := st.Update(ctx(t), rec.ID, d); err != nil {
-			t.Fatalf("Update odd keys: %v", err)
-		}
-		d.Apply(rec)
-		got, _ = st.Load(ctx(t), rec.ID)
-		if d := equalRecords(rec, got); d != "" {
-			t.Fatalf("after Update of odd keys: %s", d)
-		}
+		checkCreate(t, st, rec, "of odd and large values")
+		// Per-key updates of odd keys, and a key set to nil, which must be
+		// kept.
+		d := sessionkit.Delta{Set: map[string][]byte{"$where": []byte("2"), "a.b": []byte("3"), "set to nil": nil}, Del: []string{"", "🔑"}, LastSeen: rec.LastSeen, ExpiresAt: rec.ExpiresAt}
+		checkUpdate(t, st, rec, d, "of odd keys")
 	})
 
 	t.Run("EmptyRecord", func(t *testing.T) {
@@ -136,28 +112,18 @@ func runContract(t *testing.T, opts Options) {
 			Persistent: &persist,
 			LastSeen:   later, ExpiresAt: later.Add(time.Hour), AbsoluteExpiry: later.Add(48 * time.Hour),
 		}
-		if err := st.Update(ctx(t), rec.ID, d); err != nil {
-			t.Fatalf("Update: %v", err)
-		}
-		d.Apply(rec)
-		got, _ := st.Load(ctx(t), rec.ID)
-		if d := equalRecords(rec, got); d != "" {
-			t.Fatalf("after Update: %s", d)
-		}
+		checkUpdate(t, st, rec, d, "of values, user, flag and times")
 		// Clear, then set one key, in one delta.
 		d = sessionkit.Delta{Clear: true, Set: map[string][]byte{"only": []byte("1")}, LastSeen: later, ExpiresAt: later.Add(time.Hour)}
-		if err := st.Update(ctx(t), rec.ID, d); err != nil {
-			t.Fatalf("Update with Clear: %v", err)
-		}
-		d.Apply(rec)
-		got, _ = st.Load(ctx(t), rec.ID)
-		if diff := equalRecords(rec, got); diff != "" {
-			t.Fatalf("after Clear: %s", diff)
-		}
+		got := checkUpdate(t, st, rec, d, "with Clear")
 		// An unchanged user link and flag stay as they are.
 		if got.UserID != user || !got.Persistent {
 			t.Fatalf("Update without UserID/Persistent changed them: %q %v", got.UserID, got.Persistent)
 		}
+		// An empty UserID unlinks the user, and the flag can be turned off.
+		anonymous, off := "", false
+		d = sessionkit.Delta{UserID: &anonymous, Persistent: &off, LastSeen: later, ExpiresAt: later.Add(time.Hour)}
+		checkUpdate(t, st, rec, d, "unlinking the user")
 	})
 
 	t.Run("UpdateMissingNeverCreates", func(t *testing.T) {
@@ -249,8 +215,11 @@ func runContract(t *testing.T, opts Options) {
 		if err := st.Update(ctx(t), rec.ID, d); !errors.Is(err, sessionkit.ErrNotFound) {
 			t.Fatalf("Update(expired) = %v; want ErrNotFound", err)
 		}
+		if err := st.Touch(ctx(t), rec.ID, n, n.Add(time.Hour)); !errors.Is(err, sessionkit.ErrNotFound) {
+			t.Fatalf("Touch(expired) = %v; want ErrNotFound", err)
+		}
 		if got, _ := st.Load(ctx(t), rec.ID); got != nil {
-			t.Fatal("Update revived an expired record")
+			t.Fatal("Update or Touch revived an expired record")
 		}
 		// A record runs out in real time.
 		rec = newRecord(t, "")
@@ -265,6 +234,26 @@ func runContract(t *testing.T, opts Options) {
 		if got, err := st.Load(ctx(t), rec.ID); got != nil || err != nil {
 			t.Fatalf("Load after expiry = %v, %v; want nil, nil", got, err)
 		}
+	})
+
+	t.Run("CreateOverExpired", func(t *testing.T) {
+		// An expired record does not hold its ID: Create replaces it, and
+		// nothing of the old record survives.
+		st := opts.New(t)
+		old := newRecord(t, "user-"+randomID(t))
+		old.Persistent = true
+		if err := st.Create(ctx(t), old); err != nil {
+			t.Fatal(err)
+		}
+		past := now().Add(-time.Second)
+		if err := st.Touch(ctx(t), old.ID, past, past); err != nil {
+			t.Fatalf("Touch into the past: %v", err)
+		}
+		rec := newRecord(t, "")
+		rec.ID = old.ID
+		rec.Values = map[string][]byte{"only": []byte("1")}
+		rec.Meta = nil
+		checkCreate(t, st, rec, "over an expired record")
 	})
 
 	t.Run("HostileIDs", func(t *testing.T) {
@@ -414,4 +403,89 @@ func runContract(t *testing.T, opts Options) {
 			t.Fatalf("concurrent Create of one ID: %d succeeded, %d ErrExists; want 1 and %d", ok, exists, n-1)
 		}
 	})
+}
+
+// checkCreate creates rec in st and checks that st then holds rec. what
+// describes the record in failure messages.
+func checkCreate(t *testing.T, st sessionkit.Store, rec *sessionkit.Record, what string) {
+	t.Helper()
+	if err := st.Create(ctx(t), rec); err != nil {
+		t.Fatalf("Create %s: %v", what, err)
+	}
+	got, err := st.Load(ctx(t), rec.ID)
+	if err != nil {
+		t.Fatalf("Load after Create %s: %v", what, err)
+	}
+	if diff := equalRecords(rec, got); diff != "" {
+		t.Fatalf("Load after Create %s: %s", what, diff)
+	}
+}
+
+// checkUpdate applies d to the session rec.ID in st and to rec, checks that
+// st then holds rec, and returns what st holds. what describes the update
+// in failure messages.
+func checkUpdate(t *testing.T, st sessionkit.Store, rec *sessionkit.Record, d sessionkit.Delta, what string) *sessionkit.Record {
+	t.Helper()
+	if err := st.Update(ctx(t), rec.ID, d); err != nil {
+		t.Fatalf("Update %s: %v", what, err)
+	}
+	d.Apply(rec)
+	got, err := st.Load(ctx(t), rec.ID)
+	if err != nil {
+		t.Fatalf("Load after Update %s: %v", what, err)
+	}
+	if diff := equalRecords(rec, got); diff != "" {
+		t.Fatalf("after Update %s: %s", what, diff)
+	}
+	return got
+}
+
+// runClock checks that a store made with a fake clock decides expiry by it,
+// in every operation that looks at expiry.
+func runClock(t *testing.T, newStore func(t *testing.T, now func() time.Time) sessionkit.Store) {
+	clk := NewClock()
+	st := newStore(t, clk.Now)
+	user := "user-" + randomID(t)
+	live := newRecord(t, user)
+	expiring := newRecord(t, user)
+	expiring.ExpiresAt = clk.Now().Add(time.Minute)
+	for _, rec := range []*sessionkit.Record{live, expiring} {
+		if err := st.Create(ctx(t), rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// From here on, expiring has expired by the store's clock but not by
+	// the real one.
+	clk.Advance(2 * time.Minute)
+	n := clk.Now()
+	if got, err := st.Load(ctx(t), expiring.ID); got != nil || err != nil {
+		t.Fatalf("Load(expired by the clock) = %v, %v; want nil, nil", got, err)
+	}
+	if err := st.Touch(ctx(t), expiring.ID, n, n.Add(time.Hour)); !errors.Is(err, sessionkit.ErrNotFound) {
+		t.Fatalf("Touch(expired by the clock) = %v; want ErrNotFound", err)
+	}
+	d := sessionkit.Delta{Set: map[string][]byte{"x": []byte("1")}, LastSeen: n, ExpiresAt: n.Add(time.Hour)}
+	if err := st.Update(ctx(t), expiring.ID, d); !errors.Is(err, sessionkit.ErrNotFound) {
+		t.Fatalf("Update(expired by the clock) = %v; want ErrNotFound", err)
+	}
+	if got, err := st.Load(ctx(t), live.ID); got == nil || err != nil {
+		t.Fatalf("Load(live) = %v, %v; want the session", got, err)
+	}
+	if idx, ok := st.(sessionkit.UserIndex); ok {
+		list, err := idx.ListByUser(ctx(t), user)
+		if err != nil || len(list) != 1 || list[0].ID != live.ID {
+			t.Fatalf("ListByUser = %v, %v; want only the live session", list, err)
+		}
+	}
+	if it, ok := st.(sessionkit.Iterator); ok {
+		seen := iterateAll(t, it, 100)
+		if seen[live.ID] == 0 || seen[expiring.ID] != 0 {
+			t.Fatalf("Iterate saw the live session %d times and the expired one %d times; want 1 and 0", seen[live.ID], seen[expiring.ID])
+		}
+	}
+	again := newRecord(t, "")
+	again.ID = expiring.ID
+	if err := st.Create(ctx(t), again); err != nil {
+		t.Fatalf("Create over a session expired by the clock = %v; want nil", err)
+	}
 }

@@ -92,6 +92,21 @@ func runUserIndex(t *testing.T, idx sessionkit.UserIndex) {
 		}
 	})
 
+	t.Run("EmptyUserID", func(t *testing.T) {
+		// Anonymous sessions belong to no user: the empty user ID lists
+		// and deletes nothing.
+		anon := create(t, "", 0)
+		if list, err := idx.ListByUser(ctx(t), ""); err != nil || len(list) != 0 {
+			t.Fatalf(`ListByUser("") = %v, %v; want no sessions`, ids(list), err)
+		}
+		if n, err := idx.DeleteByUser(ctx(t), ""); err != nil || n != 0 {
+			t.Fatalf(`DeleteByUser("") = %d, %v; want 0, nil`, n, err)
+		}
+		if got, _ := st.Load(ctx(t), anon.ID); got == nil {
+			t.Fatal(`DeleteByUser("") deleted an anonymous session`)
+		}
+	})
+
 	t.Run("ExpiredNotListed", func(t *testing.T) {
 		user := "user-" + randomID(t)
 		live := create(t, user, 0)
@@ -127,6 +142,13 @@ func runUserIndex(t *testing.T, idx sessionkit.UserIndex) {
 		}
 		if list, _ := idx.ListByUser(ctx(t), to); !slices.Equal(ids(list), []string{rec.ID}) {
 			t.Fatalf("new user does not list the session: %v", ids(list))
+		}
+		anonymous := ""
+		if err := st.Update(ctx(t), rec.ID, sessionkit.Delta{UserID: &anonymous, LastSeen: n, ExpiresAt: n.Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+		if list, _ := idx.ListByUser(ctx(t), to); len(list) != 0 {
+			t.Fatalf("a session unlinked from its user is still listed: %v", ids(list))
 		}
 	})
 
@@ -165,24 +187,7 @@ func runIterator(t *testing.T, st sessionkit.Store) {
 	if err := st.Touch(ctx(t), dead.ID, past, past); err != nil {
 		t.Fatal(err)
 	}
-	seen := map[string]int{}
-	cursor := ""
-	for pages := 0; ; pages++ {
-		if pages > 100000 {
-			t.Fatal("iteration does not end")
-		}
-		page, next, err := it.Iterate(ctx(t), cursor, 7)
-		if err != nil {
-			t.Fatalf("Iterate: %v", err)
-		}
-		for _, info := range page {
-			seen[info.ID]++
-		}
-		if next == "" {
-			break
-		}
-		cursor = next
-	}
+	seen := iterateAll(t, it, 7)
 	for id := range want {
 		if seen[id] == 0 {
 			t.Fatalf("iteration missed session %s", id)
@@ -193,5 +198,32 @@ func runIterator(t *testing.T, st sessionkit.Store) {
 	}
 	if _, _, err := it.Iterate(ctx(t), "not-a-cursor\x00", 7); err == nil {
 		t.Fatal("Iterate accepted a malformed cursor")
+	}
+}
+
+// iterateAll pages through every live session of it, limit at a time, and
+// returns how many times it saw each ID.
+func iterateAll(t *testing.T, it sessionkit.Iterator, limit int) map[string]int {
+	t.Helper()
+	seen := map[string]int{}
+	cursor := ""
+	for pages := 0; ; pages++ {
+		if pages > 100000 {
+			t.Fatal("iteration does not end")
+		}
+		page, next, err := it.Iterate(ctx(t), cursor, limit)
+		if err != nil {
+			t.Fatalf("Iterate: %v", err)
+		}
+		if len(page) > limit {
+			t.Fatalf("Iterate returned a page of %d sessions; want at most the limit, %d", len(page), limit)
+		}
+		for _, info := range page {
+			seen[info.ID]++
+		}
+		if next == "" {
+			return seen
+		}
+		cursor = next
 	}
 }

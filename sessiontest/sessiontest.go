@@ -9,7 +9,8 @@
 //	}
 //
 // Run checks the store contract directly (see sessionkit.Store), the
-// optional capabilities the store implements (UserIndex, Iterator), and the
+// optional capabilities the store implements (UserIndex, Iterator), that
+// expiry follows the store's clock option (Options.NewWithClock), and the
 // behaviour users see through the middleware on top of the store: cookies,
 // renewal, destroy, idle and absolute expiry with a fake clock, remember-me,
 // concurrent requests, and that no store ever holds a usable token.
@@ -39,6 +40,11 @@ type Options struct {
 	// and values), so the suite can check that no session token appears in
 	// it. Stores should set it.
 	Dump func(t *testing.T) []byte
+	// NewWithClock, if set, returns a store for one test that decides
+	// whether a session has expired by now instead of the real clock (a
+	// store's Options.Now). The suite then checks that expiry follows that
+	// clock. Stores with such an option should set it.
+	NewWithClock func(t *testing.T, now func() time.Time) sessionkit.Store
 }
 
 // Run runs the conformance suite against the store that opts.New returns.
@@ -61,6 +67,12 @@ func Run(t *testing.T, opts Options) {
 			t.Skip("store does not implement sessionkit.Iterator")
 		}
 		runIterator(t, st)
+	})
+	t.Run("Clock", func(t *testing.T) {
+		if opts.NewWithClock == nil {
+			t.Skip("Options.NewWithClock is not set")
+		}
+		runClock(t, opts.NewWithClock)
 	})
 	t.Run("Middleware", func(t *testing.T) {
 		runManager(t, harness{

@@ -85,7 +85,6 @@ type Store struct {
 	table  string
 	values string
 	now    func() time.Time
-	log    *slog.Logger
 
 	// wlock serialises the store's writes, so that goroutines of one
 	// process queue here (honouring their contexts) instead of failing
@@ -179,29 +178,22 @@ func newStore(ctx context.Context, db *sql.DB, own bool, opts Options) (*Store, 
 		table:  table,
 		values: table + "_values",
 		now:    opts.Now,
-		log:    opts.Logger,
 		wlock:  make(chan struct{}, 1),
 	}
 	if s.now == nil {
 		s.now = time.Now
 	}
-	if s.log == nil {
-		s.log = slog.Default()
-	}
 	if err := s.migrate(ctx); err != nil {
 		return nil, err
 	}
-	interval := opts.CleanupInterval
-	if interval == 0 {
-		interval = DefaultCleanupInterval
-	}
-	s.cleanup = cleanup.Start(interval, cleanupTimeout, func(ctx context.Context) error {
-		_, err := s.DeleteExpired(ctx)
-		return err
-	}, func(err error) {
-		s.log.LogAttrs(context.Background(), slog.LevelError, "sqlitestore: deleting expired sessions failed",
-			slog.String("table", s.table), slog.String("error", err.Error()))
-	})
+	s.cleanup = cleanup.Config{
+		Interval:        opts.CleanupInterval,
+		DefaultInterval: DefaultCleanupInterval,
+		Timeout:         cleanupTimeout,
+		Logger:          opts.Logger,
+		Message:         "sqlitestore: deleting expired sessions failed",
+		Attrs:           []slog.Attr{slog.String("table", s.table)},
+	}.Start(s.DeleteExpired)
 	return s, nil
 }
 

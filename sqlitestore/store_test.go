@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,18 +19,6 @@ import (
 	"github.com/sessionkit/sessionkit/sqlitestore"
 	_ "modernc.org/sqlite"
 )
-
-// clock is a fake clock for Options.Now.
-type clock struct{ ns atomic.Int64 }
-
-func newClock() *clock {
-	c := &clock{}
-	c.ns.Store(time.Date(2030, 1, 2, 3, 4, 5, 6, time.UTC).UnixNano())
-	return c
-}
-
-func (c *clock) Now() time.Time          { return time.Unix(0, c.ns.Load()) }
-func (c *clock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
 
 func openStore(t *testing.T, path string, opts sqlitestore.Options) *sqlitestore.Store {
 	t.Helper()
@@ -67,6 +54,9 @@ func TestConformance(t *testing.T) {
 	s := openStore(t, path, sqlitestore.Options{})
 	sessiontest.Run(t, sessiontest.Options{
 		New: func(t *testing.T) sessionkit.Store { return s },
+		NewWithClock: func(t *testing.T, now func() time.Time) sessionkit.Store {
+			return openStore(t, filepath.Join(t.TempDir(), "clock.db"), sqlitestore.Options{Now: now, CleanupInterval: -1})
+		},
 		// Every byte on disk: the database file and its write-ahead log.
 		Dump: func(t *testing.T) []byte {
 			var all []byte
@@ -102,76 +92,6 @@ func TestConformanceMemory(t *testing.T) {
 	})
 }
 
-func TestRoundTrip(t *testing.T) {
-	ctx := context.Background()
-	clk := newClock()
-	s := openStore(t, filepath.Join(t.TempDir(), "s.db"), sqlitestore.Options{Now: clk.Now})
-	now := clk.Now()
-	rec := newRecord(now, "u1")
-	rec.Persistent = true
-	rec.Values["empty"] = []byte{}
-	if err := s.Create(ctx, rec); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Create(ctx, rec); !errors.Is(err, sessionkit.ErrExists) {
-		t.Fatalf("second Create = %v, want ErrExists", err)
-	}
-	got, err := s.Load(ctx, rec.ID)
-	if err != nil || got == nil {
-		t.Fatalf("Load = %v, %v", got, err)
-	}
-	if got.UserID != "u1" || !got.Persistent || string(got.Values["a"]) != "1" ||
-		len(got.Values) != 2 || got.Meta["ip"] != "192.0.2.1" ||
-		!got.CreatedAt.Equal(now) || !got.ExpiresAt.Equal(rec.ExpiresAt) ||
-		!got.AbsoluteExpiry.Equal(rec.AbsoluteExpiry) || !got.LastSeen.Equal(now) {
-		t.Fatalf("Load = %+v, want %+v", got, rec)
-	}
-	uid := ""
-	off := false
-	err = s.Update(ctx, rec.ID, sessionkit.Delta{
-		Set:        map[string][]byte{"b": []byte("2"), "a": []byte("3")},
-		Del:        []string{"empty"},
-		UserID:     &uid,
-		Persistent: &off,
-		LastSeen:   now.Add(time.Minute),
-		ExpiresAt:  now.Add(2 * time.Hour),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, _ = s.Load(ctx, rec.ID)
-	if got.UserID != "" || got.Persistent || string(got.Values["a"]) != "3" || string(got.Values["b"]) != "2" ||
-		len(got.Values) != 2 || !got.ExpiresAt.Equal(now.Add(2*time.Hour)) || !got.AbsoluteExpiry.Equal(rec.AbsoluteExpiry) {
-		t.Fatalf("after Update: %+v", got)
-	}
-	if err := s.Update(ctx, rec.ID, sessionkit.Delta{Clear: true, Set: map[string][]byte{"c": nil},
-		LastSeen: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
-		t.Fatal(err)
-	}
-	got, _ = s.Load(ctx, rec.ID)
-	if len(got.Values) != 1 || got.Values["c"] == nil {
-		t.Fatalf("after Clear: %v", got.Values)
-	}
-	clk.Advance(time.Hour)
-	if got, err := s.Load(ctx, rec.ID); got != nil || err != nil {
-		t.Fatalf("Load of expired = %v, %v", got, err)
-	}
-	if err := s.Touch(ctx, rec.ID, now, now.Add(3*time.Hour)); !errors.Is(err, sessionkit.ErrNotFound) {
-		t.Fatalf("Touch of expired = %v, want ErrNotFound", err)
-	}
-	// An expired record does not block a new one with the same ID.
-	rec2 := newRecord(clk.Now(), "")
-	rec2.ID = rec.ID
-	rec2.Values = nil
-	if err := s.Create(ctx, rec2); err != nil {
-		t.Fatalf("Create over expired = %v", err)
-	}
-	got, _ = s.Load(ctx, rec.ID)
-	if got == nil || len(got.Values) != 0 || got.UserID != "" {
-		t.Fatalf("Create over expired left %+v", got)
-	}
-}
-
 func TestUpdateAfterDelete(t *testing.T) {
 	ctx := context.Background()
 	s := openStore(t, filepath.Join(t.TempDir(), "s.db"), sqlitestore.Options{})
@@ -192,67 +112,6 @@ func TestUpdateAfterDelete(t *testing.T) {
 	}
 	if got, _ := s.Load(ctx, rec.ID); got != nil {
 		t.Fatalf("session resurrected: %+v", got)
-	}
-}
-
-func TestUserIndexAndIterate(t *testing.T) {
-	ctx := context.Background()
-	clk := newClock()
-	s := openStore(t, filepath.Join(t.TempDir(), "s.db"), sqlitestore.Options{Now: clk.Now})
-	var ids []string
-	for i := range 3 {
-		rec := newRecord(clk.Now().Add(time.Duration(i)*time.Second), "alice")
-		if err := s.Create(ctx, rec); err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, rec.ID)
-	}
-	expired := newRecord(clk.Now(), "alice")
-	expired.ExpiresAt = clk.Now().Add(-time.Second)
-	if err := s.Create(ctx, expired); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Create(ctx, newRecord(clk.Now(), "")); err != nil {
-		t.Fatal(err)
-	}
-	list, err := s.ListByUser(ctx, "alice")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(list) != 3 || list[0].ID != ids[0] || list[2].ID != ids[2] || list[0].Meta["ip"] == "" {
-		t.Fatalf("ListByUser = %+v", list)
-	}
-	// Iterate over everything live: 4 sessions, pages of 3.
-	seen := map[string]bool{}
-	cursor := ""
-	pages := 0
-	for {
-		page, next, err := s.Iterate(ctx, cursor, 3)
-		if err != nil {
-			t.Fatal(err)
-		}
-		pages++
-		for _, info := range page {
-			seen[info.ID] = true
-		}
-		if next == "" {
-			break
-		}
-		cursor = next
-	}
-	if len(seen) != 4 || pages != 2 || seen[expired.ID] {
-		t.Fatalf("Iterate saw %d sessions in %d pages", len(seen), pages)
-	}
-	n, err := s.DeleteByUser(ctx, "alice", ids[1])
-	if err != nil || n != 2 {
-		t.Fatalf("DeleteByUser = %d, %v; want 2", n, err)
-	}
-	list, _ = s.ListByUser(ctx, "alice")
-	if len(list) != 1 || list[0].ID != ids[1] {
-		t.Fatalf("after DeleteByUser: %+v", list)
-	}
-	if n, err := s.DeleteByUser(ctx, ""); n != 0 || err != nil {
-		t.Fatalf(`DeleteByUser("") = %d, %v`, n, err)
 	}
 }
 
@@ -364,7 +223,7 @@ func testConcurrentWriters(t *testing.T, s1, s2 *sqlitestore.Store) {
 
 func TestCleanup(t *testing.T) {
 	ctx := context.Background()
-	clk := newClock()
+	clk := sessiontest.NewClock()
 	db := openDB(t, filepath.Join(t.TempDir(), "s.db"))
 	s, err := sqlitestore.New(ctx, db, sqlitestore.Options{Now: clk.Now, CleanupInterval: 10 * time.Millisecond})
 	if err != nil {
@@ -403,7 +262,7 @@ func TestCleanup(t *testing.T) {
 
 func TestDeleteExpiredBatches(t *testing.T) {
 	ctx := context.Background()
-	clk := newClock()
+	clk := sessiontest.NewClock()
 	s := openStore(t, filepath.Join(t.TempDir(), "s.db"), sqlitestore.Options{Now: clk.Now, CleanupInterval: -1})
 	for range 1001 {
 		r := newRecord(clk.Now(), "")

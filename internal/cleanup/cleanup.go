@@ -4,6 +4,8 @@ package cleanup
 
 import (
 	"context"
+	"log/slog"
+	"slices"
 	"sync"
 	"time"
 )
@@ -53,4 +55,46 @@ func Start(interval, timeout time.Duration, deleteExpired func(context.Context) 
 func (l *Loop) Stop() {
 	l.once.Do(func() { close(l.stop) })
 	<-l.done
+}
+
+// Config describes the clean-up loop of a store that deletes expired
+// sessions with a DeleteExpired method and logs the loop's errors, with the
+// options that such stores share.
+type Config struct {
+	// Interval is the store's configured interval (its
+	// Options.CleanupInterval): zero means DefaultInterval, a negative
+	// value starts no loop.
+	Interval time.Duration
+	// DefaultInterval is the store's default interval.
+	DefaultInterval time.Duration
+
+	// Timeout bounds one pass.
+	Timeout time.Duration
+
+	// Logger receives the error of a failed pass at level Error, as
+	// Message with Attrs and an attribute "error". Nil means
+	// slog.Default() at the time Start is called.
+	Logger  *slog.Logger
+	Message string
+	Attrs   []slog.Attr
+}
+
+// Start starts the loop that c describes, calling deleteExpired, whose
+// count it ignores.
+func (c Config) Start(deleteExpired func(context.Context) (int, error)) *Loop {
+	interval := c.Interval
+	if interval == 0 {
+		interval = c.DefaultInterval
+	}
+	log := c.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	return Start(interval, c.Timeout, func(ctx context.Context) error {
+		_, err := deleteExpired(ctx)
+		return err
+	}, func(err error) {
+		attrs := append(slices.Clip(c.Attrs), slog.String("error", err.Error()))
+		log.LogAttrs(context.Background(), slog.LevelError, c.Message, attrs...)
+	})
 }

@@ -1,8 +1,12 @@
 package cleanup
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -42,4 +46,75 @@ func TestDisabled(t *testing.T) {
 		return nil
 	}, nil)
 	l.Stop()
+}
+
+// syncBuffer is a bytes.Buffer that the loop's goroutine may write while
+// the test reads it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func TestConfig(t *testing.T) {
+	t.Run("DefaultIntervalAndLog", func(t *testing.T) {
+		var out syncBuffer
+		var passes atomic.Int64
+		l := Config{
+			DefaultInterval: 5 * time.Millisecond,
+			Timeout:         time.Second,
+			Logger:          slog.New(slog.NewTextHandler(&out, nil)),
+			Message:         "store: deleting expired sessions failed",
+			Attrs:           []slog.Attr{slog.String("table", "sessions")},
+		}.Start(func(ctx context.Context) (int, error) {
+			if _, ok := ctx.Deadline(); !ok {
+				t.Error("a pass has no deadline")
+			}
+			passes.Add(1)
+			return 3, errors.New("backend down")
+		})
+		defer l.Stop()
+		want := `level=ERROR msg="store: deleting expired sessions failed" table=sessions error="backend down"`
+		for deadline := time.Now().Add(5 * time.Second); !strings.Contains(out.String(), want); time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("after %d passes the log is %q; want a line with %s", passes.Load(), out.String(), want)
+			}
+		}
+	})
+
+	t.Run("IntervalOverridesDefault", func(t *testing.T) {
+		var passes atomic.Int64
+		l := Config{Interval: 5 * time.Millisecond, DefaultInterval: time.Hour, Timeout: time.Second}.Start(
+			func(context.Context) (int, error) {
+				passes.Add(1)
+				return 0, nil
+			})
+		defer l.Stop()
+		for deadline := time.Now().Add(5 * time.Second); passes.Load() < 2; time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatal("the loop does not run at Interval")
+			}
+		}
+	})
+
+	t.Run("NegativeIntervalDisables", func(t *testing.T) {
+		l := Config{Interval: -1, DefaultInterval: time.Millisecond, Timeout: time.Second}.Start(
+			func(context.Context) (int, error) {
+				t.Error("a disabled loop ran")
+				return 0, nil
+			})
+		time.Sleep(20 * time.Millisecond)
+		l.Stop()
+	})
 }

@@ -98,6 +98,10 @@ func TestConformance(t *testing.T) {
 			colls[t] = coll
 			return s
 		},
+		NewWithClock: func(t *testing.T, now func() time.Time) sessionkit.Store {
+			s, _ := newStore(t, srv, mongostore.Options{Now: now, CleanupInterval: -1})
+			return s
+		},
 		Dump: func(t *testing.T) []byte {
 			mu.Lock()
 			coll := colls[t]
