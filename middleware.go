@@ -344,6 +344,11 @@ func (w *responseWriter) commit() bool {
 	}
 	w.done = true
 	c, err := w.s.save()
+	if err == nil && c == nil && !w.s.hadCookie {
+		// Nothing to add. Not asking for the header map at all spares
+		// net/http a copy of it when the response starts.
+		return true
+	}
 	h := w.ResponseWriter.Header()
 	if w.s.hadCookie || c != nil {
 		if len(h["Vary"]) == 0 {

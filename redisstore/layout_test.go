@@ -39,3 +39,30 @@ func FuzzDecodeRecord(f *testing.F) {
 		}
 	})
 }
+
+// TestDecodedValuesAreSeparate checks that the values of a decoded record,
+// which share one buffer, behave as separate slices: appending to one
+// leaves the others as they were, and an empty value stays empty.
+func TestDecodedValuesAreSeparate(t *testing.T) {
+	rec := &sessionkit.Record{CreatedAt: time.Now()}
+	fields := map[string]string{
+		fieldHeader: encodeHeader(rec), fieldTimes: encodeTimes(time.Now(), time.Now()),
+		"v:a": "1", "v:b": "22", "v:c": "333", "v:empty": "",
+	}
+	got, err := decodeRecord("id", fields)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k := range got.Values {
+		got.Values[k] = append(got.Values[k], "XYZ"...)
+	}
+	want := map[string]string{"a": "1XYZ", "b": "22XYZ", "c": "333XYZ", "empty": "XYZ"}
+	for k, v := range want {
+		if string(got.Values[k]) != v {
+			t.Errorf("value %q = %q after appending to every value, want %q", k, got.Values[k], v)
+		}
+	}
+	if len(got.Values) != len(want) {
+		t.Errorf("decoded %d values, want %d", len(got.Values), len(want))
+	}
+}

@@ -870,9 +870,20 @@ func decodeRecord(id string, fields map[string]string) (*sessionkit.Record, erro
 		Meta:           meta,
 		Values:         make(map[string][]byte, len(fields)),
 	}
+	// The values share one copy; each is capped at its own end, so that
+	// appending to one never overwrites the next.
+	n := 0
+	for k, v := range fields {
+		if strings.HasPrefix(k, valuePrefix) {
+			n += len(v)
+		}
+	}
+	buf := make([]byte, 0, n)
 	for k, v := range fields {
 		if key, ok := strings.CutPrefix(k, valuePrefix); ok {
-			rec.Values[key] = []byte(v)
+			i := len(buf)
+			buf = append(buf, v...)
+			rec.Values[key] = buf[i:len(buf):len(buf)]
 		}
 	}
 	return rec, nil

@@ -15,6 +15,10 @@
 //	scs-mem        scs + its memstore
 //	scs-redis      scs + its goredisstore
 //	gorilla-cookie gorilla/sessions CookieStore
+//
+// -cpuprofile and -memprofile write a CPU profile and a profile of every
+// allocation, for the whole life of the server (it stops on SIGINT or
+// SIGTERM), so that a stack can be profiled under wrk.
 package main
 
 import (
@@ -28,6 +32,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/pprof"
 	"syscall"
 	"time"
@@ -49,6 +54,7 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:8080", "address to listen on")
 	redisAddr := flag.String("redis", "127.0.0.1:6379", "Redis address for the Redis-backed modes")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile to this file until the server stops")
+	memProfile := flag.String("memprofile", "", "write a profile of every allocation to this file when the server stops")
 	flag.Parse()
 	log.SetFlags(0)
 	log.SetPrefix("benchserver " + *mode + ": ")
@@ -74,6 +80,14 @@ func main() {
 			f.Close()
 		}()
 	}
+	if *memProfile != "" {
+		runtime.MemProfileRate = 1
+		defer func() {
+			if err := writeHeapProfile(*memProfile); err != nil {
+				log.Print(err)
+			}
+		}()
+	}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		sig := make(chan os.Signal, 1)
@@ -86,6 +100,19 @@ func main() {
 	if err := srv.Serve(l); !errors.Is(err, http.ErrServerClosed) {
 		log.Print(err)
 	}
+}
+
+// writeHeapProfile writes the allocation profile to path.
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // Fixed keys: the benchmark needs no secrecy, only the same work.
