@@ -92,29 +92,6 @@ func TestConformanceMemory(t *testing.T) {
 	})
 }
 
-func TestUpdateAfterDelete(t *testing.T) {
-	ctx := context.Background()
-	s := openStore(t, filepath.Join(t.TempDir(), "s.db"), sqlitestore.Options{})
-	now := time.Now()
-	rec := newRecord(now, "u")
-	if err := s.Create(ctx, rec); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Delete(ctx, rec.ID); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Delete(ctx, rec.ID); err != nil {
-		t.Fatalf("second Delete = %v", err)
-	}
-	err := s.Update(ctx, rec.ID, sessionkit.Delta{Set: map[string][]byte{"x": []byte("y")}, LastSeen: now, ExpiresAt: now.Add(time.Hour)})
-	if !errors.Is(err, sessionkit.ErrNotFound) {
-		t.Fatalf("Update after Delete = %v, want ErrNotFound", err)
-	}
-	if got, _ := s.Load(ctx, rec.ID); got != nil {
-		t.Fatalf("session resurrected: %+v", got)
-	}
-}
-
 // TestSurvivesReopen checks that sessions are kept in the file.
 func TestSurvivesReopen(t *testing.T) {
 	ctx := context.Background()
