@@ -1,3 +1,3 @@
 module github.com/sessionkit/sessionkit
 
-go 1.25
+go 1.25.0

@@ -4,10 +4,10 @@ go 1.26.0
 
 require (
 	github.com/redis/go-redis/v9 v9.23.0
-	github.com/sessionkit/sessionkit v0.0.0
-	github.com/sessionkit/sessionkit/internal/ferretdbtest v0.0.0
-	github.com/sessionkit/sessionkit/mongostore v0.0.0
-	github.com/sessionkit/sessionkit/redisstore v0.0.0
+	github.com/sessionkit/sessionkit v0.1.0
+	github.com/sessionkit/sessionkit/internal/ferretdbtest v0.1.0
+	github.com/sessionkit/sessionkit/mongostore v0.1.0
+	github.com/sessionkit/sessionkit/redisstore v0.1.0
 	go.mongodb.org/mongo-driver/v2 v2.10.0
 )
 
@@ -44,6 +44,7 @@ require (
 	github.com/prometheus/common v0.64.0 // indirect
 	github.com/prometheus/procfs v0.15.1 // indirect
 	github.com/remyoudompheng/bigfft v0.0.0-20230129092748-24d4a6f8daec // indirect
+	github.com/sessionkit/sessionkit/internal/testserver v0.1.0
 	github.com/xdg-go/scram v1.4.0 // indirect
 	github.com/xdg-go/stringprep v1.0.4 // indirect
 	github.com/youmark/pkcs8 v0.0.0-20240726163527-a2c0da244d78 // indirect
@@ -82,3 +83,5 @@ replace (
 	github.com/sessionkit/sessionkit/mongostore => ../mongostore
 	github.com/sessionkit/sessionkit/redisstore => ../redisstore
 )
+
+replace github.com/sessionkit/sessionkit/internal/testserver => ../internal/testserver

@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"github.com/sessionkit/sessionkit"
-	"github.com/sessionkit/sessionkit/internal/cleanup"
+	"github.com/sessionkit/sessionkit/cleanup"
 	"github.com/sessionkit/sessionkit/internal/recordcodec"
 )
 

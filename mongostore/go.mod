@@ -3,7 +3,7 @@ module github.com/sessionkit/sessionkit/mongostore
 go 1.25.0
 
 require (
-	github.com/sessionkit/sessionkit v0.0.0
+	github.com/sessionkit/sessionkit v0.1.0
 	go.mongodb.org/mongo-driver/v2 v2.10.0
 )
 
@@ -16,5 +16,3 @@ require (
 	golang.org/x/sync v0.22.0 // indirect
 	golang.org/x/text v0.41.0 // indirect
 )
-
-replace github.com/sessionkit/sessionkit => ../

@@ -27,7 +27,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/sessionkit/sessionkit"
-	"github.com/sessionkit/sessionkit/internal/cleanup"
+	"github.com/sessionkit/sessionkit/cleanup"
 )
 
 // DefaultCleanupInterval is how often expired sessions are deleted when

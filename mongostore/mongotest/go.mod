@@ -3,9 +3,9 @@ module github.com/sessionkit/sessionkit/mongostore/mongotest
 go 1.25.0
 
 require (
-	github.com/sessionkit/sessionkit v0.0.0
-	github.com/sessionkit/sessionkit/internal/ferretdbtest v0.0.0
-	github.com/sessionkit/sessionkit/mongostore v0.0.0
+	github.com/sessionkit/sessionkit v0.1.0
+	github.com/sessionkit/sessionkit/internal/ferretdbtest v0.1.0
+	github.com/sessionkit/sessionkit/mongostore v0.1.0
 	go.mongodb.org/mongo-driver/v2 v2.10.0
 )
 

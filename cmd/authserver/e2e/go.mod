@@ -5,12 +5,13 @@ go 1.26.0
 require (
 	github.com/chromedp/cdproto v0.159.3
 	github.com/chromedp/chromedp v0.23.0
-	github.com/sessionkit/sessionkit v0.0.0
-	github.com/sessionkit/sessionkit/cmd/authserver v0.0.0
-	github.com/sessionkit/sessionkit/internal/ferretdbtest v0.0.0
+	github.com/sessionkit/sessionkit/cmd/authserver v0.1.0
+	github.com/sessionkit/sessionkit/internal/ferretdbtest v0.1.0
 	go.mongodb.org/mongo-driver/v2 v2.10.0
 	golang.org/x/crypto v0.58.0
 )
+
+require github.com/sessionkit/sessionkit v0.1.0 // indirect
 
 require (
 	filippo.io/edwards25519 v1.1.0 // indirect
@@ -46,10 +47,11 @@ require (
 	github.com/prometheus/procfs v0.22.0 // indirect
 	github.com/redis/go-redis/v9 v9.23.0 // indirect
 	github.com/remyoudompheng/bigfft v0.0.0-20230129092748-24d4a6f8daec // indirect
-	github.com/sessionkit/sessionkit/mongostore v0.0.0 // indirect
-	github.com/sessionkit/sessionkit/pgstore v0.0.0 // indirect
-	github.com/sessionkit/sessionkit/redisstore v0.0.0 // indirect
-	github.com/sessionkit/sessionkit/sqlitestore v0.0.0 // indirect
+	github.com/sessionkit/sessionkit/internal/testserver v0.1.0
+	github.com/sessionkit/sessionkit/mongostore v0.1.0 // indirect
+	github.com/sessionkit/sessionkit/pgstore v0.1.0 // indirect
+	github.com/sessionkit/sessionkit/redisstore v0.1.0 // indirect
+	github.com/sessionkit/sessionkit/sqlitestore v0.1.0 // indirect
 	github.com/xdg-go/scram v1.4.0 // indirect
 	github.com/xdg-go/stringprep v1.0.4 // indirect
 	github.com/youmark/pkcs8 v0.0.0-20240726163527-a2c0da244d78 // indirect
@@ -87,3 +89,5 @@ replace (
 	github.com/sessionkit/sessionkit/redisstore => ../../../redisstore
 	github.com/sessionkit/sessionkit/sqlitestore => ../../../sqlitestore
 )
+
+replace github.com/sessionkit/sessionkit/internal/testserver => ../../../internal/testserver

@@ -1,5 +1,12 @@
-// Package cleanup runs the periodic deletion of expired sessions that stores
-// without server-side expiry need: one goroutine per store, which Stop ends.
+// Package cleanup runs the periodic deletion of expired sessions that a
+// store without server-side expiry needs (SQL databases, MongoDB servers
+// without TTL indexes, process memory): one goroutine per store, which Stop
+// ends.
+//
+// It is the one piece of code that sessionkit's store modules (memstore,
+// pgstore, sqlitestore, mongostore) share, and third-party stores may use it
+// too. Its API follows the module's compatibility promise: within a major
+// version it only grows.
 package cleanup
 
 import (
