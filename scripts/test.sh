@@ -5,7 +5,8 @@
 # tests need (as root, or through sudo): redis-server, PostgreSQL, Chromium
 # and Node.js from Debian, then the npm fixtures from their lock files.
 # Under CI (CI=true) a test that cannot find its server fails instead of
-# skipping.
+# skipping. Last, the release check (docs/RELEASING.md) installs every
+# published module from a file-based module proxy, as a user would.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,8 +21,11 @@ if [ ${#need[@]} -gt 0 ]; then
 	echo "==> installing Debian packages: ${need[*]}"
 	sudo=""
 	[ "$(id -u)" -eq 0 ] || sudo="sudo"
-	$sudo apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+	# Wait up to 10 minutes for another apt or dpkg process to finish
+	# instead of failing at once on its lock.
+	lock=(-o DPkg::Lock::Timeout=600)
+	$sudo apt-get "${lock[@]}" update -qq
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get "${lock[@]}" install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 # The package starts a system-wide redis-server and PostgreSQL; the tests
 # start their own on free ports, so the system ones are not needed.
@@ -40,3 +44,9 @@ echo "==> go vet work"
 go vet work
 echo "==> go test -race work"
 go test -race -timeout 40m -count=1 work "$@"
+
+# Only for a full run: arguments select tests, the release check is not one.
+if [ $# -eq 0 ]; then
+	echo "==> release check: every published module installed from a file-based module proxy"
+	go run ./internal/release
+fi
