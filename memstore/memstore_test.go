@@ -1,9 +1,7 @@
 package memstore_test
 
 import (
-	"fmt"
 	"testing"
-	"time"
 
 	"github.com/sessionkit/sessionkit"
 	"github.com/sessionkit/sessionkit/memstore"
@@ -17,13 +15,5 @@ func TestConformance(t *testing.T) {
 			t.Cleanup(func() { s.Close() })
 			return s
 		},
-		NewWithClock: func(t *testing.T, now func() time.Time) sessionkit.Store {
-			s := memstore.New(memstore.Options{Now: now})
-			t.Cleanup(func() { s.Close() })
-			return s
-		},
-		Dump: nil,
 	})
 }
-
-var _ = fmt.Sprint
