@@ -44,7 +44,8 @@ var contractChecks = []storeCheck{
 	{"ConcurrentCreates", checkConcurrentCreates},
 }
 
-// checkLoadMissing checks that Load of an ID that was never stored is (nil, nil).
+// checkLoadMissing checks that Load of an ID that was never stored is (nil,
+// nil).
 func checkLoadMissing(t *testing.T, st sessionkit.Store) {
 	rec, err := st.Load(ctx(t), randomID(t))
 	if err != nil || rec != nil {
@@ -52,7 +53,8 @@ func checkLoadMissing(t *testing.T, st sessionkit.Store) {
 	}
 }
 
-// checkCreateLoad checks that a created record loads back exactly, and the store keeps no reference to the caller's maps.
+// checkCreateLoad checks that a created record loads back exactly, and the
+// store keeps no reference to the caller's maps.
 func checkCreateLoad(t *testing.T, st sessionkit.Store) {
 	rec := newRecord(t, "user-"+randomID(t))
 	rec.Persistent = true
@@ -65,7 +67,8 @@ func checkCreateLoad(t *testing.T, st sessionkit.Store) {
 	}
 }
 
-// checkOddAndLargeValues checks that binary, empty, nil and 256 KiB values, keys that trip up naive stores, and per-key updates of them.
+// checkOddAndLargeValues checks that binary, empty, nil and 256 KiB values,
+// keys that trip up naive stores, and per-key updates of them.
 func checkOddAndLargeValues(t *testing.T, st sessionkit.Store) {
 	rec := newRecord(t, "")
 	binary := make([]byte, 256)
@@ -101,7 +104,8 @@ func checkEmptyRecord(t *testing.T, st sessionkit.Store) {
 	}
 }
 
-// checkCreateExisting checks that Create over a live record returns ErrExists and changes nothing.
+// checkCreateExisting checks that Create over a live record returns
+// ErrExists and changes nothing.
 func checkCreateExisting(t *testing.T, st sessionkit.Store) {
 	rec := newRecord(t, "")
 	if err := st.Create(ctx(t), rec); err != nil {
@@ -118,7 +122,8 @@ func checkCreateExisting(t *testing.T, st sessionkit.Store) {
 	}
 }
 
-// checkUpdate checks that Update writes the keys, user, flag and times a delta names, Clear, and unlinking the user.
+// checkUpdate checks that Update writes the keys, user, flag and times a
+// delta names, Clear, and unlinking the user.
 func checkUpdate(t *testing.T, st sessionkit.Store) {
 	rec := newRecord(t, "")
 	rec.Values["keep"] = []byte(`"kept"`)
@@ -148,7 +153,8 @@ func checkUpdate(t *testing.T, st sessionkit.Store) {
 	updateAndVerify(t, st, rec, d, "unlinking the user")
 }
 
-// checkUpdateMissingNeverCreates checks that Update and Touch of a missing ID return ErrNotFound and create nothing.
+// checkUpdateMissingNeverCreates checks that Update and Touch of a missing
+// ID return ErrNotFound and create nothing.
 func checkUpdateMissingNeverCreates(t *testing.T, st sessionkit.Store) {
 	id := randomID(t)
 	n := now()
@@ -164,7 +170,8 @@ func checkUpdateMissingNeverCreates(t *testing.T, st sessionkit.Store) {
 	}
 }
 
-// checkNoResurrectionAfterDelete checks that Update and Touch after Delete return ErrNotFound and bring nothing back.
+// checkNoResurrectionAfterDelete checks that Update and Touch after Delete
+// return ErrNotFound and bring nothing back.
 func checkNoResurrectionAfterDelete(t *testing.T, st sessionkit.Store) {
 	rec := newRecord(t, "user-"+randomID(t))
 	if err := st.Create(ctx(t), rec); err != nil {
@@ -202,7 +209,8 @@ func checkTouch(t *testing.T, st sessionkit.Store) {
 	}
 }
 
-// checkDeleteIdempotent checks that deleting twice, or deleting a missing ID, returns nil.
+// checkDeleteIdempotent checks that deleting twice, or deleting a missing
+// ID, returns nil.
 func checkDeleteIdempotent(t *testing.T, st sessionkit.Store) {
 	rec := newRecord(t, "")
 	if err := st.Create(ctx(t), rec); err != nil {
@@ -318,7 +326,8 @@ func checkCreateOverExpired(t *testing.T, st sessionkit.Store) {
 	}
 }
 
-// checkHostileIDs checks that IDs shaped like injection attacks find nothing and harm no other record.
+// checkHostileIDs checks that IDs shaped like injection attacks find nothing
+// and harm no other record.
 func checkHostileIDs(t *testing.T, st sessionkit.Store) {
 	victim := newRecord(t, "")
 	if err := st.Create(ctx(t), victim); err != nil {
@@ -416,7 +425,8 @@ func wantDone(t *testing.T, op string, err, want error) {
 	}
 }
 
-// checkConcurrentDeltas checks that concurrent updates of different keys all survive.
+// checkConcurrentDeltas checks that concurrent updates of different keys all
+// survive.
 func checkConcurrentDeltas(t *testing.T, st sessionkit.Store) {
 	rec := newRecord(t, "")
 	if err := st.Create(ctx(t), rec); err != nil {
@@ -450,7 +460,8 @@ func checkConcurrentDeltas(t *testing.T, st sessionkit.Store) {
 	}
 }
 
-// checkConcurrentDeleteAndUpdate checks that updates that race a delete never bring the record back.
+// checkConcurrentDeleteAndUpdate checks that updates that race a delete
+// never bring the record back.
 func checkConcurrentDeleteAndUpdate(t *testing.T, st sessionkit.Store) {
 	for range 5 {
 		rec := newRecord(t, "")
@@ -480,7 +491,8 @@ func checkConcurrentDeleteAndUpdate(t *testing.T, st sessionkit.Store) {
 	}
 }
 
-// checkConcurrentCreates checks that of concurrent creates of one ID exactly one succeeds.
+// checkConcurrentCreates checks that of concurrent creates of one ID exactly
+// one succeeds.
 func checkConcurrentCreates(t *testing.T, st sessionkit.Store) {
 	id := randomID(t)
 	const n = 8
@@ -534,7 +546,8 @@ func createAndVerify(t *testing.T, st sessionkit.Store, rec *sessionkit.Record, 
 	}
 }
 
-// updateAndVerify applies d to the session rec.ID in st and to rec, checks that
+// updateAndVerify applies d to the session rec.ID in st and to rec, checks
+// that
 // st then holds rec, and returns what st holds. what describes the update
 // in failure messages.
 func updateAndVerify(t *testing.T, st sessionkit.Store, rec *sessionkit.Record, d sessionkit.Delta, what string) *sessionkit.Record {

@@ -21,7 +21,9 @@ var userIndexChecks = []indexCheck{
 	{"CanceledContext", checkUserCanceledContext},
 }
 
-// checkUserListAndRevoke checks that ListByUser lists a user's sessions oldest first with their metadata, and that Delete and DeleteByUser (with and without exceptions) end exactly the sessions they name.
+// checkUserListAndRevoke checks that ListByUser lists a user's sessions
+// oldest first with their metadata, and that Delete and DeleteByUser (with
+// and without exceptions) end exactly the sessions they name.
 func checkUserListAndRevoke(t *testing.T, st sessionkit.Store, idx sessionkit.UserIndex) {
 	user, other := "user-"+randomID(t), "user-"+randomID(t)
 	a := createAged(t, st, user, 3*time.Hour)
@@ -77,7 +79,8 @@ func checkUserListAndRevoke(t *testing.T, st sessionkit.Store, idx sessionkit.Us
 	}
 }
 
-// checkUserUnknownUser checks that a user without sessions lists and deletes nothing.
+// checkUserUnknownUser checks that a user without sessions lists and deletes
+// nothing.
 func checkUserUnknownUser(t *testing.T, st sessionkit.Store, idx sessionkit.UserIndex) {
 	list, err := idx.ListByUser(ctx(t), "nobody-"+randomID(t))
 	if err != nil || len(list) != 0 {
@@ -88,7 +91,8 @@ func checkUserUnknownUser(t *testing.T, st sessionkit.Store, idx sessionkit.User
 	}
 }
 
-// checkUserEmptyUserID checks that the empty user ID, which anonymous sessions have, lists and deletes nothing.
+// checkUserEmptyUserID checks that the empty user ID, which anonymous
+// sessions have, lists and deletes nothing.
 func checkUserEmptyUserID(t *testing.T, st sessionkit.Store, idx sessionkit.UserIndex) {
 	// Anonymous sessions belong to no user: the empty user ID lists
 	// and deletes nothing.
@@ -104,7 +108,9 @@ func checkUserEmptyUserID(t *testing.T, st sessionkit.Store, idx sessionkit.User
 	}
 }
 
-// checkUserExpired checks that a session whose ExpiresAt has passed is listed with that ExpiresAt, for the manager to filter, or not at all, and that DeleteByUser ends it with the others.
+// checkUserExpired checks that a session whose ExpiresAt has passed is
+// listed with that ExpiresAt, for the manager to filter, or not at all, and
+// that DeleteByUser ends it with the others.
 func checkUserExpired(t *testing.T, st sessionkit.Store, idx sessionkit.UserIndex) {
 	user := "user-" + randomID(t)
 	live := createAged(t, st, user, 0)
@@ -137,7 +143,8 @@ func checkUserExpired(t *testing.T, st sessionkit.Store, idx sessionkit.UserInde
 	}
 }
 
-// checkUserUserChangeMovesIndex checks that linking, moving and unlinking a session's user moves it in the index.
+// checkUserUserChangeMovesIndex checks that linking, moving and unlinking a
+// session's user moves it in the index.
 func checkUserUserChangeMovesIndex(t *testing.T, st sessionkit.Store, idx sessionkit.UserIndex) {
 	from, to := "user-"+randomID(t), "user-"+randomID(t)
 	rec := createAged(t, st, "", 0)
@@ -166,7 +173,8 @@ func checkUserUserChangeMovesIndex(t *testing.T, st sessionkit.Store, idx sessio
 	}
 }
 
-// checkUserBounded checks that sessions that come and go leave nothing behind in the listing.
+// checkUserBounded checks that sessions that come and go leave nothing
+// behind in the listing.
 func checkUserBounded(t *testing.T, st sessionkit.Store, idx sessionkit.UserIndex) {
 	// Sessions that come and go leave nothing behind in the listing.
 	user := "user-" + randomID(t)

@@ -69,7 +69,8 @@ var managerChecks = []managerCheck{
 	{"LargeValue", serverStores, checkLargeValue},
 }
 
-// checkNoCookieNoStoreCall checks that a request without a cookie that writes nothing sets no cookie and makes no store call.
+// checkNoCookieNoStoreCall checks that a request without a cookie that
+// writes nothing sets no cookie and makes no store call.
 func checkNoCookieNoStoreCall(t *testing.T, h harness) {
 	e := h.env(t, nil)
 	res := e.do("", noop)
@@ -89,7 +90,9 @@ func checkNoCookieNoStoreCall(t *testing.T, h harness) {
 	}
 }
 
-// checkSecureCookieDefaults checks that the session cookie gets the secure defaults (__Host- prefix, Secure, HttpOnly, SameSite=Lax, no Max-Age), Cache-Control: no-store and Vary: Cookie, and a 256-bit token.
+// checkSecureCookieDefaults checks that the session cookie gets the secure
+// defaults (__Host- prefix, Secure, HttpOnly, SameSite=Lax, no Max-Age),
+// Cache-Control: no-store and Vary: Cookie, and a 256-bit token.
 func checkSecureCookieDefaults(t *testing.T, h harness) {
 	e := h.env(t, nil)
 	res := e.do("", func(w http.ResponseWriter, r *http.Request, s *sessionkit.Session) {
@@ -120,7 +123,8 @@ func checkSecureCookieDefaults(t *testing.T, h harness) {
 	}
 }
 
-// checkRoundTrip checks that values of several types round-trip through requests, with Get, Keys, Pop and the reserved keys.
+// checkRoundTrip checks that values of several types round-trip through
+// requests, with Get, Keys, Pop and the reserved keys.
 func checkRoundTrip(t *testing.T, h harness) {
 	e := h.env(t, nil)
 	type profile struct {
@@ -160,7 +164,8 @@ func checkRoundTrip(t *testing.T, h harness) {
 	}
 }
 
-// checkConcurrentUseInOneRequest checks that goroutines of one request can use its session at once without losing writes.
+// checkConcurrentUseInOneRequest checks that goroutines of one request can
+// use its session at once without losing writes.
 func checkConcurrentUseInOneRequest(t *testing.T, h harness) {
 	e := h.env(t, nil)
 	c := e.do("", func(w http.ResponseWriter, r *http.Request, s *sessionkit.Session) {
@@ -189,7 +194,8 @@ func checkConcurrentUseInOneRequest(t *testing.T, h harness) {
 	})
 }
 
-// checkStrictMode checks that a well-formed token the server never issued is replaced, never adopted.
+// checkStrictMode checks that a well-formed token the server never issued is
+// replaced, never adopted.
 func checkStrictMode(t *testing.T, h harness) {
 	e := h.env(t, nil)
 	attacker := randomID(t) // a well-formed token the server never issued
@@ -210,7 +216,8 @@ func checkStrictMode(t *testing.T, h harness) {
 	}
 }
 
-// checkMalformedCookies checks that malformed cookies give an empty session and never reach the store.
+// checkMalformedCookies checks that malformed cookies give an empty session
+// and never reach the store.
 func checkMalformedCookies(t *testing.T, h harness) {
 	e := h.env(t, nil)
 	for _, v := range []string{"x", strings.Repeat("A", 10<<10), "' OR '1'='1", `{"$ne":null}`, "*", "..", "%00", randomID(t)[:42] + "!"} {
@@ -228,7 +235,9 @@ func checkMalformedCookies(t *testing.T, h harness) {
 	}
 }
 
-// checkTokenNeverStored checks that the store is keyed by the token's hash, never holds the token in any encoding, and that a store key does not work as a cookie.
+// checkTokenNeverStored checks that the store is keyed by the token's hash,
+// never holds the token in any encoding, and that a store key does not work
+// as a cookie.
 func checkTokenNeverStored(t *testing.T, h harness) {
 	e := h.env(t, nil)
 	c := e.put("", "user", "gopher")
@@ -258,7 +267,8 @@ func checkTokenNeverStored(t *testing.T, h harness) {
 	}
 }
 
-// checkRenew checks that Renew(true) and Renew(false) issue a new token, keep or drop the data, and end the old token.
+// checkRenew checks that Renew(true) and Renew(false) issue a new token,
+// keep or drop the data, and end the old token.
 func checkRenew(t *testing.T, h harness) {
 	e := h.env(t, nil)
 	old := e.put("", "user", "gopher")
@@ -299,7 +309,8 @@ func checkRenew(t *testing.T, h harness) {
 	}
 }
 
-// checkRenewGrace checks that the token replaced by Renew keeps working for Config.RenewGrace and no longer.
+// checkRenewGrace checks that the token replaced by Renew keeps working for
+// Config.RenewGrace and no longer.
 func checkRenewGrace(t *testing.T, h harness) {
 	e := h.env(t, func(c *sessionkit.Config) { c.RenewGrace = 10 * time.Second })
 	old := e.put("", "user", "gopher")
@@ -316,7 +327,9 @@ func checkRenewGrace(t *testing.T, h harness) {
 	}
 }
 
-// checkDestroy checks that Destroy expires the cookie, ends every copy of it and deletes the record, and that a value put after it starts a new session.
+// checkDestroy checks that Destroy expires the cookie, ends every copy of it
+// and deletes the record, and that a value put after it starts a new
+// session.
 func checkDestroy(t *testing.T, h harness) {
 	e := h.env(t, nil)
 	c := e.put("", "user", "gopher")
@@ -353,7 +366,8 @@ func checkDestroy(t *testing.T, h harness) {
 	}
 }
 
-// checkIdleTimeout checks that activity inside the idle timeout keeps a session and that a session idle for longer ends.
+// checkIdleTimeout checks that activity inside the idle timeout keeps a
+// session and that a session idle for longer ends.
 func checkIdleTimeout(t *testing.T, h harness) {
 	e := h.env(t, nil)
 	c := e.put("", "user", "gopher")
@@ -373,7 +387,8 @@ func checkIdleTimeout(t *testing.T, h harness) {
 	}
 }
 
-// checkAbsoluteTimeout checks that activity never extends a session past its absolute lifetime.
+// checkAbsoluteTimeout checks that activity never extends a session past its
+// absolute lifetime.
 func checkAbsoluteTimeout(t *testing.T, h harness) {
 	e := h.env(t, nil)
 	c := e.put("", "user", "gopher")
@@ -393,7 +408,8 @@ func checkAbsoluteTimeout(t *testing.T, h harness) {
 	}
 }
 
-// checkTouchThrottled checks that reads inside the touch interval write nothing and that the first read after it touches the session once.
+// checkTouchThrottled checks that reads inside the touch interval write
+// nothing and that the first read after it touches the session once.
 func checkTouchThrottled(t *testing.T, h harness) {
 	e := h.env(t, nil)
 	c := e.put("", "user", "gopher")
@@ -428,7 +444,9 @@ func checkTouchThrottled(t *testing.T, h harness) {
 	}
 }
 
-// checkRememberMe checks that remember-me sessions get a persistent cookie that slides with activity, outlive the browser-session idle timeout and end at the remember-me lifetime, and that RememberMe(false) undoes it.
+// checkRememberMe checks that remember-me sessions get a persistent cookie
+// that slides with activity, outlive the browser-session idle timeout and
+// end at the remember-me lifetime, and that RememberMe(false) undoes it.
 func checkRememberMe(t *testing.T, h harness) {
 	e := h.env(t, nil)
 	res := e.do("", func(w http.ResponseWriter, r *http.Request, s *sessionkit.Session) {
@@ -479,7 +497,8 @@ func checkRememberMe(t *testing.T, h harness) {
 	}
 }
 
-// checkChangeAfterCommit checks that changes after the response has started are refused with ErrCommitted and not saved.
+// checkChangeAfterCommit checks that changes after the response has started
+// are refused with ErrCommitted and not saved.
 func checkChangeAfterCommit(t *testing.T, h harness) {
 	e := h.env(t, nil)
 	c := e.put("", "user", "gopher")
@@ -500,7 +519,8 @@ func checkChangeAfterCommit(t *testing.T, h harness) {
 	}
 }
 
-// checkNoMiddleware checks that a session used outside the middleware returns ErrNoSession from every method.
+// checkNoMiddleware checks that a session used outside the middleware
+// returns ErrNoSession from every method.
 func checkNoMiddleware(t *testing.T, h harness) {
 	e := h.env(t, nil)
 	s := e.m.Session(context.Background())
@@ -517,7 +537,8 @@ func checkNoMiddleware(t *testing.T, h harness) {
 	}
 }
 
-// checkFlash checks that a flash message survives a redirect and is shown once.
+// checkFlash checks that a flash message survives a redirect and is shown
+// once.
 func checkFlash(t *testing.T, h harness) {
 	e := h.env(t, nil)
 	res := e.do("", func(w http.ResponseWriter, r *http.Request, s *sessionkit.Session) {
@@ -541,7 +562,8 @@ func checkFlash(t *testing.T, h harness) {
 	})
 }
 
-// checkSignOutEverywhereElse checks that UserSessions lists a user's devices and RevokeOtherSessions signs out every device but the current one.
+// checkSignOutEverywhereElse checks that UserSessions lists a user's devices
+// and RevokeOtherSessions signs out every device but the current one.
 func checkSignOutEverywhereElse(t *testing.T, h harness) {
 	e := h.env(t, nil)
 	user := "user-" + randomID(t)
@@ -579,7 +601,8 @@ func checkSignOutEverywhereElse(t *testing.T, h harness) {
 	}
 }
 
-// checkOverlappingRequestsKeepBothKeys checks that two overlapping requests that change different keys both keep their change.
+// checkOverlappingRequestsKeepBothKeys checks that two overlapping requests
+// that change different keys both keep their change.
 func checkOverlappingRequestsKeepBothKeys(t *testing.T, h harness) {
 	e := h.env(t, nil)
 	c := e.put("", "user", "gopher")
@@ -606,7 +629,8 @@ func checkOverlappingRequestsKeepBothKeys(t *testing.T, h harness) {
 	}
 }
 
-// checkSaveAfterParallelDestroy checks that a save that arrives after a parallel request destroyed the session does not bring it back.
+// checkSaveAfterParallelDestroy checks that a save that arrives after a
+// parallel request destroyed the session does not bring it back.
 func checkSaveAfterParallelDestroy(t *testing.T, h harness) {
 	e := h.env(t, nil)
 	c := e.put("", "user", "gopher")
