@@ -421,7 +421,7 @@ func wantDone(t *testing.T, op string, err, want error) {
 	case !errors.Is(err, want):
 		t.Errorf("%s with an ended context = %v; want an error that wraps %v", op, err, want)
 	case errors.Is(err, sessionkit.ErrUnavailable):
-		t.Errorf("%s with an ended context = %v; cancellation is not sessionkit.ErrUnavailable", op, err)
+		t.Errorf("%s with an ended context = %v; the caller's cancellation or deadline is not sessionkit.ErrUnavailable", op, err)
 	}
 }
 
