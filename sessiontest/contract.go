@@ -379,6 +379,18 @@ func expiredContext(t *testing.T) context.Context {
 	return c
 }
 
+// An endedContext is a context that has ended, with the error it ended
+// with.
+type endedContext struct {
+	ctx context.Context
+	err error
+}
+
+// endedContexts returns a canceled context and one past its deadline.
+func endedContexts(t *testing.T) []endedContext {
+	return []endedContext{{canceledContext(), context.Canceled}, {expiredContext(t), context.DeadlineExceeded}}
+}
+
 // checkDoneContext calls every Store method with done, a context that has
 // ended with the error want, and checks each result and that the store
 // holds what it held before.

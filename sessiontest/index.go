@@ -1,7 +1,6 @@
 package sessiontest
 
 import (
-	"context"
 	"slices"
 	"testing"
 	"time"
@@ -11,7 +10,7 @@ import (
 
 // userIndexChecks are the behaviours of sessionkit.UserIndex, run as
 // subtests of UserIndex for stores that implement it.
-var userIndexChecks = []indexCheck{
+var userIndexChecks = []capabilityCheck[sessionkit.UserIndex]{
 	{"ListAndRevoke", checkUserListAndRevoke},
 	{"UnknownUser", checkUserUnknownUser},
 	{"EmptyUserID", checkUserEmptyUserID},
@@ -197,17 +196,14 @@ func checkUserBounded(t *testing.T, st sessionkit.Store, idx sessionkit.UserInde
 func checkUserCanceledContext(t *testing.T, st sessionkit.Store, idx sessionkit.UserIndex) {
 	user := "user-" + randomID(t)
 	rec := createAged(t, st, user, 0)
-	for _, c := range []struct {
-		ctx  context.Context
-		want error
-	}{{canceledContext(), context.Canceled}, {expiredContext(t), context.DeadlineExceeded}} {
+	for _, c := range endedContexts(t) {
 		list, err := idx.ListByUser(c.ctx, user)
-		wantDone(t, "ListByUser", err, c.want)
+		wantDone(t, "ListByUser", err, c.err)
 		if len(list) != 0 {
 			t.Error("ListByUser with an ended context returned sessions along with its error")
 		}
 		_, err = idx.DeleteByUser(c.ctx, user)
-		wantDone(t, "DeleteByUser", err, c.want)
+		wantDone(t, "DeleteByUser", err, c.err)
 	}
 	if got, _ := st.Load(ctx(t), rec.ID); got == nil {
 		t.Fatal("DeleteByUser with an ended context deleted the session")
@@ -236,7 +232,7 @@ func createAged(t *testing.T, st sessionkit.Store, user string, age time.Duratio
 
 // iteratorChecks are the behaviours of sessionkit.Iterator, run as
 // subtests of Iterator for stores that implement it.
-var iteratorChecks = []iteratorCheck{
+var iteratorChecks = []capabilityCheck[sessionkit.Iterator]{
 	{"AllSessions", checkIterateAll},
 	{"MalformedCursor", checkIterateMalformedCursor},
 	{"CanceledContext", checkIterateCanceledContext},
@@ -289,12 +285,9 @@ func checkIterateCanceledContext(t *testing.T, st sessionkit.Store, it sessionki
 	if err := st.Create(ctx(t), newRecord(t, "")); err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range []struct {
-		ctx  context.Context
-		want error
-	}{{canceledContext(), context.Canceled}, {expiredContext(t), context.DeadlineExceeded}} {
+	for _, c := range endedContexts(t) {
 		page, _, err := it.Iterate(c.ctx, "", 7)
-		wantDone(t, "Iterate", err, c.want)
+		wantDone(t, "Iterate", err, c.err)
 		if len(page) != 0 {
 			t.Error("Iterate with an ended context returned sessions along with its error")
 		}

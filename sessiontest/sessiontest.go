@@ -72,18 +72,23 @@ type storeCheck struct {
 	run  func(t *testing.T, st sessionkit.Store)
 }
 
-// An indexCheck is one behaviour of sessionkit.UserIndex; st and idx are
-// the same store.
-type indexCheck struct {
+// A capabilityCheck is one behaviour of an optional capability C of a
+// store (sessionkit.UserIndex, sessionkit.Iterator); st and c are the same
+// store.
+type capabilityCheck[C any] struct {
 	name string
-	run  func(t *testing.T, st sessionkit.Store, idx sessionkit.UserIndex)
+	run  func(t *testing.T, st sessionkit.Store, c C)
 }
 
-// An iteratorCheck is one behaviour of sessionkit.Iterator; st and it are
-// the same store.
-type iteratorCheck struct {
-	name string
-	run  func(t *testing.T, st sessionkit.Store, it sessionkit.Iterator)
+// runCapability runs checks, each as a subtest of its name, on stores from
+// newStore, which implement C.
+func runCapability[C any](t *testing.T, checks []capabilityCheck[C], newStore func(t *testing.T) sessionkit.Store) {
+	for _, c := range checks {
+		t.Run(c.name, func(t *testing.T) {
+			st := newStore(t)
+			c.run(t, st, st.(C))
+		})
+	}
 }
 
 // Run runs the conformance suite against the store that opts.New returns.
@@ -103,24 +108,10 @@ func Run(t *testing.T, opts Options) {
 		}
 	})
 	if hasIndex {
-		t.Run("UserIndex", func(t *testing.T) {
-			for _, c := range userIndexChecks {
-				t.Run(c.name, func(t *testing.T) {
-					st := opts.New(t)
-					c.run(t, st, st.(sessionkit.UserIndex))
-				})
-			}
-		})
+		t.Run("UserIndex", func(t *testing.T) { runCapability(t, userIndexChecks, opts.New) })
 	}
 	if hasIterator {
-		t.Run("Iterator", func(t *testing.T) {
-			for _, c := range iteratorChecks {
-				t.Run(c.name, func(t *testing.T) {
-					st := opts.New(t)
-					c.run(t, st, st.(sessionkit.Iterator))
-				})
-			}
-		})
+		t.Run("Iterator", func(t *testing.T) { runCapability(t, iteratorChecks, opts.New) })
 	}
 	t.Run("Middleware", func(t *testing.T) {
 		runManager(t, harness{

@@ -324,18 +324,6 @@ func TestSchema(t *testing.T) {
 	s.Close()
 }
 
-func TestContext(t *testing.T) {
-	s := openStore(t, filepath.Join(t.TempDir(), "s.db"), sqlitestore.Options{})
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	if err := s.Create(ctx, newRecord(time.Now(), "")); !errors.Is(err, context.Canceled) {
-		t.Errorf("Create with canceled context = %v", err)
-	}
-	if _, err := s.Load(ctx, "x"); !errors.Is(err, context.Canceled) {
-		t.Errorf("Load with canceled context = %v", err)
-	}
-}
-
 func openDB(t *testing.T, path string) *sql.DB {
 	t.Helper()
 	db, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)")
