@@ -41,8 +41,11 @@ type Record struct {
 	// LastSeen is the last activity the manager recorded.
 	LastSeen time.Time
 	// ExpiresAt is when the session ends unless it is touched again: the
-	// earlier of its idle deadline and AbsoluteExpiry. A store must not
-	// return a record whose ExpiresAt has passed and may delete it.
+	// earlier of its idle deadline and AbsoluteExpiry. The manager alone
+	// decides, by its own clock, whether a record is still alive; a store
+	// keeps ExpiresAt exactly as written, may still return a record whose
+	// ExpiresAt has passed, and may delete such records (garbage
+	// collection) whenever it likes.
 	ExpiresAt time.Time
 	// AbsoluteExpiry is the hard deadline that activity cannot extend.
 	AbsoluteExpiry time.Time
@@ -121,22 +124,35 @@ func (d *Delta) Apply(r *Record) {
 //
 // The contract, checked by package sessiontest:
 //
-//   - Load returns (nil, nil) when no record has the ID or when its ExpiresAt
-//     has passed. Not found is not an error. The caller must not modify the
-//     returned record (the manager copies it before its first change), so a
-//     store may hand out records it shares with other callers.
+//   - Load returns (nil, nil) when no record has the ID. Not found is not an
+//     error. The caller must not modify the returned record (the manager
+//     copies it before its first change), so a store may hand out records
+//     it shares with other callers.
+//   - Expiry is decided by the manager alone, with its own clock. A store
+//     has no clock option: Load, ListByUser and Iterate may return records
+//     whose ExpiresAt has passed, and the manager ignores them. A store may
+//     also treat such records as absent, judged by its own clock (a TTL, or
+//     time.Now in a query), and delete them at any time; its expiry
+//     machinery is garbage collection only. A record a store hides from
+//     Load must be absent for Update and Touch too.
 //   - Create must not keep references to rec's maps after it returns.
 //   - Create inserts a new record and returns ErrExists if the ID is taken.
-//     It never overwrites.
+//     It never overwrites a live record; it may replace one whose ExpiresAt
+//     has passed, and then nothing of the old record survives.
 //   - Update applies a Delta to an existing record atomically and returns
-//     ErrNotFound if the record does not exist or has expired. It never
-//     creates a record, so a save that arrives after a parallel request
-//     deleted the session cannot bring it back. Keys not named by the
-//     delta are left as they are.
+//     ErrNotFound if there is no record with the ID. It never creates a
+//     record, so a save that arrives after a parallel request deleted the
+//     session cannot bring it back. Keys not named by the delta are left
+//     as they are.
 //   - Touch changes only LastSeen and ExpiresAt (the values are not
 //     rewritten) and returns ErrNotFound when the record is gone.
 //   - Delete is idempotent: deleting a missing ID returns nil.
 //   - Errors that mean the backend is unreachable should wrap ErrUnavailable.
+//   - Cancellation is not an outage. A call whose context is already done
+//     changes nothing and returns an error that wraps the context's error
+//     (context.Canceled or context.DeadlineExceeded) and not ErrUnavailable.
+//     A context that ends while a call is in flight gives the same kind of
+//     error, unless the call completes first.
 //   - A store must be safe for concurrent use.
 type Store interface {
 	Load(ctx context.Context, id string) (*Record, error)
@@ -169,16 +185,21 @@ func (r *Record) Info() SessionInfo {
 // UserIndex is an optional Store capability: finding and ending all the
 // sessions of one user.
 //
-// ListByUser returns the user's live sessions (never expired ones), oldest
-// first. DeleteByUser deletes all the user's sessions except the IDs in
-// except and returns how many it deleted.
+// ListByUser returns the user's sessions, oldest first; like Load, it may
+// include sessions whose ExpiresAt has passed, which the manager filters
+// out. DeleteByUser deletes all the user's sessions except the IDs in
+// except and returns how many it deleted; a store may leave out of that
+// count the sessions it finds expired by its own clock. The empty user ID
+// has no sessions.
 type UserIndex interface {
 	ListByUser(ctx context.Context, userID string) ([]SessionInfo, error)
 	DeleteByUser(ctx context.Context, userID string, except ...string) (int, error)
 }
 
-// Iterator is an optional Store capability: paging through every live
-// session. Pass an empty cursor to start; an empty next cursor means the end.
+// Iterator is an optional Store capability: paging through every session.
+// Like Load, it may include sessions whose ExpiresAt has passed, which the
+// manager filters out. Pass an empty cursor to start; an empty next cursor
+// means the end; a malformed cursor is an error.
 // A page may hold fewer than limit entries even when more follow. Sessions
 // created or deleted during an iteration may or may not be seen.
 type Iterator interface {

@@ -1,9 +1,16 @@
 // Package memstore is an in-memory sessionkit.Store for a single process:
 // tests, development, and apps that can lose their sessions on restart.
 //
-// Records are kept in a sharded map. A background goroutine removes expired
-// records; Close stops it. The store implements sessionkit.UserIndex and
-// sessionkit.Iterator.
+// Records are kept in a sharded map. The store has no clock: Load,
+// ListByUser and Iterate return records whatever their ExpiresAt, and the
+// manager decides by its own clock whether they are alive. A background
+// goroutine removes the records whose ExpiresAt has passed by the real
+// clock, as garbage collection; Close stops it. The store implements
+// sessionkit.UserIndex and sessionkit.Iterator.
+//
+// A call whose context is already done returns the context's error and
+// changes nothing. Once a call has started it runs to completion: every
+// call is short and never waits for anything but the store's own locks.
 package memstore
 
 import (
@@ -26,18 +33,16 @@ const shards = 64
 
 // Options configures a Store.
 type Options struct {
-	// CleanupInterval is how often expired records are removed (default 1
-	// minute). A negative value turns the cleanup goroutine off; expired
-	// records are then removed only when they are loaded.
+	// CleanupInterval is how often records whose ExpiresAt has passed are
+	// removed (default 1 minute). A negative value turns the cleanup
+	// goroutine off; such records are then removed when the manager loads
+	// them, or by DeleteExpired.
 	CleanupInterval time.Duration
-	// Now returns the current time (default time.Now).
-	Now func() time.Time
 }
 
 // Store is an in-memory session store. Create it with New and stop it with
 // Close.
 type Store struct {
-	now    func() time.Time
 	seed   maphash.Seed
 	shards [shards]shard
 
@@ -54,10 +59,7 @@ type shard struct {
 
 // New returns a Store and starts its cleanup goroutine.
 func New(opts Options) *Store {
-	s := &Store{now: opts.Now, seed: maphash.MakeSeed(), users: make(map[string]map[string]struct{})}
-	if s.now == nil {
-		s.now = time.Now
-	}
+	s := &Store{seed: maphash.MakeSeed(), users: make(map[string]map[string]struct{})}
 	for i := range s.shards {
 		s.shards[i].recs = make(map[string]entry)
 	}
@@ -79,10 +81,10 @@ func (s *Store) Close() error {
 	return nil
 }
 
-// DeleteExpired removes every expired record now and returns how many it
-// removed. The cleanup goroutine calls it.
+// DeleteExpired removes every record whose ExpiresAt has passed by the real
+// clock and returns how many it removed. The cleanup goroutine calls it.
 func (s *Store) DeleteExpired() int {
-	now := s.now()
+	now := time.Now()
 	n := 0
 	for i := range s.shards {
 		sh := &s.shards[i]
@@ -112,13 +114,14 @@ func (s *Store) Load(ctx context.Context, id string) (*sessionkit.Record, error)
 	sh.mu.RLock()
 	r, ok := sh.recs[id]
 	sh.mu.RUnlock()
-	if !ok || !r.live(s.now()) {
+	if !ok {
 		return nil, nil
 	}
 	return r.record(id), nil // nil for a corrupt entry: not found
 }
 
-// Create implements sessionkit.Store.
+// Create implements sessionkit.Store. A record whose ExpiresAt has passed
+// by the real clock does not hold its ID: Create replaces it.
 func (s *Store) Create(ctx context.Context, rec *sessionkit.Record) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -126,7 +129,7 @@ func (s *Store) Create(ctx context.Context, rec *sessionkit.Record) error {
 	sh := s.shard(rec.ID)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	if old, ok := sh.recs[rec.ID]; ok && old.live(s.now()) {
+	if old, ok := sh.recs[rec.ID]; ok && old.live(time.Now()) {
 		return sessionkit.ErrExists
 	} else if ok {
 		s.unindex(old.UserID, rec.ID)
@@ -155,7 +158,7 @@ func (s *Store) modify(ctx context.Context, id string, f func(*sessionkit.Record
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	r, ok := sh.recs[id]
-	if !ok || !r.live(s.now()) {
+	if !ok {
 		return sessionkit.ErrNotFound
 	}
 	rec := r.record(id)
@@ -229,12 +232,11 @@ func (s *Store) ListByUser(ctx context.Context, userID string) ([]sessionkit.Ses
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	now := s.now()
 	var list []sessionkit.SessionInfo
 	for _, id := range s.userIDs(userID) {
 		sh := s.shard(id)
 		sh.mu.RLock()
-		if r, ok := sh.recs[id]; ok && r.live(now) && r.UserID == userID {
+		if r, ok := sh.recs[id]; ok && r.UserID == userID {
 			if rec := r.record(id); rec != nil {
 				list = append(list, rec.Info())
 			}
@@ -247,12 +249,13 @@ func (s *Store) ListByUser(ctx context.Context, userID string) ([]sessionkit.Ses
 	return list, nil
 }
 
-// DeleteByUser implements sessionkit.UserIndex.
+// DeleteByUser implements sessionkit.UserIndex. The records it deletes
+// whose ExpiresAt has passed by the real clock are not counted.
 func (s *Store) DeleteByUser(ctx context.Context, userID string, except ...string) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
-	now := s.now()
+	now := time.Now()
 	n := 0
 	for _, id := range s.userIDs(userID) {
 		if slices.Contains(except, id) {
@@ -290,13 +293,12 @@ func (s *Store) Iterate(ctx context.Context, cursor string, limit int) ([]sessio
 		}
 		after = rest
 	}
-	now := s.now()
 	for ; i < shards; i, after = i+1, "" {
 		sh := &s.shards[i]
 		var page []sessionkit.SessionInfo
 		sh.mu.RLock()
 		for id, r := range sh.recs {
-			if id > after && r.live(now) {
+			if id > after {
 				if rec := r.record(id); rec != nil {
 					page = append(page, rec.Info())
 				}

@@ -1,7 +1,6 @@
 package memstore_test
 
 import (
-	"fmt"
 	"testing"
 	"time"
 
@@ -17,13 +16,40 @@ func TestConformance(t *testing.T) {
 			t.Cleanup(func() { s.Close() })
 			return s
 		},
-		NewWithClock: func(t *testing.T, now func() time.Time) sessionkit.Store {
-			s := memstore.New(memstore.Options{Now: now})
-			t.Cleanup(func() { s.Close() })
-			return s
-		},
-		Dump: nil,
 	})
 }
 
-var _ = fmt.Sprint
+// TestExpiryIsGarbageCollection checks that the store leaves expiry to the
+// manager: an expired record is returned, with its ExpiresAt, until
+// DeleteExpired removes it by the real clock, and a live one stays.
+func TestExpiryIsGarbageCollection(t *testing.T) {
+	s := memstore.New(memstore.Options{CleanupInterval: -1})
+	defer s.Close()
+	ctx := t.Context()
+	now := time.Now()
+	live := &sessionkit.Record{ID: "live", UserID: "u", CreatedAt: now, LastSeen: now, ExpiresAt: now.Add(time.Hour)}
+	dead := &sessionkit.Record{ID: "dead", UserID: "u", CreatedAt: now, LastSeen: now, ExpiresAt: now.Add(-time.Second)}
+	for _, r := range []*sessionkit.Record{live, dead} {
+		if err := s.Create(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, err := s.Load(ctx, dead.ID); err != nil || got == nil || !got.ExpiresAt.Equal(dead.ExpiresAt) {
+		t.Fatalf("Load(expired) = %v, %v; want the record, for the manager to judge", got, err)
+	}
+	if list, err := s.ListByUser(ctx, "u"); err != nil || len(list) != 2 {
+		t.Fatalf("ListByUser = %v, %v; want both records", list, err)
+	}
+	if n := s.DeleteExpired(); n != 1 {
+		t.Fatalf("DeleteExpired = %d; want 1", n)
+	}
+	if got, _ := s.Load(ctx, dead.ID); got != nil {
+		t.Fatal("DeleteExpired left the expired record")
+	}
+	if got, _ := s.Load(ctx, live.ID); got == nil {
+		t.Fatal("DeleteExpired removed a live record")
+	}
+	if list, _ := s.ListByUser(ctx, "u"); len(list) != 1 || list[0].ID != live.ID {
+		t.Fatalf("ListByUser after DeleteExpired = %v; want the live record", list)
+	}
+}

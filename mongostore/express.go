@@ -43,8 +43,6 @@ type ExpressOptions struct {
 	// MaxRetries bounds how often Update retries when another writer
 	// changed the session between its read and its write (default 32).
 	MaxRetries int
-	// Now returns the current time (default time.Now).
-	Now func() time.Time
 }
 
 // ExpressStore is a sessionkit.Store that keeps sessions as connect-mongo
@@ -77,7 +75,6 @@ type ExpressStore struct {
 	subdoc  bool
 	cookie  express.Cookie
 	retries int
-	now     func() time.Time
 
 	// locks serialize this store's own read-modify-writes of one session:
 	// FerretDB applies an update without isolation, so two compare and
@@ -103,16 +100,13 @@ func NewExpress(ctx context.Context, db *mongo.Database, opts ExpressOptions) (*
 	}
 	s := &ExpressStore{
 		coll: db.Collection(opts.Collection), ttl: opts.TTL, subdoc: opts.Subdocument,
-		cookie: opts.Cookie, retries: opts.MaxRetries, now: opts.Now, locks: newSessionLocks(),
+		cookie: opts.Cookie, retries: opts.MaxRetries, locks: newSessionLocks(),
 	}
 	if s.ttl == 0 {
 		s.ttl = DefaultExpressTTL
 	}
 	if s.retries == 0 {
 		s.retries = defaultExpressRetries
-	}
-	if s.now == nil {
-		s.now = time.Now
 	}
 	return s, nil
 }
@@ -144,7 +138,7 @@ func (s *ExpressStore) find(ctx context.Context, op, id string, now time.Time) (
 		return nil, nil, nil
 	}
 	if err != nil {
-		return nil, nil, wrap(op, err)
+		return nil, nil, wrap(ctx, op, err)
 	}
 	sess, err := decodeExpressSession(d.Session)
 	if err != nil {
@@ -166,7 +160,7 @@ func remaining(d *expressDoc, now time.Time) time.Duration {
 // document has the ID. See express.Session.Record for how the metadata of
 // sessions that Express created or touched is derived.
 func (s *ExpressStore) Load(ctx context.Context, id string) (*sessionkit.Record, error) {
-	now := s.now()
+	now := time.Now()
 	d, sess, err := s.find(ctx, "load", id, now)
 	if err != nil || d == nil {
 		return nil, err
@@ -201,7 +195,7 @@ func (s *ExpressStore) sessionValue(sess *express.Session) (any, error) {
 // sessionkit.ErrExists when a live document has the ID. An expired
 // document that was not removed yet is replaced.
 func (s *ExpressStore) Create(ctx context.Context, rec *sessionkit.Record) error {
-	now := s.now()
+	now := time.Now()
 	sess, err := express.New(rec, s.cookie, now)
 	if err != nil {
 		return err
@@ -216,9 +210,9 @@ func (s *ExpressStore) Create(ctx context.Context, rec *sessionkit.Record) error
 		return nil
 	}
 	if !mongo.IsDuplicateKeyError(err) {
-		return wrap("create", err)
+		return wrap(ctx, "create", err)
 	}
-	return replaceExpired(ctx, s.coll, rec.ID, "expires", now, doc)
+	return replaceExpired(ctx, s.coll, rec.ID, "expires", doc)
 }
 
 // Update implements sessionkit.Store. It reads the session, applies d to
@@ -230,11 +224,11 @@ func (s *ExpressStore) Create(ctx context.Context, rec *sessionkit.Record) error
 func (s *ExpressStore) Update(ctx context.Context, id string, d sessionkit.Delta) error {
 	unlock, err := s.locks.lock(ctx, id)
 	if err != nil {
-		return wrap("update", err)
+		return wrap(ctx, "update", err)
 	}
 	defer unlock()
 	for attempt := 0; attempt < s.retries; attempt++ {
-		now := s.now()
+		now := time.Now()
 		doc, sess, err := s.find(ctx, "update", id, now)
 		if err != nil {
 			return err
@@ -253,7 +247,7 @@ func (s *ExpressStore) Update(ctx context.Context, id string, d sessionkit.Delta
 		update := bson.D{{Key: "$set", Value: bson.D{{Key: "session", Value: v}, {Key: "expires", Value: s.expiresFor(sess, now)}}}}
 		res, err := s.coll.UpdateOne(ctx, filter, update)
 		if err != nil {
-			return wrap("update", err)
+			return wrap(ctx, "update", err)
 		}
 		if res.MatchedCount == 1 {
 			return nil
@@ -263,7 +257,7 @@ func (s *ExpressStore) Update(ctx context.Context, id string, d sessionkit.Delta
 		case <-t.C:
 		case <-ctx.Done():
 			t.Stop()
-			return wrap("update", ctx.Err())
+			return wrap(ctx, "update", ctx.Err())
 		}
 	}
 	return fmt.Errorf("mongostore: update: the session changed %d times in a row while being updated", s.retries)
@@ -275,7 +269,7 @@ func (s *ExpressStore) Update(ctx context.Context, id string, d sessionkit.Delta
 // activity from it. It returns sessionkit.ErrNotFound when no live document
 // has the ID.
 func (s *ExpressStore) Touch(ctx context.Context, id string, lastSeen, expiresAt time.Time) error {
-	now := s.now()
+	now := time.Now()
 	doc, sess, err := s.find(ctx, "touch", id, now)
 	if err != nil {
 		return err
@@ -287,7 +281,7 @@ func (s *ExpressStore) Touch(ctx context.Context, id string, lastSeen, expiresAt
 	update := bson.D{{Key: "$set", Value: bson.D{{Key: "expires", Value: s.expiresFor(sess, now)}}}}
 	res, err := s.coll.UpdateOne(ctx, s.live(id, now), update)
 	if err != nil {
-		return wrap("touch", err)
+		return wrap(ctx, "touch", err)
 	}
 	if res.MatchedCount == 0 {
 		return sessionkit.ErrNotFound
@@ -299,7 +293,7 @@ func (s *ExpressStore) Touch(ctx context.Context, id string, lastSeen, expiresAt
 // destroys a session. Deleting a missing session returns nil.
 func (s *ExpressStore) Delete(ctx context.Context, id string) error {
 	if _, err := s.coll.DeleteOne(ctx, bson.D{{Key: "_id", Value: id}}); err != nil {
-		return wrap("delete", err)
+		return wrap(ctx, "delete", err)
 	}
 	return nil
 }

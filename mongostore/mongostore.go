@@ -29,14 +29,17 @@
 // so that the server deletes expired sessions. Servers that refuse TTL
 // indexes (FerretDB v1, for example) get an ordinary index on exp instead,
 // and the Store deletes expired sessions itself every
-// Options.CleanupInterval. Either way, reads never return an expired
-// session.
+// Options.CleanupInterval. Either way this is garbage collection only: the
+// Store has no clock, and reads return a session whatever its expiry, since
+// the manager decides by its own clock whether a session is alive.
 //
 // The caller owns the *mongo.Client: the Store never connects or
 // disconnects it, and Close only stops the Store's own clean-up. Operations
 // on an unreachable server fail with errors that wrap
 // sessionkit.ErrUnavailable; the driver reconnects by itself when the server
-// comes back. Set a short server selection timeout on the client
+// comes back. A canceled context or a passed deadline is the caller's doing:
+// those errors wrap context.Canceled or context.DeadlineExceeded and never
+// sessionkit.ErrUnavailable. Set a short server selection timeout on the client
 // (options.Client().SetServerSelectionTimeout) so that requests fail fast
 // while the server is down.
 package mongostore
@@ -90,11 +93,6 @@ type Options struct {
 	// clean-up off, for callers that run DeleteExpired themselves. It has no
 	// effect when the server deletes expired sessions through a TTL index.
 	CleanupInterval time.Duration
-
-	// Now returns the current time; nil means time.Now. The Store compares
-	// it with each session's expiry on reads, writes and clean-up. A TTL
-	// index uses the server's clock instead.
-	Now func() time.Time
 }
 
 // Store is a sessionkit.Store backed by a MongoDB collection. It also
@@ -102,7 +100,6 @@ type Options struct {
 // concurrent use.
 type Store struct {
 	coll *mongo.Collection
-	now  func() time.Time
 	ttl  bool
 
 	cleanup *cleanup.Loop // deletes expired sessions where the server has no TTL index
@@ -135,10 +132,7 @@ func New(ctx context.Context, db *mongo.Database, opts Options) (*Store, error) 
 	if name == "" {
 		name = DefaultCollection
 	}
-	s := &Store{coll: db.Collection(name), now: opts.Now, locks: newSessionLocks()}
-	if s.now == nil {
-		s.now = time.Now
-	}
+	s := &Store{coll: db.Collection(name), locks: newSessionLocks()}
 	ttl, err := createIndexes(ctx, s.coll.Indexes())
 	if err != nil {
 		return nil, err
@@ -173,7 +167,7 @@ func createIndexes(ctx context.Context, iv indexCreator) (ttl bool, err error) {
 		Options: options.Index().SetName("uid_1"),
 	}
 	if _, err := iv.CreateOne(ctx, uid); err != nil {
-		return false, wrap("create uid index", err)
+		return false, wrap(ctx, "create uid index", err)
 	}
 	exp := mongo.IndexModel{
 		Keys:    bson.D{{Key: "exp", Value: 1}},
@@ -184,11 +178,11 @@ func createIndexes(ctx context.Context, iv indexCreator) (ttl bool, err error) {
 		return true, nil
 	}
 	if !refused(err) {
-		return false, wrap("create TTL index", err)
+		return false, wrap(ctx, "create TTL index", err)
 	}
 	exp.Options = options.Index().SetName("exp_1")
 	if _, err := iv.CreateOne(ctx, exp); err != nil {
-		return false, wrap("create exp index", err)
+		return false, wrap(ctx, "create exp index", err)
 	}
 	return false, nil
 }
@@ -215,14 +209,14 @@ func (s *Store) Close() error {
 	return nil
 }
 
-// DeleteExpired deletes the sessions whose expiry has passed and returns
-// how many it deleted. The Store calls it every Options.CleanupInterval
+// DeleteExpired deletes the sessions whose expiry has passed by this
+// process's clock (time.Now) and returns how many it deleted. The Store calls it every Options.CleanupInterval
 // when the server has no TTL index; callers that turn that off can call it
 // on their own schedule.
 func (s *Store) DeleteExpired(ctx context.Context) (int, error) {
-	res, err := s.coll.DeleteMany(ctx, bson.D{{Key: "exp", Value: bson.D{{Key: "$lte", Value: s.now()}}}})
+	res, err := s.coll.DeleteMany(ctx, bson.D{{Key: "exp", Value: bson.D{{Key: "$lte", Value: time.Now()}}}})
 	if err != nil {
-		return 0, wrap("delete expired", err)
+		return 0, wrap(ctx, "delete expired", err)
 	}
 	return int(res.DeletedCount), nil
 }
@@ -351,13 +345,13 @@ func (l *sessionLocks) lock(ctx context.Context, id string) (unlock func(), err 
 }
 
 // replaceExpired replaces the document of session id with doc if the
-// document's expiry field has passed at now. Create calls it when the ID
+// document's expiry field has passed by this process's clock. Create calls it when the ID
 // is taken; it returns sessionkit.ErrExists when that session is live.
-func replaceExpired(ctx context.Context, coll *mongo.Collection, id, field string, now time.Time, doc any) error {
-	expired := bson.D{{Key: "_id", Value: id}, {Key: field, Value: bson.D{{Key: "$lte", Value: now}}}}
+func replaceExpired(ctx context.Context, coll *mongo.Collection, id, field string, doc any) error {
+	expired := bson.D{{Key: "_id", Value: id}, {Key: field, Value: bson.D{{Key: "$lte", Value: time.Now()}}}}
 	res, err := coll.ReplaceOne(ctx, expired, doc)
 	if err != nil {
-		return wrap("create", err)
+		return wrap(ctx, "create", err)
 	}
 	if res.MatchedCount == 0 {
 		return sessionkit.ErrExists
@@ -365,34 +359,31 @@ func replaceExpired(ctx context.Context, coll *mongo.Collection, id, field strin
 	return nil
 }
 
-// live returns a filter that matches the session id if it has not expired.
-func (s *Store) live(id string) bson.D {
-	return bson.D{{Key: "_id", Value: id}, {Key: "exp", Value: bson.D{{Key: "$gt", Value: s.now()}}}}
+// byID returns a filter that matches the session id. Filters that name only
+// _id matter for FerretDB, which looks a document up by its key only for
+// such a filter and scans the whole collection otherwise.
+func byID(id string) bson.D {
+	return bson.D{{Key: "_id", Value: id}}
 }
 
-// Load implements sessionkit.Store. It returns (nil, nil) when no live
-// session has the ID.
+// Load implements sessionkit.Store. It returns (nil, nil) when no session
+// has the ID, and the session whatever its expiry otherwise.
 func (s *Store) Load(ctx context.Context, id string) (*sessionkit.Record, error) {
-	// The filter names only _id, and the expiry is checked here: FerretDB
-	// looks a document up by its key only for such a filter and scans the
-	// whole collection otherwise.
 	var d document
-	err := s.coll.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d)
+	err := s.coll.FindOne(ctx, byID(id)).Decode(&d)
 	if errors.Is(err, mongo.ErrNoDocuments) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, wrap("load", err)
-	}
-	if !d.Exp.After(s.now()) {
-		return nil, nil
+		return nil, wrap(ctx, "load", err)
 	}
 	return d.record()
 }
 
 // Create implements sessionkit.Store. It inserts a new document and returns
-// sessionkit.ErrExists when a live session has the same ID. An expired
-// document that has not been deleted yet is replaced.
+// sessionkit.ErrExists when a session has the same ID, unless its expiry
+// has passed by this process's clock: such a document, not deleted yet, is
+// replaced.
 func (s *Store) Create(ctx context.Context, rec *sessionkit.Record) error {
 	d := toDocument(rec)
 	_, err := s.coll.InsertOne(ctx, d)
@@ -400,19 +391,19 @@ func (s *Store) Create(ctx context.Context, rec *sessionkit.Record) error {
 		return nil
 	}
 	if !mongo.IsDuplicateKeyError(err) {
-		return wrap("create", err)
+		return wrap(ctx, "create", err)
 	}
 	unlock, err := s.locks.lock(ctx, rec.ID)
 	if err != nil {
-		return wrap("create", err)
+		return wrap(ctx, "create", err)
 	}
 	defer unlock()
-	return replaceExpired(ctx, s.coll, rec.ID, "exp", s.now(), d)
+	return replaceExpired(ctx, s.coll, rec.ID, "exp", d)
 }
 
 // Update implements sessionkit.Store. It changes only the fields that d
-// names, in a single update filtered on the session being live, and returns
-// sessionkit.ErrNotFound when it is not. It never creates a document.
+// names, in a single update, and returns sessionkit.ErrNotFound when the
+// session does not exist. It never creates a document.
 func (s *Store) Update(ctx context.Context, id string, d sessionkit.Delta) error {
 	set := bson.D{{Key: "last", Value: d.LastSeen}, {Key: "exp", Value: d.ExpiresAt}}
 	var unset bson.D
@@ -460,12 +451,12 @@ func (s *Store) Update(ctx context.Context, id string, d sessionkit.Delta) error
 	}
 	unlock, err := s.locks.lock(ctx, id)
 	if err != nil {
-		return wrap("update", err)
+		return wrap(ctx, "update", err)
 	}
 	defer unlock()
-	res, err := s.coll.UpdateOne(ctx, s.live(id), update)
+	res, err := s.coll.UpdateOne(ctx, byID(id), update)
 	if err != nil {
-		return wrap("update", err)
+		return wrap(ctx, "update", err)
 	}
 	if res.MatchedCount == 0 {
 		return sessionkit.ErrNotFound
@@ -474,7 +465,7 @@ func (s *Store) Update(ctx context.Context, id string, d sessionkit.Delta) error
 }
 
 // Touch implements sessionkit.Store. It sets only last and exp, and returns
-// sessionkit.ErrNotFound when no live session has the ID.
+// sessionkit.ErrNotFound when no session has the ID.
 func (s *Store) Touch(ctx context.Context, id string, lastSeen, expiresAt time.Time) error {
 	update := bson.D{{Key: "$set", Value: bson.D{
 		{Key: "last", Value: lastSeen},
@@ -482,12 +473,12 @@ func (s *Store) Touch(ctx context.Context, id string, lastSeen, expiresAt time.T
 	}}}
 	unlock, err := s.locks.lock(ctx, id)
 	if err != nil {
-		return wrap("touch", err)
+		return wrap(ctx, "touch", err)
 	}
 	defer unlock()
-	res, err := s.coll.UpdateOne(ctx, s.live(id), update)
+	res, err := s.coll.UpdateOne(ctx, byID(id), update)
 	if err != nil {
-		return wrap("touch", err)
+		return wrap(ctx, "touch", err)
 	}
 	if res.MatchedCount == 0 {
 		return sessionkit.ErrNotFound
@@ -498,63 +489,58 @@ func (s *Store) Touch(ctx context.Context, id string, lastSeen, expiresAt time.T
 // Delete implements sessionkit.Store. Deleting a missing session returns
 // nil.
 func (s *Store) Delete(ctx context.Context, id string) error {
-	if _, err := s.coll.DeleteOne(ctx, bson.D{{Key: "_id", Value: id}}); err != nil {
-		return wrap("delete", err)
+	if _, err := s.coll.DeleteOne(ctx, byID(id)); err != nil {
+		return wrap(ctx, "delete", err)
 	}
 	return nil
 }
 
-// ListByUser implements sessionkit.UserIndex. It returns the user's live
-// sessions, oldest first, without their values. An empty userID matches
+// ListByUser implements sessionkit.UserIndex. It returns the user's
+// sessions, oldest first and whatever their expiry, without their values. An empty userID matches
 // no session: anonymous sessions belong to no user.
 func (s *Store) ListByUser(ctx context.Context, userID string) ([]sessionkit.SessionInfo, error) {
 	if userID == "" {
 		return nil, nil
 	}
-	filter := bson.D{
-		{Key: "uid", Value: userID},
-		{Key: "exp", Value: bson.D{{Key: "$gt", Value: s.now()}}},
-	}
+	filter := bson.D{{Key: "uid", Value: userID}}
 	opts := options.Find().
 		SetSort(bson.D{{Key: "created", Value: 1}, {Key: "_id", Value: 1}}).
 		SetProjection(infoProjection)
 	list, err := s.find(ctx, filter, opts)
 	if err != nil {
-		return nil, wrap("list by user", err)
+		return nil, wrap(ctx, "list by user", err)
 	}
 	return list, nil
 }
 
-// DeleteByUser implements sessionkit.UserIndex. It deletes the user's live
-// sessions except the IDs in except, and returns how many it deleted.
-// Expired sessions are left to the TTL index or the clean-up. An empty
-// userID deletes nothing.
+// DeleteByUser implements sessionkit.UserIndex. It deletes the user's
+// sessions except the IDs in except, and returns how many it deleted,
+// expired ones not yet collected included. An empty userID deletes
+// nothing.
 func (s *Store) DeleteByUser(ctx context.Context, userID string, except ...string) (int, error) {
 	if userID == "" {
 		return 0, nil
 	}
-	filter := bson.D{
-		{Key: "uid", Value: userID},
-		{Key: "exp", Value: bson.D{{Key: "$gt", Value: s.now()}}},
-	}
+	filter := bson.D{{Key: "uid", Value: userID}}
 	if len(except) > 0 {
 		filter = append(filter, bson.E{Key: "_id", Value: bson.D{{Key: "$nin", Value: except}}})
 	}
 	res, err := s.coll.DeleteMany(ctx, filter)
 	if err != nil {
-		return 0, wrap("delete by user", err)
+		return 0, wrap(ctx, "delete by user", err)
 	}
 	return int(res.DeletedCount), nil
 }
 
-// Iterate implements sessionkit.Iterator. Pages are in ID order; the
+// Iterate implements sessionkit.Iterator. Pages are in ID order and hold
+// sessions whatever their expiry; the
 // cursor encodes the last ID of the previous page. A limit of zero or less
 // means 100.
 func (s *Store) Iterate(ctx context.Context, cursor string, limit int) ([]sessionkit.SessionInfo, string, error) {
 	if limit <= 0 {
 		limit = defaultPageSize
 	}
-	filter := bson.D{{Key: "exp", Value: bson.D{{Key: "$gt", Value: s.now()}}}}
+	filter := bson.D{}
 	if cursor != "" {
 		after, err := base64.RawURLEncoding.DecodeString(cursor)
 		if err != nil {
@@ -568,7 +554,7 @@ func (s *Store) Iterate(ctx context.Context, cursor string, limit int) ([]sessio
 		SetProjection(infoProjection)
 	page, err := s.find(ctx, filter, opts)
 	if err != nil {
-		return nil, "", wrap("iterate", err)
+		return nil, "", wrap(ctx, "iterate", err)
 	}
 	next := ""
 	if len(page) == limit {
@@ -597,9 +583,20 @@ func (s *Store) find(ctx context.Context, filter bson.D, opts *options.FindOptio
 	return list, nil
 }
 
-// wrap annotates err with the operation, and marks errors that mean the
-// server could not be reached with sessionkit.ErrUnavailable.
-func wrap(op string, err error) error {
+// wrap annotates err with the operation and classifies it; it is the one
+// place where the store decides what an error means. When the caller's
+// context has ended, the error wraps the context's error
+// (context.Canceled or context.DeadlineExceeded), whatever form the driver
+// gave it, and never sessionkit.ErrUnavailable: cancellation is not an
+// outage. Otherwise errors that mean the server could not be reached are
+// marked with sessionkit.ErrUnavailable.
+func wrap(ctx context.Context, op string, err error) error {
+	if cerr := ctx.Err(); cerr != nil {
+		if errors.Is(err, cerr) {
+			return fmt.Errorf("mongostore: %s: %w", op, err)
+		}
+		return fmt.Errorf("mongostore: %s: %w (%v)", op, cerr, err)
+	}
 	if unavailable(err) {
 		return fmt.Errorf("mongostore: %s: %w: %w", op, sessionkit.ErrUnavailable, err)
 	}
@@ -609,7 +606,9 @@ func wrap(op string, err error) error {
 // unavailable reports whether err means that the server could not be
 // reached: a network error, a timeout, a failed server selection, or a
 // connection pool cleared because another operation could not reach the
-// server. A cancelled context is the caller's doing and does not count.
+// server. A canceled context is the caller's doing and does not count
+// (wrap checks the caller's context first, so a deadline seen here is the
+// driver's own: a timeout).
 func unavailable(err error) bool {
 	if errors.Is(err, context.Canceled) {
 		return false

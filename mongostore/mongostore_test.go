@@ -76,12 +76,22 @@ func TestUnavailable(t *testing.T) {
 		if got := unavailable(tt.err); got != tt.want {
 			t.Errorf("%s: unavailable(%v) = %v, want %v", tt.name, tt.err, got, tt.want)
 		}
-		err := wrap("op", tt.err)
+		err := wrap(context.Background(), "op", tt.err)
 		if got := errors.Is(err, sessionkit.ErrUnavailable); got != tt.want {
 			t.Errorf("%s: errors.Is(wrap(err), ErrUnavailable) = %v, want %v", tt.name, got, tt.want)
 		}
 		if !strings.HasPrefix(err.Error(), "mongostore: op: ") || !strings.HasSuffix(err.Error(), tt.err.Error()) {
 			t.Errorf("%s: wrap(err) = %q, want it to end in %q", tt.name, err, tt.err)
+		}
+	}
+	// Whatever the driver reports, a call whose context ended was canceled
+	// by its caller, not failed by the server.
+	canceled, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, tt := range tests {
+		err := wrap(canceled, "op", tt.err)
+		if errors.Is(err, sessionkit.ErrUnavailable) || !errors.Is(err, context.Canceled) {
+			t.Errorf("%s with a canceled context: wrap(err) = %v; want context.Canceled, not ErrUnavailable", tt.name, err)
 		}
 	}
 }

@@ -130,7 +130,7 @@ func (s *Store) migrate(ctx context.Context) error {
 		_, err := tx.Exec(ctx, s.t.schemaSQL())
 		return err
 	})
-	return wrap("create schema", err)
+	return wrap(ctx, "create schema", err)
 }
 
 // checkColumns returns an error describing the differences when table
@@ -140,7 +140,7 @@ func (s *Store) checkColumns(ctx context.Context, table string, want []column) e
 		FROM pg_attribute a
 		WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped`, table)
 	if err != nil {
-		return wrap("check schema", err)
+		return wrap(ctx, "check schema", err)
 	}
 	have := map[string]string{}
 	var name, typ string
@@ -149,7 +149,7 @@ func (s *Store) checkColumns(ctx context.Context, table string, want []column) e
 		return nil
 	})
 	if err != nil {
-		return wrap("check schema", err)
+		return wrap(ctx, "check schema", err)
 	}
 	if len(have) == 0 {
 		return nil // the table does not exist yet

@@ -7,6 +7,11 @@
 // locks the session's row, so it is serialised with a concurrent delete and
 // never brings a deleted session back. See Schema for the layout.
 //
+// The store has no clock: the manager decides by its own clock whether a
+// session has expired, so Load, ListByUser and Iterate return sessions
+// whatever their expiry. Expired sessions are deleted by DeleteExpired, run
+// by a background goroutine, as garbage collection.
+//
 // A Store also implements sessionkit.UserIndex and sessionkit.Iterator.
 package pgstore
 
@@ -51,13 +56,8 @@ type Options struct {
 	// CleanupInterval is how often a background goroutine deletes expired
 	// sessions. Zero means DefaultCleanupInterval; a negative value
 	// disables the goroutine (call DeleteExpired yourself, or run it from
-	// one instance only). Expired sessions are never returned either way.
+	// one instance only).
 	CleanupInterval time.Duration
-
-	// Now returns the current time, which decides whether a session has
-	// expired; the database's clock is never used. Default: time.Now.
-	// Tests set it to a fake clock.
-	Now func() time.Time
 
 	// Logger receives the errors of the cleanup goroutine.
 	// Default: slog.Default().
@@ -72,7 +72,6 @@ const cleanupTimeout = time.Minute
 type Store struct {
 	pool *pgxpool.Pool
 	t    tableName
-	now  func() time.Time
 
 	cleanup *cleanup.Loop
 }
@@ -100,10 +99,7 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Store, error) 
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{pool: pool, t: t, now: opts.Now}
-	if s.now == nil {
-		s.now = time.Now
-	}
+	s := &Store{pool: pool, t: t}
 	if err := s.migrate(ctx); err != nil {
 		return nil, err
 	}
@@ -125,17 +121,18 @@ func (s *Store) Close() error {
 	return nil
 }
 
-// DeleteExpired deletes the sessions that have expired and returns how many
-// it deleted. The cleanup goroutine calls it every CleanupInterval. Several
+// DeleteExpired deletes the sessions whose expiry has passed by this
+// process's clock (time.Now; the database's clock is never used) and
+// returns how many it deleted. The cleanup goroutine calls it every CleanupInterval. Several
 // instances may run it at once: each skips the rows another has locked.
 func (s *Store) DeleteExpired(ctx context.Context) (int, error) {
 	total := 0
 	for {
 		tag, err := s.pool.Exec(ctx, `DELETE FROM `+s.t.sessions()+` WHERE id IN (
 			SELECT id FROM `+s.t.sessions()+` WHERE expires_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`,
-			s.now(), cleanupBatch)
+			time.Now(), cleanupBatch)
 		if err != nil {
-			return total, wrap("delete expired", err)
+			return total, wrap(ctx, "delete expired", err)
 		}
 		n := int(tag.RowsAffected())
 		total += n
@@ -151,10 +148,11 @@ func validID(id string) bool {
 	return utf8.ValidString(id) && !strings.ContainsRune(id, 0)
 }
 
-// Load returns the live session with the given ID, or (nil, nil).
+// Load returns the session with the given ID, or (nil, nil). It returns
+// the session even if its expiry has passed: the manager decides.
 func (s *Store) Load(ctx context.Context, id string) (*sessionkit.Record, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, wrap("load", err)
+		return nil, wrap(ctx, "load", err)
 	}
 	if !validID(id) {
 		return nil, nil
@@ -162,9 +160,9 @@ func (s *Store) Load(ctx context.Context, id string) (*sessionkit.Record, error)
 	rows, err := s.pool.Query(ctx, `SELECT s.user_id, s.created_at, s.last_seen, s.expires_at,
 		s.absolute_expiry, s.persistent, s.meta, v.key, v.value
 		FROM `+s.t.sessions()+` s LEFT JOIN `+s.t.values()+` v ON v.session_id = s.id
-		WHERE s.id = $1 AND s.expires_at > $2`, id, s.now())
+		WHERE s.id = $1`, id)
 	if err != nil {
-		return nil, wrap("load", err)
+		return nil, wrap(ctx, "load", err)
 	}
 	var (
 		rec                         *sessionkit.Record
@@ -201,13 +199,14 @@ func (s *Store) Load(ctx context.Context, id string) (*sessionkit.Record, error)
 		return nil
 	})
 	if err != nil {
-		return nil, wrap("load", err)
+		return nil, wrap(ctx, "load", err)
 	}
 	return rec, nil
 }
 
-// Create inserts rec. It returns sessionkit.ErrExists when a live session
-// has the same ID; an expired one is replaced.
+// Create inserts rec. It returns sessionkit.ErrExists when a session has
+// the same ID, unless that session's expiry has passed by this process's
+// clock: then it is replaced.
 //
 // It is one statement, so one round trip and atomic: the session row is
 // inserted (or replaces an expired one), the old values that the new record
@@ -240,10 +239,10 @@ func (s *Store) Create(ctx context.Context, rec *sessionkit.Record) error {
 		)`+s.upsertValues(10)+`
 		SELECT count(*) FROM s`,
 		rec.ID, nullString(rec.UserID), rec.CreatedAt, rec.LastSeen,
-		rec.ExpiresAt, rec.AbsoluteExpiry, rec.Persistent, meta, s.now(),
+		rec.ExpiresAt, rec.AbsoluteExpiry, rec.Persistent, meta, time.Now(),
 		keys, vals).Scan(&n)
 	if err != nil {
-		return wrap("create", err)
+		return wrap(ctx, "create", err)
 	}
 	if n == 0 {
 		return sessionkit.ErrExists
@@ -276,22 +275,22 @@ func split(values map[string][]byte) (keys []string, vals [][]byte) {
 	return keys, vals
 }
 
-// Update applies d to the live session id, writing only the keys that d
-// names, atomically. It returns sessionkit.ErrNotFound when the session
-// does not exist or has expired.
+// Update applies d to the session id, writing only the keys that d names,
+// atomically. It returns sessionkit.ErrNotFound when the session does not
+// exist.
 //
 // Its UPDATE of the session row comes first and locks the row: a
 // concurrent Update or Delete waits for it, and if a Delete came first the
 // UPDATE finds nothing and no value changes.
 func (s *Store) Update(ctx context.Context, id string, d sessionkit.Delta) error {
 	if err := ctx.Err(); err != nil {
-		return wrap("update", err)
+		return wrap(ctx, "update", err)
 	}
 	if !validID(id) {
 		return sessionkit.ErrNotFound
 	}
-	set := "last_seen = $3, expires_at = $4"
-	args := []any{id, s.now(), d.LastSeen, d.ExpiresAt}
+	set := "last_seen = $2, expires_at = $3"
+	args := []any{id, d.LastSeen, d.ExpiresAt}
 	if !d.AbsoluteExpiry.IsZero() {
 		args = append(args, d.AbsoluteExpiry)
 		set += fmt.Sprintf(", absolute_expiry = $%d", len(args))
@@ -304,7 +303,7 @@ func (s *Store) Update(ctx context.Context, id string, d sessionkit.Delta) error
 		args = append(args, *d.Persistent)
 		set += fmt.Sprintf(", persistent = $%d", len(args))
 	}
-	update := `UPDATE ` + s.t.sessions() + ` SET ` + set + ` WHERE id = $1 AND expires_at > $2`
+	update := `UPDATE ` + s.t.sessions() + ` SET ` + set + ` WHERE id = $1`
 	var err error
 	switch {
 	case !d.Clear && len(d.Set) == 0 && len(d.Del) == 0:
@@ -354,23 +353,23 @@ func (s *Store) Update(ctx context.Context, id string, d sessionkit.Delta) error
 			return br.Close()
 		})
 	}
-	return wrap("update", err)
+	return wrap(ctx, "update", err)
 }
 
-// Touch sets the LastSeen and ExpiresAt of the live session id without
+// Touch sets the LastSeen and ExpiresAt of the session id without
 // rewriting its values. It returns sessionkit.ErrNotFound when the session
-// does not exist or has expired.
+// does not exist.
 func (s *Store) Touch(ctx context.Context, id string, lastSeen, expiresAt time.Time) error {
 	if err := ctx.Err(); err != nil {
-		return wrap("touch", err)
+		return wrap(ctx, "touch", err)
 	}
 	if !validID(id) {
 		return sessionkit.ErrNotFound
 	}
-	tag, err := s.pool.Exec(ctx, `UPDATE `+s.t.sessions()+` SET last_seen = $3, expires_at = $4
-		WHERE id = $1 AND expires_at > $2`, id, s.now(), lastSeen, expiresAt)
+	tag, err := s.pool.Exec(ctx, `UPDATE `+s.t.sessions()+` SET last_seen = $2, expires_at = $3
+		WHERE id = $1`, id, lastSeen, expiresAt)
 	if err != nil {
-		return wrap("touch", err)
+		return wrap(ctx, "touch", err)
 	}
 	if tag.RowsAffected() == 0 {
 		return sessionkit.ErrNotFound
@@ -382,41 +381,42 @@ func (s *Store) Touch(ctx context.Context, id string, lastSeen, expiresAt time.T
 // CASCADE). Deleting a missing session returns nil.
 func (s *Store) Delete(ctx context.Context, id string) error {
 	if err := ctx.Err(); err != nil {
-		return wrap("delete", err)
+		return wrap(ctx, "delete", err)
 	}
 	if !validID(id) {
 		return nil
 	}
 	_, err := s.pool.Exec(ctx, `DELETE FROM `+s.t.sessions()+` WHERE id = $1`, id)
-	return wrap("delete", err)
+	return wrap(ctx, "delete", err)
 }
 
 const infoColumns = `id, user_id, created_at, last_seen, expires_at, persistent, meta`
 
-// ListByUser returns the live sessions of userID, oldest first. An empty
-// userID has no sessions.
+// ListByUser returns the sessions of userID, oldest first, whatever their
+// expiry. An empty userID has no sessions.
 func (s *Store) ListByUser(ctx context.Context, userID string) ([]sessionkit.SessionInfo, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, wrap("list by user", err)
+		return nil, wrap(ctx, "list by user", err)
 	}
 	if userID == "" || !validID(userID) {
 		return nil, nil
 	}
 	rows, err := s.pool.Query(ctx, `SELECT `+infoColumns+` FROM `+s.t.sessions()+`
-		WHERE user_id = $1 AND expires_at > $2 ORDER BY created_at, id`, userID, s.now())
+		WHERE user_id = $1 ORDER BY created_at, id`, userID)
 	if err != nil {
-		return nil, wrap("list by user", err)
+		return nil, wrap(ctx, "list by user", err)
 	}
 	infos, err := scanInfos(rows)
-	return infos, wrap("list by user", err)
+	return infos, wrap(ctx, "list by user", err)
 }
 
 // DeleteByUser deletes every session of userID except those whose IDs are
-// in except, and returns how many live sessions it deleted (expired ones
-// are deleted too but not counted). An empty userID deletes nothing.
+// in except, and returns how many live sessions it deleted (those expired by
+// this process's clock are deleted too but not counted). An empty userID
+// deletes nothing.
 func (s *Store) DeleteByUser(ctx context.Context, userID string, except ...string) (int, error) {
 	if err := ctx.Err(); err != nil {
-		return 0, wrap("delete by user", err)
+		return 0, wrap(ctx, "delete by user", err)
 	}
 	if userID == "" || !validID(userID) {
 		return 0, nil
@@ -428,9 +428,9 @@ func (s *Store) DeleteByUser(ctx context.Context, userID string, except ...strin
 		}
 	}
 	rows, err := s.pool.Query(ctx, `DELETE FROM `+s.t.sessions()+`
-		WHERE user_id = $1 AND id <> ALL($2) RETURNING expires_at > $3`, userID, keep, s.now())
+		WHERE user_id = $1 AND id <> ALL($2) RETURNING expires_at > $3`, userID, keep, time.Now())
 	if err != nil {
-		return 0, wrap("delete by user", err)
+		return 0, wrap(ctx, "delete by user", err)
 	}
 	n := 0
 	var live bool
@@ -441,13 +441,13 @@ func (s *Store) DeleteByUser(ctx context.Context, userID string, except ...strin
 		return nil
 	})
 	if err != nil {
-		return 0, wrap("delete by user", err)
+		return 0, wrap(ctx, "delete by user", err)
 	}
 	return n, nil
 }
 
-// Iterate returns a page of at most limit live sessions, in ID order, that
-// follow cursor, and the cursor of the next page ("" at the end). A cursor
+// Iterate returns a page of at most limit sessions, in ID order and
+// whatever their expiry, that follow cursor, and the cursor of the next page ("" at the end). A cursor
 // is opaque; a malformed one is an error.
 func (s *Store) Iterate(ctx context.Context, cursor string, limit int) ([]sessionkit.SessionInfo, string, error) {
 	if limit <= 0 {
@@ -460,14 +460,14 @@ func (s *Store) Iterate(ctx context.Context, cursor string, limit int) ([]sessio
 	// COLLATE "C" orders by bytes, whatever the database's collation, so
 	// that the cursor comparison and the order agree.
 	rows, err := s.pool.Query(ctx, `SELECT `+infoColumns+` FROM `+s.t.sessions()+`
-		WHERE id COLLATE "C" > $1 AND expires_at > $2 ORDER BY id COLLATE "C" LIMIT $3`,
-		string(after), s.now(), limit+1)
+		WHERE id COLLATE "C" > $1 ORDER BY id COLLATE "C" LIMIT $2`,
+		string(after), limit+1)
 	if err != nil {
-		return nil, "", wrap("iterate", err)
+		return nil, "", wrap(ctx, "iterate", err)
 	}
 	page, err := scanInfos(rows)
 	if err != nil {
-		return nil, "", wrap("iterate", err)
+		return nil, "", wrap(ctx, "iterate", err)
 	}
 	next := ""
 	if len(page) > limit {
@@ -500,12 +500,23 @@ func scanInfos(rows pgx.Rows) ([]sessionkit.SessionInfo, error) {
 	return infos, err
 }
 
-// wrap annotates err with the operation, and marks errors that mean the
-// database cannot be reached (connection refused or lost, server shutting
-// down or overloaded, a deadline passed) with sessionkit.ErrUnavailable.
-func wrap(op string, err error) error {
+// wrap annotates err with the operation and classifies it; it is the one
+// place where the store decides what an error means. When the caller's
+// context has ended, the error wraps the context's error
+// (context.Canceled or context.DeadlineExceeded), whatever form the driver
+// gave it, and never sessionkit.ErrUnavailable: cancellation is not an
+// outage. Otherwise errors that mean the database cannot be reached
+// (connection refused or lost, server shutting down or overloaded, a
+// timeout) are marked with sessionkit.ErrUnavailable.
+func wrap(ctx context.Context, op string, err error) error {
 	if err == nil || errors.Is(err, sessionkit.ErrNotFound) || errors.Is(err, sessionkit.ErrExists) {
 		return err
+	}
+	if cerr := ctx.Err(); cerr != nil {
+		if errors.Is(err, cerr) {
+			return fmt.Errorf("pgstore: %s: %w", op, err)
+		}
+		return fmt.Errorf("pgstore: %s: %w (%v)", op, cerr, err)
 	}
 	if unavailable(err) {
 		return fmt.Errorf("pgstore: %s: %w: %w", op, sessionkit.ErrUnavailable, err)
@@ -513,6 +524,8 @@ func wrap(op string, err error) error {
 	return fmt.Errorf("pgstore: %s: %w", op, err)
 }
 
+// unavailable reports whether err, from a call whose context is still
+// live, means that the database cannot be reached.
 func unavailable(err error) bool {
 	if errors.Is(err, context.Canceled) {
 		return false

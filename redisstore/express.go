@@ -38,8 +38,6 @@ type ExpressOptions struct {
 	// MaxRetries bounds how often Update retries when another writer
 	// changed the session between its read and its write (default 32).
 	MaxRetries int
-	// Now returns the current time (default time.Now).
-	Now func() time.Time
 }
 
 // ExpressStore is a sessionkit.Store that keeps sessions in the format of
@@ -68,7 +66,6 @@ type ExpressStore struct {
 	ttl     time.Duration
 	cookie  express.Cookie
 	retries int
-	now     func() time.Time
 }
 
 var _ sessionkit.Store = (*ExpressStore)(nil)
@@ -83,7 +80,7 @@ func NewExpress(client redis.UniversalClient, opts ExpressOptions) (*ExpressStor
 	if opts.TTL < 0 || opts.MaxRetries < 0 {
 		return nil, errors.New("redisstore: negative ExpressOptions.TTL or MaxRetries")
 	}
-	s := &ExpressStore{client: client, prefix: opts.Prefix, ttl: opts.TTL, cookie: opts.Cookie, retries: opts.MaxRetries, now: opts.Now}
+	s := &ExpressStore{client: client, prefix: opts.Prefix, ttl: opts.TTL, cookie: opts.Cookie, retries: opts.MaxRetries}
 	if s.prefix == "" {
 		s.prefix = DefaultExpressPrefix
 	}
@@ -93,9 +90,6 @@ func NewExpress(client redis.UniversalClient, opts ExpressOptions) (*ExpressStor
 	if s.retries == 0 {
 		s.retries = defaultExpressRetries
 	}
-	if s.now == nil {
-		s.now = time.Now
-	}
 	return s, nil
 }
 
@@ -103,10 +97,10 @@ func (s *ExpressStore) key(id string) string { return s.prefix + id }
 
 // get reads the session and the time Redis still keeps it (negative when
 // the key has no expiry), or nil when there is none. Within a WATCH, c is
-// the transaction's connection. Errors are Redis errors, wrapped; a
-// session that does not parse is an error that does not mean
-// unavailability.
-func (s *ExpressStore) get(ctx context.Context, c redis.Cmdable, op, id string) (*express.Session, time.Duration, error) {
+// the transaction's connection. Errors are returned as they come, for the
+// caller to wrap: the client's, or express.ErrMalformed for a session that
+// does not parse.
+func (s *ExpressStore) get(ctx context.Context, c redis.Cmdable, id string) (*express.Session, time.Duration, error) {
 	var get *redis.StringCmd
 	var pttl *redis.DurationCmd
 	_, err := c.Pipelined(ctx, func(p redis.Pipeliner) error {
@@ -118,11 +112,11 @@ func (s *ExpressStore) get(ctx context.Context, c redis.Cmdable, op, id string) 
 		return nil, 0, nil
 	}
 	if err != nil {
-		return nil, 0, wrapErr(op, err)
+		return nil, 0, err
 	}
 	sess, err := express.Decode([]byte(get.Val()))
 	if err != nil {
-		return nil, 0, fmt.Errorf("redisstore: %s: %w", op, err)
+		return nil, 0, err
 	}
 	return sess, pttl.Val(), nil
 }
@@ -138,14 +132,14 @@ func (s *ExpressStore) ttlFor(sess *express.Session, now time.Time) time.Duratio
 // not exist. See express.Session.Record for how the metadata of sessions
 // that Express created or touched is derived.
 func (s *ExpressStore) Load(ctx context.Context, id string) (*sessionkit.Record, error) {
-	sess, remaining, err := s.get(ctx, s.client, "load", id)
+	sess, remaining, err := s.get(ctx, s.client, id)
 	if err != nil {
-		return nil, err
+		return nil, wrapExpressErr(ctx, "load", err)
 	}
 	if sess == nil {
 		return nil, nil
 	}
-	return sess.Record(id, s.now(), remaining, s.ttl), nil
+	return sess.Record(id, time.Now(), remaining, s.ttl), nil
 }
 
 // Create implements sessionkit.Store. It writes a new session as
@@ -153,7 +147,7 @@ func (s *ExpressStore) Load(ctx context.Context, id string) (*sessionkit.Record,
 // connect-redis's expiry) and returns sessionkit.ErrExists if the key
 // exists.
 func (s *ExpressStore) Create(ctx context.Context, rec *sessionkit.Record) error {
-	now := s.now()
+	now := time.Now()
 	sess, err := express.New(rec, s.cookie, now)
 	if err != nil {
 		return err
@@ -168,7 +162,7 @@ func (s *ExpressStore) Create(ctx context.Context, rec *sessionkit.Record) error
 	}
 	ok, err := s.client.SetNX(ctx, s.key(rec.ID), b, ttl).Result()
 	if err != nil {
-		return wrapErr("create", err)
+		return wrapErr(ctx, "create", err)
 	}
 	if !ok {
 		return sessionkit.ErrExists
@@ -186,14 +180,14 @@ func (s *ExpressStore) Update(ctx context.Context, id string, d sessionkit.Delta
 	key := s.key(id)
 	for attempt := 0; attempt < s.retries; attempt++ {
 		err := s.client.Watch(ctx, func(tx *redis.Tx) error {
-			sess, remaining, err := s.get(ctx, tx, "update", id)
+			sess, remaining, err := s.get(ctx, tx, id)
 			if err != nil {
 				return err
 			}
 			if sess == nil {
 				return sessionkit.ErrNotFound
 			}
-			now := s.now()
+			now := time.Now()
 			if err := sess.Apply(d, sess.Record(id, now, remaining, s.ttl), now); err != nil {
 				return err
 			}
@@ -215,20 +209,26 @@ func (s *ExpressStore) Update(ctx context.Context, id string, d sessionkit.Delta
 		switch {
 		case errors.Is(err, redis.TxFailedErr):
 			if err := sleepCtx(ctx, time.Duration(attempt+1)*time.Millisecond); err != nil {
-				return wrapErr("update", err)
+				return wrapErr(ctx, "update", err)
 			}
 			continue
 		case err == nil, errors.Is(err, sessionkit.ErrNotFound):
 			return err
-		case errors.Is(err, express.ErrNotJSON), errors.Is(err, express.ErrReservedKey):
-			return fmt.Errorf("redisstore: update: %w", err)
-		case errors.Is(err, sessionkit.ErrUnavailable), errors.Is(err, express.ErrMalformed):
-			return err // wrapped by get
 		default:
-			return wrapErr("update", err)
+			return wrapExpressErr(ctx, "update", err)
 		}
 	}
 	return fmt.Errorf("redisstore: update: the session changed %d times in a row while being updated", s.retries)
+}
+
+// wrapExpressErr wraps err like wrapErr, except for the errors of package
+// express (a session that does not parse, a value that is not JSON, a
+// reserved key), which say nothing of the server's health.
+func wrapExpressErr(ctx context.Context, op string, err error) error {
+	if errors.Is(err, express.ErrMalformed) || errors.Is(err, express.ErrNotJSON) || errors.Is(err, express.ErrReservedKey) {
+		return fmt.Errorf("redisstore: %s: %w", op, err)
+	}
+	return wrapErr(ctx, op, err)
 }
 
 // sleepCtx waits for d or until ctx ends.
@@ -255,18 +255,18 @@ func (s *ExpressStore) Touch(ctx context.Context, id string, lastSeen, expiresAt
 		return sessionkit.ErrNotFound
 	}
 	if err != nil {
-		return wrapErr("touch", err)
+		return wrapErr(ctx, "touch", err)
 	}
 	sess, err := express.Decode(b)
 	if err != nil {
-		return fmt.Errorf("redisstore: touch: %w", err)
+		return wrapExpressErr(ctx, "touch", err)
 	}
-	now := s.now()
+	now := time.Now()
 	sess.ResetMaxAge(now) // as express-session does before it calls touch
 	ttl := s.ttlFor(sess, now)
 	ok, err := s.client.Expire(ctx, s.key(id), ttl).Result()
 	if err != nil {
-		return wrapErr("touch", err)
+		return wrapErr(ctx, "touch", err)
 	}
 	if !ok {
 		return sessionkit.ErrNotFound
@@ -278,7 +278,7 @@ func (s *ExpressStore) Touch(ctx context.Context, id string, lastSeen, expiresAt
 // session. Deleting a missing session is not an error.
 func (s *ExpressStore) Delete(ctx context.Context, id string) error {
 	if err := s.client.Del(ctx, s.key(id)).Err(); err != nil {
-		return wrapErr("delete", err)
+		return wrapErr(ctx, "delete", err)
 	}
 	return nil
 }

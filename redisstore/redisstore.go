@@ -237,7 +237,7 @@ return 1
 func (s *Store) Load(ctx context.Context, id string) (*sessionkit.Record, error) {
 	fields, err := s.client.HGetAll(ctx, s.sessionKey(id)).Result()
 	if err != nil {
-		return nil, wrapErr("load", err)
+		return nil, wrapErr(ctx, "load", err)
 	}
 	rec, err := decodeRecord(id, fields)
 	if err != nil || rec == nil {
@@ -275,7 +275,7 @@ func (s *Store) Create(ctx context.Context, rec *sessionkit.Record) error {
 	}
 	n, err := createScript.Run(ctx, s.client, []string{s.sessionKey(rec.ID)}, args...).Int()
 	if err != nil {
-		return wrapErr("create", err)
+		return wrapErr(ctx, "create", err)
 	}
 	if n == 0 {
 		return sessionkit.ErrExists
@@ -319,7 +319,7 @@ func (s *Store) Update(ctx context.Context, id string, d sessionkit.Delta) error
 		return sessionkit.ErrNotFound
 	}
 	if err != nil {
-		return wrapErr("update", err)
+		return wrapErr(ctx, "update", err)
 	}
 	var h header
 	if !h.parse(old) {
@@ -356,7 +356,7 @@ func (s *Store) Touch(ctx context.Context, id string, lastSeen, expiresAt time.T
 		return sessionkit.ErrNotFound
 	}
 	if err != nil {
-		return wrapErr("touch", err)
+		return wrapErr(ctx, "touch", err)
 	}
 	var h header
 	if !h.parse(old) {
@@ -378,7 +378,7 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 		return nil
 	}
 	if err != nil {
-		return wrapErr("delete", err)
+		return wrapErr(ctx, "delete", err)
 	}
 	if uid != "" {
 		return s.unindex(ctx, uid, id)
@@ -404,7 +404,7 @@ func (s *Store) index(ctx context.Context, userID, id string, score time.Time) e
 	err := indexScript.Run(ctx, s.client, []string{s.userKey(userID)},
 		time.Now().UnixMilli(), unixMilli(score), id).Err()
 	if err != nil {
-		return wrapErr("index", err)
+		return wrapErr(ctx, "index", err)
 	}
 	return nil
 }
@@ -419,7 +419,7 @@ func (s *Store) unindex(ctx context.Context, userID string, ids ...string) error
 		members[i] = id
 	}
 	if err := s.client.ZRem(ctx, s.userKey(userID), members...).Err(); err != nil {
-		return wrapErr("unindex", err)
+		return wrapErr(ctx, "unindex", err)
 	}
 	return nil
 }
@@ -477,7 +477,7 @@ func (s *Store) DeleteByUser(ctx context.Context, userID string, except ...strin
 		if err == nil {
 			n++
 		} else if err != redis.Nil {
-			return n, wrapErr("delete by user", err)
+			return n, wrapErr(ctx, "delete by user", err)
 		}
 	}
 	if err := s.dropStale(ctx, userID, ids); err != nil {
@@ -524,7 +524,7 @@ func (s *Store) userSessions(ctx context.Context, userID string) ([]string, erro
 		return nil
 	})
 	if err != nil {
-		return nil, wrapErr("list by user", err)
+		return nil, wrapErr(ctx, "list by user", err)
 	}
 	return ids.Val(), nil
 }
@@ -543,7 +543,7 @@ func (s *Store) records(ctx context.Context, ids []string) ([]*sessionkit.Record
 		return nil
 	})
 	if err != nil {
-		return nil, wrapErr("read sessions", err)
+		return nil, wrapErr(ctx, "read sessions", err)
 	}
 	recs := make([]*sessionkit.Record, len(ids))
 	t := time.Now()
@@ -596,7 +596,7 @@ func (s *Store) Iterate(ctx context.Context, cursor string, limit int) ([]sessio
 		for {
 			keys, scanNext, err := node.client.ScanType(ctx, cur.scan, match, int64(limit), "hash").Result()
 			if err != nil {
-				return nil, "", wrapErr("iterate", err)
+				return nil, "", wrapErr(ctx, "iterate", err)
 			}
 			// A SCAN batch can hold more keys than limit. Sort it, skip
 			// what an earlier page returned from it and, if it is still
@@ -677,7 +677,7 @@ func (s *Store) nodes(ctx context.Context) ([]scanNode, error) {
 		return []scanNode{{client: s.client}}, nil
 	}
 	if err != nil {
-		return nil, wrapErr("iterate", err)
+		return nil, wrapErr(ctx, "iterate", err)
 	}
 	slices.SortFunc(nodes, func(a, b scanNode) int { return cmp.Compare(a.addr, b.addr) })
 	return nodes, nil
@@ -918,10 +918,20 @@ func unixMilli(t time.Time) int64 {
 	return max(t.UnixMilli(), 1)
 }
 
-// wrapErr adds context to err and marks it with sessionkit.ErrUnavailable
-// when it means that Redis could not be reached or cannot serve requests
-// right now.
-func wrapErr(op string, err error) error {
+// wrapErr adds context to err and classifies it; it is the one place where
+// the store decides what an error means. When the caller's context has
+// ended, the error wraps the context's error (context.Canceled or
+// context.DeadlineExceeded), whatever form the client gave it, and never
+// sessionkit.ErrUnavailable: cancellation is not an outage. Otherwise it
+// is marked with sessionkit.ErrUnavailable when it means that Redis could
+// not be reached or cannot serve requests right now.
+func wrapErr(ctx context.Context, op string, err error) error {
+	if cerr := ctx.Err(); cerr != nil {
+		if errors.Is(err, cerr) {
+			return fmt.Errorf("redisstore: %s: %w", op, err)
+		}
+		return fmt.Errorf("redisstore: %s: %w (%v)", op, cerr, err)
+	}
 	if unavailable(err) {
 		return fmt.Errorf("redisstore: %s: %w: %w", op, sessionkit.ErrUnavailable, err)
 	}
@@ -931,8 +941,14 @@ func wrapErr(op string, err error) error {
 // unavailable reports whether err means that the server could not be
 // reached or is not ready. A Redis error reply means the server answered,
 // except for the replies of a server that is loading, has lost its
-// master or cluster, or is a read-only replica after a failover.
+// master or cluster, or is a read-only replica after a failover. The
+// caller's cancellation is not an outage either (wrapErr checks the
+// caller's context first, so a context error seen here is not the
+// caller's).
 func unavailable(err error) bool {
+	if errors.Is(err, context.Canceled) {
+		return false
+	}
 	var rerr redis.Error
 	if !errors.As(err, &rerr) {
 		return true

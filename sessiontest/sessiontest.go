@@ -9,13 +9,37 @@
 //	}
 //
 // Run checks the store contract directly (see sessionkit.Store), the
-// optional capabilities the store implements (UserIndex, Iterator), that
-// expiry follows the store's clock option (Options.NewWithClock), and the
-// behaviour users see through the middleware on top of the store: cookies,
-// renewal, destroy, idle and absolute expiry with a fake clock, remember-me,
-// concurrent requests, and that no store ever holds a usable token.
+// optional capabilities the store implements (sessionkit.UserIndex,
+// sessionkit.Iterator), and the behaviour users see through the middleware
+// on top of the store: cookies, renewal, destroy, idle and absolute expiry
+// with a fake clock, remember-me, concurrent requests, and that no store
+// ever holds a usable token.
 //
-// Client-side stores call RunClient, which runs the middleware-level tests
+// Each behaviour is a small named check, run as a subtest of that name
+// (Contract/Update, UserIndex/Bounded, Middleware/IdleTimeout...), so that
+// a failure points at one behaviour; go test -run selects checks by name.
+// The checks of a capability are registered only for stores that have it:
+// the suite never skips a test.
+//
+// The contract the suite holds stores to, in short:
+//
+//   - Expiry is decided by the manager, with its own clock. A store has no
+//     clock option. Load, ListByUser and Iterate may return records whose
+//     ExpiresAt has passed, with that ExpiresAt intact, or hide them by the
+//     store's own clock (a TTL, time.Now in a query); the suite accepts
+//     both. A record hidden from Load is absent for Update and Touch too.
+//     Create over an expired record may replace it or return ErrExists.
+//     A store's cleanup of expired records is garbage collection.
+//   - Update never creates a record: a record deleted by a parallel request
+//     stays deleted.
+//   - Cancellation is not an outage. A call whose context is already
+//     canceled, or past its deadline, fails with an error that wraps
+//     context.Canceled or context.DeadlineExceeded and not
+//     sessionkit.ErrUnavailable, and changes nothing. The suite checks
+//     contexts that ended before the call; a store may complete a call
+//     whose context ends while it runs.
+//
+// Client-side stores call RunClient, which runs the middleware-level checks
 // that apply to sessions kept in the cookie.
 package sessiontest
 
@@ -40,11 +64,31 @@ type Options struct {
 	// and values), so the suite can check that no session token appears in
 	// it. Stores should set it.
 	Dump func(t *testing.T) []byte
-	// NewWithClock, if set, returns a store for one test that decides
-	// whether a session has expired by now instead of the real clock (a
-	// store's Options.Now). The suite then checks that expiry follows that
-	// clock. Stores with such an option should set it.
-	NewWithClock func(t *testing.T, now func() time.Time) sessionkit.Store
+}
+
+// A storeCheck is one behaviour of sessionkit.Store.
+type storeCheck struct {
+	name string
+	run  func(t *testing.T, st sessionkit.Store)
+}
+
+// A capabilityCheck is one behaviour of an optional capability C of a
+// store (sessionkit.UserIndex, sessionkit.Iterator); st and c are the same
+// store.
+type capabilityCheck[C any] struct {
+	name string
+	run  func(t *testing.T, st sessionkit.Store, c C)
+}
+
+// runCapability runs checks, each as a subtest of its name, on stores from
+// newStore, which implement C.
+func runCapability[C any](t *testing.T, checks []capabilityCheck[C], newStore func(t *testing.T) sessionkit.Store) {
+	for _, c := range checks {
+		t.Run(c.name, func(t *testing.T) {
+			st := newStore(t)
+			c.run(t, st, st.(C))
+		})
+	}
 }
 
 // Run runs the conformance suite against the store that opts.New returns.
@@ -53,30 +97,27 @@ func Run(t *testing.T, opts Options) {
 	if opts.New == nil {
 		t.Fatal("sessiontest: Options.New is nil")
 	}
-	t.Run("Contract", func(t *testing.T) { runContract(t, opts) })
-	t.Run("UserIndex", func(t *testing.T) {
-		idx, ok := opts.New(t).(sessionkit.UserIndex)
-		if !ok {
-			t.Skip("store does not implement sessionkit.UserIndex")
+	// The store's capabilities decide which checks are registered.
+	probe := opts.New(t)
+	_, hasIndex := probe.(sessionkit.UserIndex)
+	_, hasIterator := probe.(sessionkit.Iterator)
+
+	t.Run("Contract", func(t *testing.T) {
+		for _, c := range contractChecks {
+			t.Run(c.name, func(t *testing.T) { c.run(t, opts.New(t)) })
 		}
-		runUserIndex(t, idx)
 	})
-	t.Run("Iterator", func(t *testing.T) {
-		st := opts.New(t)
-		if _, ok := st.(sessionkit.Iterator); !ok {
-			t.Skip("store does not implement sessionkit.Iterator")
-		}
-		runIterator(t, st)
-	})
-	if opts.NewWithClock != nil {
-		// Not a skipped test when unset: a store without a clock option
-		// has nothing to check here.
-		t.Run("Clock", func(t *testing.T) { runClock(t, opts.NewWithClock) })
+	if hasIndex {
+		t.Run("UserIndex", func(t *testing.T) { runCapability(t, userIndexChecks, opts.New) })
+	}
+	if hasIterator {
+		t.Run("Iterator", func(t *testing.T) { runCapability(t, iteratorChecks, opts.New) })
 	}
 	t.Run("Middleware", func(t *testing.T) {
 		runManager(t, harness{
-			config: func(t *testing.T) sessionkit.Config { return sessionkit.Config{Store: opts.New(t)} },
-			dump:   opts.Dump,
+			config:    func(t *testing.T) sessionkit.Config { return sessionkit.Config{Store: opts.New(t)} },
+			dump:      opts.Dump,
+			userIndex: hasIndex,
 		})
 	})
 }
@@ -89,7 +130,7 @@ type ClientOptions struct {
 	New func(t *testing.T, now func() time.Time) sessionkit.ClientStore
 }
 
-// RunClient runs the middleware-level tests that apply to a client-side
+// RunClient runs the middleware-level checks that apply to a client-side
 // store, one that keeps the whole session in the cookie.
 func RunClient(t *testing.T, opts ClientOptions) {
 	t.Helper()

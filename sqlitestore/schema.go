@@ -101,7 +101,7 @@ func (s *Store) migrate(ctx context.Context) error {
 		}
 		return nil
 	})
-	return s.wrap("create schema", err)
+	return s.wrap(ctx, "create schema", err)
 }
 
 // checkColumns returns an error naming the missing columns when table
@@ -109,19 +109,19 @@ func (s *Store) migrate(ctx context.Context) error {
 func (s *Store) checkColumns(ctx context.Context, table string, want []string) error {
 	rows, err := s.db.QueryContext(ctx, `SELECT name FROM pragma_table_info(?)`, table)
 	if err != nil {
-		return s.wrap("check schema", err)
+		return s.wrap(ctx, "check schema", err)
 	}
 	defer rows.Close()
 	var have []string
 	for rows.Next() {
 		var name string
 		if err := rows.Scan(&name); err != nil {
-			return s.wrap("check schema", err)
+			return s.wrap(ctx, "check schema", err)
 		}
 		have = append(have, strings.ToLower(name))
 	}
 	if err := rows.Err(); err != nil {
-		return s.wrap("check schema", err)
+		return s.wrap(ctx, "check schema", err)
 	}
 	if len(have) == 0 {
 		return nil // the table does not exist yet

@@ -10,6 +10,11 @@
 // serialises its own writes, so many goroutines may write at once; other
 // processes writing to the same file wait for the busy timeout.
 //
+// The store has no clock: the manager decides by its own clock whether a
+// session has expired, so Load, ListByUser and Iterate return sessions
+// whatever their expiry. Expired sessions are deleted by DeleteExpired, run
+// by a background goroutine, as garbage collection.
+//
 // A Store also implements sessionkit.UserIndex and sessionkit.Iterator.
 package sqlitestore
 
@@ -55,13 +60,8 @@ type Options struct {
 
 	// CleanupInterval is how often a background goroutine deletes expired
 	// sessions. Zero means DefaultCleanupInterval; a negative value
-	// disables the goroutine (call DeleteExpired yourself). Expired
-	// sessions are never returned either way.
+	// disables the goroutine (call DeleteExpired yourself).
 	CleanupInterval time.Duration
-
-	// Now returns the current time, which decides whether a session has
-	// expired. Default: time.Now. Tests set it to a fake clock.
-	Now func() time.Time
 
 	// BusyTimeout is how long Open makes a connection wait for a lock held
 	// by another process. Default: DefaultBusyTimeout. New ignores it:
@@ -84,7 +84,6 @@ type Store struct {
 	ownDB  bool
 	table  string
 	values string
-	now    func() time.Time
 
 	// wlock serialises the store's writes, so that goroutines of one
 	// process queue here (honouring their contexts) instead of failing
@@ -177,11 +176,7 @@ func newStore(ctx context.Context, db *sql.DB, own bool, opts Options) (*Store, 
 		ownDB:  own,
 		table:  table,
 		values: table + "_values",
-		now:    opts.Now,
 		wlock:  make(chan struct{}, 1),
-	}
-	if s.now == nil {
-		s.now = time.Now
 	}
 	if err := s.migrate(ctx); err != nil {
 		return nil, err
@@ -210,8 +205,9 @@ func (s *Store) Close() error {
 	return err
 }
 
-// DeleteExpired deletes the sessions that have expired and returns how many
-// it deleted. The cleanup goroutine calls it every CleanupInterval.
+// DeleteExpired deletes the sessions whose expiry has passed by this
+// process's clock (time.Now) and returns how many it deleted. The cleanup
+// goroutine calls it every CleanupInterval.
 func (s *Store) DeleteExpired(ctx context.Context) (int, error) {
 	total := 0
 	for {
@@ -221,7 +217,7 @@ func (s *Store) DeleteExpired(ctx context.Context) (int, error) {
 			// deferred transaction never has to upgrade a read lock.
 			rows, err := tx.QueryContext(ctx, `DELETE FROM `+s.table+` WHERE id IN (
 				SELECT id FROM `+s.table+` WHERE expires_at <= ? LIMIT ?) RETURNING id`,
-				nanos(s.now()), cleanupBatch)
+				nanos(time.Now()), cleanupBatch)
 			if err != nil {
 				return err
 			}
@@ -233,7 +229,7 @@ func (s *Store) DeleteExpired(ctx context.Context) (int, error) {
 			return s.deleteValues(ctx, tx, ids)
 		})
 		if err != nil {
-			return total, s.wrap("delete expired", err)
+			return total, s.wrap(ctx, "delete expired", err)
 		}
 		total += n
 		if n < cleanupBatch {
@@ -272,14 +268,15 @@ func scanStrings(rows *sql.Rows) ([]string, error) {
 	return list, rows.Err()
 }
 
-// Load returns the live session with the given ID, or (nil, nil).
+// Load returns the session with the given ID, or (nil, nil). It returns
+// the session even if its expiry has passed: the manager decides.
 func (s *Store) Load(ctx context.Context, id string) (*sessionkit.Record, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT s.user_id, s.created_at, s.last_seen, s.expires_at,
 		s.absolute_expiry, s.persistent, s.meta, v.key, v.value
 		FROM `+s.table+` s LEFT JOIN `+s.values+` v ON v.session_id = s.id
-		WHERE s.id = ? AND s.expires_at > ?`, id, nanos(s.now()))
+		WHERE s.id = ?`, id)
 	if err != nil {
-		return nil, s.wrap("load", err)
+		return nil, s.wrap(ctx, "load", err)
 	}
 	defer rows.Close()
 	var rec *sessionkit.Record
@@ -291,7 +288,7 @@ func (s *Store) Load(ctx context.Context, id string) (*sessionkit.Record, error)
 			value                  []byte
 		)
 		if err := rows.Scan(&userID, &created, &seen, &exp, &ab, &persistent, &meta, &key, &value); err != nil {
-			return nil, s.wrap("load", err)
+			return nil, s.wrap(ctx, "load", err)
 		}
 		if rec == nil {
 			rec = &sessionkit.Record{
@@ -305,7 +302,7 @@ func (s *Store) Load(ctx context.Context, id string) (*sessionkit.Record, error)
 				Persistent:     persistent,
 			}
 			if rec.Meta, err = decodeMeta(meta); err != nil {
-				return nil, s.wrap("load", err)
+				return nil, s.wrap(ctx, "load", err)
 			}
 		}
 		if key.Valid {
@@ -316,13 +313,14 @@ func (s *Store) Load(ctx context.Context, id string) (*sessionkit.Record, error)
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return nil, s.wrap("load", err)
+		return nil, s.wrap(ctx, "load", err)
 	}
 	return rec, nil
 }
 
-// Create inserts rec. It returns sessionkit.ErrExists when a live session
-// has the same ID; an expired one is replaced.
+// Create inserts rec. It returns sessionkit.ErrExists when a session has
+// the same ID, unless that session's expiry has passed by this process's
+// clock: then it is replaced.
 func (s *Store) Create(ctx context.Context, rec *sessionkit.Record) error {
 	meta, err := encodeMeta(rec.Meta)
 	if err != nil {
@@ -338,7 +336,7 @@ func (s *Store) Create(ctx context.Context, rec *sessionkit.Record) error {
 				persistent = excluded.persistent, meta = excluded.meta
 			WHERE s.expires_at <= ?`,
 			rec.ID, nullString(rec.UserID), nanos(rec.CreatedAt), nanos(rec.LastSeen),
-			nanos(rec.ExpiresAt), nanos(rec.AbsoluteExpiry), rec.Persistent, meta, nanos(s.now()))
+			nanos(rec.ExpiresAt), nanos(rec.AbsoluteExpiry), rec.Persistent, meta, nanos(time.Now()))
 		if err != nil {
 			return err
 		}
@@ -353,12 +351,12 @@ func (s *Store) Create(ctx context.Context, rec *sessionkit.Record) error {
 		}
 		return s.setValues(ctx, tx, rec.ID, rec.Values)
 	})
-	return s.wrap("create", err)
+	return s.wrap(ctx, "create", err)
 }
 
-// Update applies d to the live session id in one transaction, writing only
-// the keys that d names. It returns sessionkit.ErrNotFound when the session
-// does not exist or has expired.
+// Update applies d to the session id in one transaction, writing only the
+// keys that d names. It returns sessionkit.ErrNotFound when the session
+// does not exist.
 func (s *Store) Update(ctx context.Context, id string, d sessionkit.Delta) error {
 	set := "last_seen = ?, expires_at = ?"
 	args := []any{nanos(d.LastSeen), nanos(d.ExpiresAt)}
@@ -374,9 +372,9 @@ func (s *Store) Update(ctx context.Context, id string, d sessionkit.Delta) error
 		set += ", persistent = ?"
 		args = append(args, *d.Persistent)
 	}
-	args = append(args, id, nanos(s.now()))
+	args = append(args, id)
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE `+s.table+` SET `+set+` WHERE id = ? AND expires_at > ?`, args...)
+		res, err := tx.ExecContext(ctx, `UPDATE `+s.table+` SET `+set+` WHERE id = ?`, args...)
 		if err != nil {
 			return err
 		}
@@ -400,7 +398,7 @@ func (s *Store) Update(ctx context.Context, id string, d sessionkit.Delta) error
 		}
 		return nil
 	})
-	return s.wrap("update", err)
+	return s.wrap(ctx, "update", err)
 }
 
 // setValues writes values for session id, replacing existing keys.
@@ -425,13 +423,13 @@ func (s *Store) setValues(ctx context.Context, tx *sql.Tx, id string, values map
 	return nil
 }
 
-// Touch sets the LastSeen and ExpiresAt of the live session id without
+// Touch sets the LastSeen and ExpiresAt of the session id without
 // rewriting its values. It returns sessionkit.ErrNotFound when the session
-// does not exist or has expired.
+// does not exist.
 func (s *Store) Touch(ctx context.Context, id string, lastSeen, expiresAt time.Time) error {
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE `+s.table+` SET last_seen = ?, expires_at = ?
-			WHERE id = ? AND expires_at > ?`, nanos(lastSeen), nanos(expiresAt), id, nanos(s.now()))
+			WHERE id = ?`, nanos(lastSeen), nanos(expiresAt), id)
 		if err != nil {
 			return err
 		}
@@ -442,7 +440,7 @@ func (s *Store) Touch(ctx context.Context, id string, lastSeen, expiresAt time.T
 		}
 		return nil
 	})
-	return s.wrap("touch", err)
+	return s.wrap(ctx, "touch", err)
 }
 
 // Delete deletes the session id and its values. Deleting a missing session
@@ -455,29 +453,30 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 		_, err := tx.ExecContext(ctx, `DELETE FROM `+s.values+` WHERE session_id = ?`, id)
 		return err
 	})
-	return s.wrap("delete", err)
+	return s.wrap(ctx, "delete", err)
 }
 
 const infoColumns = `id, user_id, created_at, last_seen, expires_at, persistent, meta`
 
-// ListByUser returns the live sessions of userID, oldest first. An empty
-// userID has no sessions.
+// ListByUser returns the sessions of userID, oldest first, whatever their
+// expiry. An empty userID has no sessions.
 func (s *Store) ListByUser(ctx context.Context, userID string) ([]sessionkit.SessionInfo, error) {
 	if userID == "" {
 		return nil, nil
 	}
 	rows, err := s.db.QueryContext(ctx, `SELECT `+infoColumns+` FROM `+s.table+`
-		WHERE user_id = ? AND expires_at > ? ORDER BY created_at, id`, userID, nanos(s.now()))
+		WHERE user_id = ? ORDER BY created_at, id`, userID)
 	if err != nil {
-		return nil, s.wrap("list by user", err)
+		return nil, s.wrap(ctx, "list by user", err)
 	}
 	infos, err := scanInfos(rows)
-	return infos, s.wrap("list by user", err)
+	return infos, s.wrap(ctx, "list by user", err)
 }
 
 // DeleteByUser deletes every session of userID except those whose IDs are
-// in except, and returns how many live sessions it deleted (expired ones
-// are deleted too but not counted). An empty userID deletes nothing.
+// in except, and returns how many live sessions it deleted (those expired by
+// this process's clock are deleted too but not counted). An empty userID
+// deletes nothing.
 func (s *Store) DeleteByUser(ctx context.Context, userID string, except ...string) (int, error) {
 	if userID == "" {
 		return 0, nil
@@ -493,7 +492,7 @@ func (s *Store) DeleteByUser(ctx context.Context, userID string, except ...strin
 	err = s.write(ctx, func(tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, `DELETE FROM `+s.table+`
 			WHERE user_id = ? AND id NOT IN (SELECT value FROM json_each(?))
-			RETURNING id, expires_at > ?`, userID, string(keep), nanos(s.now()))
+			RETURNING id, expires_at > ?`, userID, string(keep), nanos(time.Now()))
 		if err != nil {
 			return err
 		}
@@ -519,7 +518,7 @@ func (s *Store) DeleteByUser(ctx context.Context, userID string, except ...strin
 		return s.deleteValues(ctx, tx, ids)
 	})
 	if err != nil {
-		return 0, s.wrap("delete by user", err)
+		return 0, s.wrap(ctx, "delete by user", err)
 	}
 	return n, nil
 }
@@ -527,8 +526,8 @@ func (s *Store) DeleteByUser(ctx context.Context, userID string, except ...strin
 // DefaultPageSize is the page size Iterate uses when limit is not positive.
 const DefaultPageSize = 100
 
-// Iterate returns a page of at most limit live sessions, in ID order, that
-// follow cursor, and the cursor of the next page ("" at the end). A cursor
+// Iterate returns a page of at most limit sessions, in ID order and
+// whatever their expiry, that follow cursor, and the cursor of the next page ("" at the end). A cursor
 // is opaque; a malformed one is an error.
 func (s *Store) Iterate(ctx context.Context, cursor string, limit int) ([]sessionkit.SessionInfo, string, error) {
 	if limit <= 0 {
@@ -539,13 +538,13 @@ func (s *Store) Iterate(ctx context.Context, cursor string, limit int) ([]sessio
 		return nil, "", fmt.Errorf("sqlitestore: iterate: malformed cursor %q", cursor)
 	}
 	rows, err := s.db.QueryContext(ctx, `SELECT `+infoColumns+` FROM `+s.table+`
-		WHERE id > ? AND expires_at > ? ORDER BY id LIMIT ?`, string(after), nanos(s.now()), limit+1)
+		WHERE id > ? ORDER BY id LIMIT ?`, string(after), limit+1)
 	if err != nil {
-		return nil, "", s.wrap("iterate", err)
+		return nil, "", s.wrap(ctx, "iterate", err)
 	}
 	page, err := scanInfos(rows)
 	if err != nil {
-		return nil, "", s.wrap("iterate", err)
+		return nil, "", s.wrap(ctx, "iterate", err)
 	}
 	next := ""
 	if len(page) > limit {
@@ -599,13 +598,23 @@ func (s *Store) write(ctx context.Context, fn func(*sql.Tx) error) error {
 	return tx.Commit()
 }
 
-// wrap annotates err with the operation, and marks errors that mean the
-// database cannot be used right now (it cannot be opened, is locked by
-// another process beyond the busy timeout, or a deadline passed) with
-// sessionkit.ErrUnavailable.
-func (s *Store) wrap(op string, err error) error {
+// wrap annotates err with the operation and classifies it; it is the one
+// place where the store decides what an error means. When the caller's
+// context has ended, the error wraps the context's error
+// (context.Canceled or context.DeadlineExceeded) and never
+// sessionkit.ErrUnavailable: cancellation is not an outage. Otherwise
+// errors that mean the database cannot be used right now (it cannot be
+// opened, is locked by another process beyond the busy timeout, or an
+// internal deadline passed) are marked with sessionkit.ErrUnavailable.
+func (s *Store) wrap(ctx context.Context, op string, err error) error {
 	if err == nil || errors.Is(err, sessionkit.ErrNotFound) || errors.Is(err, sessionkit.ErrExists) {
 		return err
+	}
+	if cerr := ctx.Err(); cerr != nil {
+		if errors.Is(err, cerr) {
+			return fmt.Errorf("sqlitestore: %s: %w", op, err)
+		}
+		return fmt.Errorf("sqlitestore: %s: %w (%v)", op, cerr, err)
 	}
 	if unavailable(err) {
 		return fmt.Errorf("sqlitestore: %s: %w: %w", op, sessionkit.ErrUnavailable, err)
@@ -613,6 +622,8 @@ func (s *Store) wrap(op string, err error) error {
 	return fmt.Errorf("sqlitestore: %s: %w", op, err)
 }
 
+// unavailable reports whether err, from a call whose context is still
+// live, means that the database cannot be used right now.
 func unavailable(err error) bool {
 	if errors.Is(err, context.DeadlineExceeded) {
 		return true
