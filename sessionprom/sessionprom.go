@@ -108,6 +108,7 @@ func New(opts Options) *Collector {
 			Buckets: buckets,
 		}, []string{"op", "outcome"}),
 	}
+	c.rejected.WithLabelValues("expired") // exported at zero from the start
 	for op := range storewrap.Op(storewrap.NumOps) {
 		for outcome := range storewrap.Outcome(storewrap.NumOutcomes) {
 			c.observers[op][outcome] = c.latency.WithLabelValues(op.String(), outcome.String())

@@ -125,7 +125,7 @@ func (e *env) want(lines ...string) {
 
 func TestSessionLifeIsCounted(t *testing.T) {
 	e := newEnv(t)
-	e.want("test_sessions_created_total 0", "test_sessions_renewed_total 0")
+	e.want("test_sessions_created_total 0", "test_sessions_renewed_total 0", `test_session_tokens_rejected_total{reason="expired"} 0`)
 
 	c := e.do("/put", nil) // created
 	c = e.do("/login", c)  // renewed
@@ -196,7 +196,7 @@ func TestLint(t *testing.T) {
 	for _, p := range problems {
 		t.Errorf("%s: %s", p.Metric, p.Text)
 	}
-	if n := testutil.CollectAndCount(c); n != 2+1+int(6*8) {
+	if n := testutil.CollectAndCount(c); n != 2+1+1+int(6*8) {
 		t.Errorf("collected %d series", n)
 	}
 }

@@ -6,10 +6,11 @@ require (
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/prometheus/client_golang v1.25.0
 	github.com/redis/go-redis/v9 v9.23.0
-	github.com/sessionkit/sessionkit v0.0.0
+	github.com/sessionkit/sessionkit v0.1.0
 	github.com/sessionkit/sessionkit/mongostore v0.0.0
 	github.com/sessionkit/sessionkit/pgstore v0.0.0
 	github.com/sessionkit/sessionkit/redisstore v0.0.0
+	github.com/sessionkit/sessionkit/sessionprom v0.1.0
 	github.com/sessionkit/sessionkit/sqlitestore v0.0.0
 	go.mongodb.org/mongo-driver/v2 v2.10.0
 	golang.org/x/crypto v0.58.0
@@ -50,5 +51,6 @@ replace (
 	github.com/sessionkit/sessionkit/mongostore => ../../mongostore
 	github.com/sessionkit/sessionkit/pgstore => ../../pgstore
 	github.com/sessionkit/sessionkit/redisstore => ../../redisstore
+	github.com/sessionkit/sessionkit/sessionprom => ../../sessionprom
 	github.com/sessionkit/sessionkit/sqlitestore => ../../sqlitestore
 )
