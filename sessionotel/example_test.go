@@ -48,7 +48,7 @@ func ExampleWrapStore() {
 			fmt.Print(" (child)")
 		}
 		for _, a := range s.Attributes {
-			fmt.Printf(" %s=%s", a.Key, a.Value.Emit())
+			fmt.Printf(" %s=%s", a.Key, a.Value.String())
 		}
 		fmt.Println()
 	}

@@ -72,7 +72,7 @@ func (s *spy) Delete(ctx context.Context, id string) error {
 func attrs(s tracetest.SpanStub) map[attribute.Key]string {
 	m := make(map[attribute.Key]string)
 	for _, kv := range s.Attributes {
-		m[kv.Key] = kv.Value.Emit()
+		m[kv.Key] = kv.Value.String()
 	}
 	return m
 }
@@ -156,12 +156,12 @@ func TestSpansAreChildrenOfTheRequestSpan(t *testing.T) {
 	for _, s := range spans {
 		var text []string
 		for _, kv := range s.Attributes {
-			text = append(text, kv.Value.Emit())
+			text = append(text, kv.Value.String())
 		}
 		for _, e := range s.Events {
 			text = append(text, e.Name)
 			for _, kv := range e.Attributes {
-				text = append(text, kv.Value.Emit())
+				text = append(text, kv.Value.String())
 			}
 		}
 		text = append(text, s.Name, s.Status.Description)
