@@ -95,8 +95,8 @@ func Classify(err error) Outcome {
 	return OutcomeError
 }
 
-// Call describes a finished store call. It carries neither the store key
-// nor the user ID, so an Observer cannot leak them by accident.
+// Call describes a finished store call. It does not carry the store key
+// or the user ID, so that an Observer does not export them by accident.
 type Call struct {
 	Op Op
 	// Start is when the call began (before Observer.Start ran).
@@ -104,7 +104,9 @@ type Call struct {
 	// Outcome classifies Err; a Load that found nothing is OutcomeNotFound
 	// with a nil Err.
 	Outcome Outcome
-	Err     error
+	// Err is the error the call returned. Its message may quote the store
+	// key, as some drivers' messages do: export Outcome, not Err.
+	Err error
 }
 
 // An Observer watches the calls a wrapped store receives. It must be safe
