@@ -10,6 +10,7 @@ require (
 	github.com/sessionkit/sessionkit/mongostore v0.1.0
 	github.com/sessionkit/sessionkit/pgstore v0.1.0
 	github.com/sessionkit/sessionkit/redisstore v0.1.0
+	github.com/sessionkit/sessionkit/sessionprom v0.1.0
 	github.com/sessionkit/sessionkit/sqlitestore v0.1.0
 	go.mongodb.org/mongo-driver/v2 v2.10.0
 	golang.org/x/crypto v0.58.0

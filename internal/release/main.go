@@ -65,6 +65,10 @@ var published = []string{
 	"mongostore",
 	"pgstore",
 	"sqlitestore",
+	"sessionprom",
+	"sessionotel",
+	"ginsession",
+	"echosession",
 	"cmd/authserver",
 }
 

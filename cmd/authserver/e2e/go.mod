@@ -11,7 +11,10 @@ require (
 	golang.org/x/crypto v0.58.0
 )
 
-require github.com/sessionkit/sessionkit v0.1.0 // indirect
+require (
+	github.com/sessionkit/sessionkit v0.1.0 // indirect
+	github.com/sessionkit/sessionkit/sessionprom v0.1.0 // indirect
+)
 
 require (
 	filippo.io/edwards25519 v1.1.0 // indirect
@@ -91,3 +94,5 @@ replace (
 )
 
 replace github.com/sessionkit/sessionkit/internal/testserver => ../../../internal/testserver
+
+replace github.com/sessionkit/sessionkit/sessionprom => ../../../sessionprom

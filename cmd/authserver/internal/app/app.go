@@ -145,12 +145,12 @@ func New(opts Options) (*App, error) {
 		RememberMeIdleTimeout: opts.RememberMeIdleTimeout,
 		Secrets:               opts.Secrets,
 		Metadata:              a.metadata,
-		OnEvent:               a.metrics.onEvent,
+		OnEvent:               a.metrics.sessions.OnEvent,
 		Logger:                opts.Logger,
 		Now:                   opts.Now,
 	}
 	if opts.Store != nil {
-		cfg.Store = instrument(opts.Store, a.metrics.storeLatency)
+		cfg.Store = a.metrics.sessions.WrapStore(opts.Store)
 	}
 	if a.sm, err = sessionkit.New(cfg); err != nil {
 		return nil, err

@@ -1,0 +1,221 @@
+package sessionprom_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/sessionkit/sessionkit"
+	"github.com/sessionkit/sessionkit/memstore"
+	"github.com/sessionkit/sessionkit/sessionprom"
+)
+
+// clock is a settable clock for the manager.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// env is a manager on a memstore whose metrics go to a registry.
+type env struct {
+	t      *testing.T
+	m      *sessionkit.Manager
+	reg    *prometheus.Registry
+	h      http.Handler
+	clock  *clock
+	events []sessionkit.Event // seen by the application's own OnEvent
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	st := memstore.New(memstore.Options{})
+	t.Cleanup(func() { st.Close() })
+	e := &env{t: t, reg: prometheus.NewRegistry(), clock: &clock{t: time.Now()}}
+	c := sessionprom.New(sessionprom.Options{Namespace: "test"})
+	e.reg.MustRegister(c)
+	var mu sync.Mutex
+	own := func(_ context.Context, ev sessionkit.Event) {
+		mu.Lock()
+		e.events = append(e.events, ev)
+		mu.Unlock()
+	}
+	var err error
+	e.m, err = sessionkit.New(sessionkit.Config{
+		Store: c.WrapStore(st), OnEvent: c.Chain(own), Now: e.clock.Now,
+		Cookie: sessionkit.CookieConfig{Insecure: true}, Logger: slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/login", func(w http.ResponseWriter, r *http.Request) {
+		s := e.m.Session(r.Context())
+		s.Renew(false)
+		s.SetUserID("u1")
+	})
+	mux.HandleFunc("/put", func(w http.ResponseWriter, r *http.Request) { e.m.Session(r.Context()).Put("k", "v") })
+	mux.HandleFunc("/get", func(w http.ResponseWriter, r *http.Request) {
+		v, _, _ := sessionkit.Get[string](e.m.Session(r.Context()), "k")
+		io.WriteString(w, v)
+	})
+	mux.HandleFunc("/logout", func(w http.ResponseWriter, r *http.Request) { e.m.Session(r.Context()).Destroy() })
+	e.h = e.m.Middleware(mux)
+	return e
+}
+
+// do sends a request with cookie (may be nil) and returns the session
+// cookie the response sets, or the one it was given.
+func (e *env) do(path string, cookie *http.Cookie) *http.Cookie {
+	e.t.Helper()
+	req := httptest.NewRequest("GET", path, nil)
+	if cookie != nil {
+		req.AddCookie(cookie)
+	}
+	rr := httptest.NewRecorder()
+	e.h.ServeHTTP(rr, req)
+	if rr.Code != http.StatusOK {
+		e.t.Fatalf("%s: status %d", path, rr.Code)
+	}
+	for _, c := range rr.Result().Cookies() {
+		return c
+	}
+	return cookie
+}
+
+// scrape returns the registry's metrics in the text format, only the
+// lines of the test namespace.
+func (e *env) scrape() string {
+	e.t.Helper()
+	rr := httptest.NewRecorder()
+	promhttp.HandlerFor(e.reg, promhttp.HandlerOpts{}).ServeHTTP(rr, httptest.NewRequest("GET", "/metrics", nil))
+	var out []string
+	for l := range strings.Lines(rr.Body.String()) {
+		if strings.HasPrefix(l, "test_") {
+			out = append(out, strings.TrimSpace(l))
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+func (e *env) want(lines ...string) {
+	e.t.Helper()
+	got := e.scrape()
+	for _, l := range lines {
+		if !strings.Contains(got+"\n", l+"\n") {
+			e.t.Errorf("metrics lack %q; got:\n%s", l, got)
+		}
+	}
+}
+
+func TestSessionLifeIsCounted(t *testing.T) {
+	e := newEnv(t)
+	e.want("test_sessions_created_total 0", "test_sessions_renewed_total 0", `test_session_tokens_rejected_total{reason="expired"} 0`)
+
+	c := e.do("/put", nil) // created
+	c = e.do("/login", c)  // renewed
+	e.do("/get", c)
+	e.do("/logout", c)            // destroyed
+	e.do("/get", c)               // an unknown token now
+	c2 := e.do("/put", nil)       // created
+	e.clock.Add(31 * time.Minute) // past the idle timeout, by the manager's clock only
+	e.do("/get", c2)              // expired
+
+	e.want(
+		"test_sessions_created_total 2",
+		"test_sessions_renewed_total 1",
+		`test_sessions_destroyed_total{reason="destroy"} 1`,
+		`test_sessions_expired_total{reason="idle timeout"} 1`,
+		`test_session_tokens_rejected_total{reason="expired"} 1`,
+		`test_session_store_duration_seconds_count{op="create",outcome="ok"} 3`,
+		`test_session_store_duration_seconds_count{op="load",outcome="ok"} 4`,
+		`test_session_store_duration_seconds_count{op="load",outcome="not_found"} 1`,
+		`test_session_store_duration_seconds_count{op="delete",outcome="ok"} 3`,
+		`test_session_store_duration_seconds_count{op="update",outcome="ok"} 1`,
+	)
+
+	// The application's own OnEvent got every event, in order.
+	var kinds []string
+	for _, ev := range e.events {
+		kinds = append(kinds, ev.Kind.String())
+	}
+	if got, want := strings.Join(kinds, " "), "created renewed destroyed created expired"; got != want {
+		t.Errorf("chained OnEvent saw %q, want %q", got, want)
+	}
+}
+
+func TestRevocationIsCounted(t *testing.T) {
+	e := newEnv(t)
+	e.do("/login", nil)
+	e.do("/login", nil)
+	n, err := e.m.RevokeUserSessions(context.Background(), "u1")
+	if err != nil || n != 2 {
+		t.Fatalf("RevokeUserSessions = %d, %v", n, err)
+	}
+	e.want(
+		`test_sessions_destroyed_total{reason="revoked"} 1`,
+		`test_session_store_duration_seconds_count{op="delete_by_user",outcome="ok"} 1`,
+	)
+}
+
+func TestChainNil(t *testing.T) {
+	c := sessionprom.New(sessionprom.Options{})
+	c.Chain(nil)(context.Background(), sessionkit.Event{Kind: sessionkit.EventCreated})
+	want := `
+# HELP sessionkit_sessions_created_total Sessions created.
+# TYPE sessionkit_sessions_created_total counter
+sessionkit_sessions_created_total 1
+`
+	if err := testutil.CollectAndCompare(c, strings.NewReader(want), "sessionkit_sessions_created_total"); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestLint(t *testing.T) {
+	c := sessionprom.New(sessionprom.Options{ConstLabels: prometheus.Labels{"app": "x"}})
+	c.OnEvent(context.Background(), sessionkit.Event{Kind: sessionkit.EventDestroyed, Reason: "destroy"})
+	problems, err := testutil.CollectAndLint(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		t.Errorf("%s: %s", p.Metric, p.Text)
+	}
+	if n := testutil.CollectAndCount(c); n != 2+1+1+int(6*8) {
+		t.Errorf("collected %d series", n)
+	}
+}
+
+func TestWrapStoreKeepsCapabilities(t *testing.T) {
+	st := memstore.New(memstore.Options{})
+	defer st.Close()
+	w := sessionprom.New(sessionprom.Options{}).WrapStore(st)
+	_, idx := w.(sessionkit.UserIndex)
+	_, it := w.(sessionkit.Iterator)
+	_, cl := w.(io.Closer)
+	if !idx || !it || !cl {
+		t.Errorf("wrapped memstore: UserIndex %v, Iterator %v, Close %v", idx, it, cl)
+	}
+	bare := sessionprom.New(sessionprom.Options{}).WrapStore(struct{ sessionkit.Store }{st})
+	_, idx = bare.(sessionkit.UserIndex)
+	_, it = bare.(sessionkit.Iterator)
+	_, cl = bare.(io.Closer)
+	if idx || it || cl {
+		t.Errorf("wrapped plain Store: UserIndex %v, Iterator %v, Close %v", idx, it, cl)
+	}
+}

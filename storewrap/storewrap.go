@@ -1,0 +1,293 @@
+// Package storewrap wraps a sessionkit.Store so that an Observer sees every
+// call, for metrics and tracing. The wrapper keeps the optional capabilities
+// of the store it wraps, and only those: it implements sessionkit.UserIndex,
+// sessionkit.Iterator and io.Closer exactly when the wrapped store does, so
+// the manager's feature checks give the same answers as without it.
+//
+// Modules sessionprom and sessionotel build on it; an application rarely
+// calls it directly.
+package storewrap
+
+import (
+	"context"
+	"errors"
+	"io"
+	"time"
+
+	"github.com/sessionkit/sessionkit"
+)
+
+// Op names a store call.
+type Op uint8
+
+// The store calls an Observer sees. Close is passed through unobserved.
+const (
+	OpLoad         Op = iota // Store.Load
+	OpCreate                 // Store.Create
+	OpUpdate                 // Store.Update
+	OpTouch                  // Store.Touch
+	OpDelete                 // Store.Delete
+	OpListByUser             // UserIndex.ListByUser
+	OpDeleteByUser           // UserIndex.DeleteByUser
+	OpIterate                // Iterator.Iterate
+
+	// NumOps is the number of Op values, for tables indexed by Op.
+	NumOps = iota
+)
+
+var opNames = [NumOps]string{"load", "create", "update", "touch", "delete", "list_by_user", "delete_by_user", "iterate"}
+
+// String returns the op's name in snake case, such as "list_by_user".
+func (o Op) String() string {
+	if int(o) < len(opNames) {
+		return opNames[o]
+	}
+	return "unknown"
+}
+
+// Outcome classifies how a store call ended.
+type Outcome uint8
+
+// The outcomes of a store call.
+const (
+	OutcomeOK          Outcome = iota // success
+	OutcomeNotFound                   // sessionkit.ErrNotFound, or Load found no live record
+	OutcomeExists                     // sessionkit.ErrExists
+	OutcomeUnavailable                // an error wrapping sessionkit.ErrUnavailable
+	OutcomeCanceled                   // the context was canceled or its deadline passed
+	OutcomeError                      // any other error
+
+	// NumOutcomes is the number of Outcome values, for tables indexed by
+	// Outcome.
+	NumOutcomes = iota
+)
+
+var outcomeNames = [NumOutcomes]string{"ok", "not_found", "exists", "unavailable", "canceled", "error"}
+
+// String returns the outcome's name in snake case, such as "not_found".
+func (o Outcome) String() string {
+	if int(o) < len(outcomeNames) {
+		return outcomeNames[o]
+	}
+	return "unknown"
+}
+
+// Failed reports whether the outcome is a failure of the store (unavailable,
+// canceled or another error), as opposed to an answer such as not found.
+func (o Outcome) Failed() bool {
+	return o >= OutcomeUnavailable
+}
+
+// Classify returns the outcome of a call that returned err.
+func Classify(err error) Outcome {
+	switch {
+	case err == nil:
+		return OutcomeOK
+	case errors.Is(err, sessionkit.ErrNotFound):
+		return OutcomeNotFound
+	case errors.Is(err, sessionkit.ErrExists):
+		return OutcomeExists
+	case errors.Is(err, sessionkit.ErrUnavailable):
+		return OutcomeUnavailable
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return OutcomeCanceled
+	}
+	return OutcomeError
+}
+
+// Call describes a finished store call. It does not carry the store key
+// or the user ID, so that an Observer does not export them by accident.
+type Call struct {
+	Op Op
+	// Start is when the call began (before Observer.Start ran).
+	Start time.Time
+	// Outcome classifies Err; a Load that found nothing is OutcomeNotFound
+	// with a nil Err.
+	Outcome Outcome
+	// Err is the error the call returned. Its message may quote the store
+	// key, as some drivers' messages do: export Outcome, not Err.
+	Err error
+}
+
+// An Observer watches the calls a wrapped store receives. It must be safe
+// for concurrent use and should not block.
+type Observer interface {
+	// Start is called before each call. The context it returns is the one
+	// the wrapped store receives and Done gets, so a tracer can return a
+	// context holding a new span; return ctx itself otherwise.
+	Start(ctx context.Context, op Op) context.Context
+	// Done is called when the call returns, with the context Start
+	// returned.
+	Done(ctx context.Context, c Call)
+}
+
+// Unwrapper is implemented by every store Wrap returns: Unwrap returns the
+// wrapped store, to reach methods that are not part of sessionkit's
+// interfaces.
+type Unwrapper interface {
+	Unwrap() sessionkit.Store
+}
+
+// Wrap returns a Store that reports every call on s to o. The result
+// implements sessionkit.UserIndex, sessionkit.Iterator and io.Closer when s
+// does, and not otherwise; it always implements Unwrapper.
+func Wrap(s sessionkit.Store, o Observer) sessionkit.Store {
+	w := &store{s: s, o: o}
+	idx, hasIdx := s.(sessionkit.UserIndex)
+	it, hasIt := s.(sessionkit.Iterator)
+	cl, hasCl := s.(io.Closer)
+	ui, ii, ci := userIndex{w, idx}, iterator{w, it}, closer{cl}
+	// One type per combination of capabilities. To support a new optional
+	// capability, add a type for it above and double this list.
+	switch {
+	case !hasIdx && !hasIt && !hasCl:
+		return w
+	case hasIdx && !hasIt && !hasCl:
+		return struct {
+			*store
+			userIndex
+		}{w, ui}
+	case !hasIdx && hasIt && !hasCl:
+		return struct {
+			*store
+			iterator
+		}{w, ii}
+	case !hasIdx && !hasIt && hasCl:
+		return struct {
+			*store
+			closer
+		}{w, ci}
+	case hasIdx && hasIt && !hasCl:
+		return struct {
+			*store
+			userIndex
+			iterator
+		}{w, ui, ii}
+	case hasIdx && !hasIt && hasCl:
+		return struct {
+			*store
+			userIndex
+			closer
+		}{w, ui, ci}
+	case !hasIdx && hasIt && hasCl:
+		return struct {
+			*store
+			iterator
+			closer
+		}{w, ii, ci}
+	default:
+		return struct {
+			*store
+			userIndex
+			iterator
+			closer
+		}{w, ui, ii, ci}
+	}
+}
+
+// store wraps the methods of sessionkit.Store.
+type store struct {
+	s sessionkit.Store
+	o Observer
+}
+
+// begin starts call op.
+func (w *store) begin(ctx context.Context, op Op) (context.Context, Call) {
+	c := Call{Op: op, Start: time.Now()}
+	return w.o.Start(ctx, op), c
+}
+
+// end reports call c, which returned err; found is false when a Load found
+// no record.
+func (w *store) end(ctx context.Context, c Call, err error, found bool) {
+	c.Err, c.Outcome = err, Classify(err)
+	if err == nil && !found {
+		c.Outcome = OutcomeNotFound
+	}
+	w.o.Done(ctx, c)
+}
+
+// Unwrap returns the wrapped store.
+func (w *store) Unwrap() sessionkit.Store { return w.s }
+
+// Load implements sessionkit.Store.
+func (w *store) Load(ctx context.Context, id string) (*sessionkit.Record, error) {
+	ctx, c := w.begin(ctx, OpLoad)
+	rec, err := w.s.Load(ctx, id)
+	w.end(ctx, c, err, rec != nil)
+	return rec, err
+}
+
+// Create implements sessionkit.Store.
+func (w *store) Create(ctx context.Context, rec *sessionkit.Record) error {
+	ctx, c := w.begin(ctx, OpCreate)
+	err := w.s.Create(ctx, rec)
+	w.end(ctx, c, err, true)
+	return err
+}
+
+// Update implements sessionkit.Store.
+func (w *store) Update(ctx context.Context, id string, d sessionkit.Delta) error {
+	ctx, c := w.begin(ctx, OpUpdate)
+	err := w.s.Update(ctx, id, d)
+	w.end(ctx, c, err, true)
+	return err
+}
+
+// Touch implements sessionkit.Store.
+func (w *store) Touch(ctx context.Context, id string, lastSeen, expiresAt time.Time) error {
+	ctx, c := w.begin(ctx, OpTouch)
+	err := w.s.Touch(ctx, id, lastSeen, expiresAt)
+	w.end(ctx, c, err, true)
+	return err
+}
+
+// Delete implements sessionkit.Store.
+func (w *store) Delete(ctx context.Context, id string) error {
+	ctx, c := w.begin(ctx, OpDelete)
+	err := w.s.Delete(ctx, id)
+	w.end(ctx, c, err, true)
+	return err
+}
+
+// userIndex wraps the methods of sessionkit.UserIndex.
+type userIndex struct {
+	w   *store
+	idx sessionkit.UserIndex
+}
+
+// ListByUser implements sessionkit.UserIndex.
+func (u userIndex) ListByUser(ctx context.Context, userID string) ([]sessionkit.SessionInfo, error) {
+	ctx, c := u.w.begin(ctx, OpListByUser)
+	list, err := u.idx.ListByUser(ctx, userID)
+	u.w.end(ctx, c, err, true)
+	return list, err
+}
+
+// DeleteByUser implements sessionkit.UserIndex.
+func (u userIndex) DeleteByUser(ctx context.Context, userID string, except ...string) (int, error) {
+	ctx, c := u.w.begin(ctx, OpDeleteByUser)
+	n, err := u.idx.DeleteByUser(ctx, userID, except...)
+	u.w.end(ctx, c, err, true)
+	return n, err
+}
+
+// iterator wraps the method of sessionkit.Iterator.
+type iterator struct {
+	w  *store
+	it sessionkit.Iterator
+}
+
+// Iterate implements sessionkit.Iterator.
+func (i iterator) Iterate(ctx context.Context, cursor string, limit int) ([]sessionkit.SessionInfo, string, error) {
+	ctx, c := i.w.begin(ctx, OpIterate)
+	page, next, err := i.it.Iterate(ctx, cursor, limit)
+	i.w.end(ctx, c, err, true)
+	return page, next, err
+}
+
+// closer passes Close through.
+type closer struct{ c io.Closer }
+
+// Close implements io.Closer.
+func (c closer) Close() error { return c.c.Close() }
