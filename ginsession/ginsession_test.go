@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -531,7 +532,7 @@ func TestStoreFailures(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			called := false
-			s := newSite(t, sessionkit.Config{Store: tc.store}, func(r *gin.Engine) {
+			s := newSite(t, sessionkit.Config{Store: tc.store, Logger: slog.New(slog.DiscardHandler)}, func(r *gin.Engine) {
 				r.GET("/", func(c *gin.Context) {
 					called = true
 					_ = ginsession.Get(c).Put("k", 2)
