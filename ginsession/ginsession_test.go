@@ -89,14 +89,6 @@ func sessionCookie(res *http.Response) *http.Cookie {
 	return nil
 }
 
-// next returns the cookie to send after res: the one res set, or cookie.
-func next(cookie string, res *http.Response) string {
-	if c := sessionCookie(res); c != nil {
-		return c.Value
-	}
-	return cookie
-}
-
 // checkSaved fails unless res sets the session cookie with the headers
 // that keep it out of shared caches.
 func checkSaved(t *testing.T, res *http.Response) string {
@@ -550,5 +542,29 @@ func TestStoreFailures(t *testing.T) {
 				t.Fatal("the handler ran although the session could not be loaded")
 			}
 		})
+	}
+}
+
+// TestHijack checks that a handler can take over the connection, as
+// WebSocket libraries do, and that the session is committed first.
+func TestHijack(t *testing.T) {
+	s := newSite(t, sessionkit.Config{}, func(r *gin.Engine) {
+		r.GET("/ws", func(c *gin.Context) {
+			must(t, ginsession.Get(c).Put("k", "v"))
+			conn, buf, err := c.Writer.Hijack()
+			if err != nil {
+				t.Errorf("Hijack through the middleware: %v", err)
+				return
+			}
+			defer conn.Close()
+			if err := ginsession.Get(c).Put("late", 1); !errors.Is(err, sessionkit.ErrCommitted) {
+				t.Errorf("Put after Hijack = %v; want ErrCommitted", err)
+			}
+			buf.WriteString("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+			buf.Flush()
+		})
+	})
+	if res, body := s.do("GET", "/ws", ""); body != "ok" {
+		t.Fatalf("hijacked response %d %q", res.StatusCode, body)
 	}
 }
