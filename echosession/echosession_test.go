@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
 	"github.com/sessionkit/sessionkit"
 	"github.com/sessionkit/sessionkit/echosession"
 	"github.com/sessionkit/sessionkit/memstore"
@@ -603,5 +604,27 @@ func TestHijack(t *testing.T) {
 	})
 	if res, body := s.do("GET", "/ws", ""); body != "ok" {
 		t.Fatalf("hijacked response %d %q", res.StatusCode, body)
+	}
+}
+
+// TestPanic checks that a handler that panics does not save its session
+// and that echo's Recover middleware still answers.
+func TestPanic(t *testing.T) {
+	st := memstore.New(memstore.Options{})
+	defer st.Close()
+	m, err := sessionkit.New(sessionkit.Config{Store: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := echo.New()
+	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisablePrintStack: true}), echosession.New(m))
+	e.GET("/", func(c echo.Context) error {
+		must(t, echosession.Get(c).Put("half", "done"))
+		panic("handler bug")
+	})
+	rr := httptest.NewRecorder()
+	e.ServeHTTP(rr, httptest.NewRequest("GET", "https://example.test/", nil))
+	if rr.Code != http.StatusInternalServerError || rr.Header().Get("Set-Cookie") != "" {
+		t.Fatalf("after a panic: %d %v; want 500 without a session cookie", rr.Code, rr.Header())
 	}
 }

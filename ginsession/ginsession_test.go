@@ -568,3 +568,27 @@ func TestHijack(t *testing.T) {
 		t.Fatalf("hijacked response %d %q", res.StatusCode, body)
 	}
 }
+
+// TestPanic checks that a handler that panics does not save its session
+// and that gin.Recovery still answers.
+func TestPanic(t *testing.T) {
+	st := memstore.New(memstore.Options{})
+	defer st.Close()
+	m, err := sessionkit.New(sessionkit.Config{Store: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := gin.New()
+	r.Use(gin.CustomRecoveryWithWriter(io.Discard, func(c *gin.Context, _ any) {
+		c.AbortWithStatus(http.StatusInternalServerError)
+	}), ginsession.New(m))
+	r.GET("/", func(c *gin.Context) {
+		must(t, ginsession.Get(c).Put("half", "done"))
+		panic("handler bug")
+	})
+	rr := httptest.NewRecorder()
+	r.ServeHTTP(rr, httptest.NewRequest("GET", "https://example.test/", nil))
+	if rr.Code != http.StatusInternalServerError || rr.Header().Get("Set-Cookie") != "" {
+		t.Fatalf("after a panic: %d %v; want 500 without a session cookie", rr.Code, rr.Header())
+	}
+}
