@@ -470,6 +470,12 @@ func TestCacheHeaders(t *testing.T) {
 	if body != "gopher" || !varies(res) {
 		t.Fatalf("private page %q with Vary %q; want gopher and Vary: Cookie", body, res.Header.Values("Vary"))
 	}
+	// The framework's own not-found answer runs behind the middleware too:
+	// a cookie that names no session is cleared.
+	res, _ = s.do("GET", "/missing", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
+	if gone := sessionCookie(res); res.StatusCode != http.StatusNotFound || gone == nil || gone.MaxAge >= 0 || !varies(res) {
+		t.Fatalf("not found with a stale cookie: %d %v", res.StatusCode, res.Header)
+	}
 }
 
 // TestOuterMiddlewareSeesResponse checks that a middleware installed before

@@ -64,10 +64,9 @@ type sessionKey struct{}
 // returns a Session whose methods all return sessionkit.ErrNoSession; it
 // never returns nil.
 func Get(c *gin.Context) *sessionkit.Session {
-	if s, ok := c.Get(sessionKey{}); ok {
-		if s, ok := s.(*sessionkit.Session); ok {
-			return s
-		}
+	v, _ := c.Get(sessionKey{})
+	if s, ok := v.(*sessionkit.Session); ok {
+		return s
 	}
 	return noSession()
 }
