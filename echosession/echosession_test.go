@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/labstack/echo/v4"
@@ -113,6 +114,12 @@ func varies(res *http.Response) bool {
 		}
 	}
 	return false
+}
+
+// ran reports whether the handler of route name ran.
+func ran(reached *sync.Map, name string) bool {
+	_, ok := reached.Load(name)
+	return ok
 }
 
 func must(t *testing.T, err error) {
@@ -288,13 +295,13 @@ func TestFrameworkHelpersSaveSession(t *testing.T) {
 		{"PlainError", "GET", http.StatusInternalServerError, func(c echo.Context) error { return errors.New("boom") }},
 		{"ErrUnauthorized", "POST", http.StatusUnauthorized, func(c echo.Context) error { return echo.ErrUnauthorized }},
 	}
-	reached := map[string]bool{}
+	var reached sync.Map // route name -> true when the handler behind it ran
 	s := newSite(t, sessionkit.Config{}, func(e *echo.Echo) {
 		for _, tc := range cases {
 			// A route middleware changes the session and responds; the
 			// handler behind it runs only when the middleware says so.
 			e.Add(tc.method, "/"+tc.name, func(c echo.Context) error {
-				reached[tc.name] = true
+				reached.Store(tc.name, true)
 				return nil
 			}, func(echo.HandlerFunc) echo.HandlerFunc {
 				return func(c echo.Context) error {
@@ -321,7 +328,7 @@ func TestFrameworkHelpersSaveSession(t *testing.T) {
 			if _, body := s.do("GET", "/read", c); body != tc.name {
 				t.Fatalf("the next request read %q; want %q", body, tc.name)
 			}
-			if reached[tc.name] {
+			if ran(&reached, tc.name) {
 				t.Fatal("the handler behind a middleware that answered ran")
 			}
 		})
@@ -568,10 +575,10 @@ func TestStoreFailures(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			called := false
+			var called atomic.Bool
 			s := newSite(t, sessionkit.Config{Store: tc.store, Logger: slog.New(slog.DiscardHandler)}, func(e *echo.Echo) {
 				e.GET("/", func(c echo.Context) error {
-					called = true
+					called.Store(true)
 					_ = echosession.Get(c).Put("k", 2)
 					return tc.respond(c)
 				})
@@ -583,7 +590,7 @@ func TestStoreFailures(t *testing.T) {
 			if sessionCookie(res) != nil {
 				t.Fatal("a failed save set the cookie")
 			}
-			if tc.name == "Load" && called {
+			if tc.name == "Load" && called.Load() {
 				t.Fatal("the handler ran although the session could not be loaded")
 			}
 		})

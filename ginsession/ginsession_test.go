@@ -12,6 +12,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/gin-gonic/gin"
@@ -118,6 +119,12 @@ func varies(res *http.Response) bool {
 		}
 	}
 	return false
+}
+
+// ran reports whether the handler of route name ran.
+func ran(reached *sync.Map, name string) bool {
+	_, ok := reached.Load(name)
+	return ok
 }
 
 func must(t *testing.T, err error) {
@@ -262,7 +269,7 @@ func TestFrameworkHelpersSaveSession(t *testing.T) {
 			c.String(http.StatusAccepted, "accepted")
 		}},
 	}
-	reached := map[string]bool{}
+	var reached sync.Map // route name -> true when the handler behind it ran
 	s := newSite(t, sessionkit.Config{}, func(r *gin.Engine) {
 		for _, tc := range cases {
 			// A route middleware changes the session and responds; the
@@ -271,7 +278,7 @@ func TestFrameworkHelpersSaveSession(t *testing.T) {
 				must(t, ginsession.Get(c).Put("via", tc.name))
 				tc.respond(c)
 			}, func(c *gin.Context) {
-				reached[tc.name] = true
+				reached.Store(tc.name, true)
 			})
 		}
 		r.GET("/read", func(c *gin.Context) {
@@ -296,7 +303,7 @@ func TestFrameworkHelpersSaveSession(t *testing.T) {
 			if _, body := s.do("GET", "/read", c); body != want {
 				t.Fatalf("the next request read %q; want %q", body, want)
 			}
-			if strings.HasPrefix(tc.name, "Abort") && reached[tc.name] {
+			if strings.HasPrefix(tc.name, "Abort") && ran(&reached, tc.name) {
 				t.Fatal("the handler after an abort ran")
 			}
 		})
@@ -529,10 +536,10 @@ func TestStoreFailures(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			called := false
+			var called atomic.Bool
 			s := newSite(t, sessionkit.Config{Store: tc.store, Logger: slog.New(slog.DiscardHandler)}, func(r *gin.Engine) {
 				r.GET("/", func(c *gin.Context) {
-					called = true
+					called.Store(true)
 					_ = ginsession.Get(c).Put("k", 2)
 					tc.respond(c)
 				})
@@ -544,7 +551,7 @@ func TestStoreFailures(t *testing.T) {
 			if sessionCookie(res) != nil {
 				t.Fatal("a failed save set the cookie")
 			}
-			if tc.name == "Load" && called {
+			if tc.name == "Load" && called.Load() {
 				t.Fatal("the handler ran although the session could not be loaded")
 			}
 		})
