@@ -63,6 +63,7 @@ type ExpressOptions struct {
 // overwrites changes that Go made after Express loaded the session, as it
 // would overwrite those of another Express request.
 type ExpressStore struct {
+	*reloader
 	client  redis.UniversalClient
 	prefix  string
 	ttl     time.Duration
@@ -83,7 +84,7 @@ func NewExpress(client redis.UniversalClient, opts ExpressOptions) (*ExpressStor
 	if opts.TTL < 0 || opts.MaxRetries < 0 {
 		return nil, errors.New("redisstore: negative ExpressOptions.TTL or MaxRetries")
 	}
-	s := &ExpressStore{client: client, prefix: opts.Prefix, ttl: opts.TTL, cookie: opts.Cookie, retries: opts.MaxRetries, now: opts.Now}
+	s := &ExpressStore{reloader: newReloader(client), client: client, prefix: opts.Prefix, ttl: opts.TTL, cookie: opts.Cookie, retries: opts.MaxRetries, now: opts.Now}
 	if s.prefix == "" {
 		s.prefix = DefaultExpressPrefix
 	}
@@ -118,7 +119,7 @@ func (s *ExpressStore) get(ctx context.Context, c redis.Cmdable, op, id string) 
 		return nil, 0, nil
 	}
 	if err != nil {
-		return nil, 0, wrapErr(op, err)
+		return nil, 0, s.wrapErr(op, err)
 	}
 	sess, err := express.Decode([]byte(get.Val()))
 	if err != nil {
@@ -168,7 +169,7 @@ func (s *ExpressStore) Create(ctx context.Context, rec *sessionkit.Record) error
 	}
 	ok, err := s.client.SetNX(ctx, s.key(rec.ID), b, ttl).Result()
 	if err != nil {
-		return wrapErr("create", err)
+		return s.wrapErr("create", err)
 	}
 	if !ok {
 		return sessionkit.ErrExists
@@ -202,20 +203,27 @@ func (s *ExpressStore) Update(ctx context.Context, id string, d sessionkit.Delta
 				return err
 			}
 			ttl := s.ttlFor(sess, now)
+			var write redis.Cmder
 			_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
 				if ttl <= 0 {
-					p.Del(ctx, key) // connect-redis: a save past cookie.expires destroys
+					write = p.Del(ctx, key) // connect-redis: a save past cookie.expires destroys
 				} else {
-					p.Set(ctx, key, b, ttl)
+					write = p.Set(ctx, key, b, ttl)
 				}
 				return nil
 			})
+			if err != nil && write.Err() != nil {
+				// When Redis refuses to queue the write (CLUSTERDOWN
+				// during a failover, READONLY, OOM), EXEC fails with
+				// EXECABORT; the write's own error says why.
+				err = write.Err()
+			}
 			return err
 		}, key)
 		switch {
 		case errors.Is(err, redis.TxFailedErr):
 			if err := sleepCtx(ctx, time.Duration(attempt+1)*time.Millisecond); err != nil {
-				return wrapErr("update", err)
+				return s.wrapErr("update", err)
 			}
 			continue
 		case err == nil, errors.Is(err, sessionkit.ErrNotFound):
@@ -225,7 +233,7 @@ func (s *ExpressStore) Update(ctx context.Context, id string, d sessionkit.Delta
 		case errors.Is(err, sessionkit.ErrUnavailable), errors.Is(err, express.ErrMalformed):
 			return err // wrapped by get
 		default:
-			return wrapErr("update", err)
+			return s.wrapErr("update", err)
 		}
 	}
 	return fmt.Errorf("redisstore: update: the session changed %d times in a row while being updated", s.retries)
@@ -255,7 +263,7 @@ func (s *ExpressStore) Touch(ctx context.Context, id string, lastSeen, expiresAt
 		return sessionkit.ErrNotFound
 	}
 	if err != nil {
-		return wrapErr("touch", err)
+		return s.wrapErr("touch", err)
 	}
 	sess, err := express.Decode(b)
 	if err != nil {
@@ -266,7 +274,7 @@ func (s *ExpressStore) Touch(ctx context.Context, id string, lastSeen, expiresAt
 	ttl := s.ttlFor(sess, now)
 	ok, err := s.client.Expire(ctx, s.key(id), ttl).Result()
 	if err != nil {
-		return wrapErr("touch", err)
+		return s.wrapErr("touch", err)
 	}
 	if !ok {
 		return sessionkit.ErrNotFound
@@ -278,7 +286,7 @@ func (s *ExpressStore) Touch(ctx context.Context, id string, lastSeen, expiresAt
 // session. Deleting a missing session is not an error.
 func (s *ExpressStore) Delete(ctx context.Context, id string) error {
 	if err := s.client.Del(ctx, s.key(id)).Err(); err != nil {
-		return wrapErr("delete", err)
+		return s.wrapErr("delete", err)
 	}
 	return nil
 }
