@@ -69,7 +69,7 @@ type failoverSession struct {
 	id       string
 	affected bool // on the killed master's slots
 
-	// Written by the owning worker, read by the test under run.mu.
+	// Written by the owning worker and read by the test, under run.mu.
 	lastAck int       // the counter of the last 200 answer
 	lastOK  time.Time // when the last request answered 200 was sent
 	lost    int       // 200 answers whose counter did not go up

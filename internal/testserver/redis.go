@@ -205,6 +205,9 @@ type RedisClusterOptions struct {
 	// replica, replaced by it (5 s by default; Redis takes at least one
 	// NodeTimeout and about one more second to promote a replica).
 	NodeTimeout time.Duration
+	// Args are passed to every node's redis-server after the cluster
+	// settings, for example "--cluster-require-full-coverage", "no".
+	Args []string
 }
 
 // RedisCluster is a Redis Cluster started by StartRedisClusterWith. Its
@@ -240,13 +243,13 @@ func StartRedisClusterWith(t testing.TB, opts RedisClusterOptions) *RedisCluster
 	var addrs []string
 	for i := range masters * (1 + opts.Replicas) {
 		r := startRedisFunc(t, bin, fmt.Sprintf("cluster%d", i), func() []string {
-			return []string{
+			return append([]string{
 				"--cluster-enabled", "yes",
 				"--cluster-config-file", "nodes.conf",
 				"--cluster-node-timeout", strconv.FormatInt(timeout.Milliseconds(), 10),
 				// An explicit bus port, so that port+10000 need not be free.
 				"--cluster-port", strconv.Itoa(FreePort(t)),
-			}
+			}, opts.Args...)
 		})
 		t.Cleanup(r.Stop)
 		addrs = append(addrs, r.Addr)
