@@ -12,6 +12,12 @@
 // script touches a single key, so the store works on a Redis Cluster without
 // CROSSSLOT errors. See the README for the key layout and the guarantees.
 //
+// On a Redis Cluster, a call that fails because a node is unreachable or
+// the cluster is down makes the *redis.ClusterClient reload its map of the
+// cluster, at most once per 250 ms, so that the store follows a failover as
+// soon as the replica is promoted rather than at go-redis's next periodic
+// reload (every minute by default).
+//
 // The store needs Redis 6.2 or later. For context deadlines to bound each
 // call, create the client with ContextTimeoutEnabled set; otherwise the
 // client's own read and write timeouts apply.
