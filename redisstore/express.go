@@ -61,6 +61,7 @@ type ExpressOptions struct {
 // overwrites changes that Go made after Express loaded the session, as it
 // would overwrite those of another Express request.
 type ExpressStore struct {
+	*reloader
 	client  redis.UniversalClient
 	prefix  string
 	ttl     time.Duration
@@ -80,7 +81,7 @@ func NewExpress(client redis.UniversalClient, opts ExpressOptions) (*ExpressStor
 	if opts.TTL < 0 || opts.MaxRetries < 0 {
 		return nil, errors.New("redisstore: negative ExpressOptions.TTL or MaxRetries")
 	}
-	s := &ExpressStore{client: client, prefix: opts.Prefix, ttl: opts.TTL, cookie: opts.Cookie, retries: opts.MaxRetries}
+	s := &ExpressStore{reloader: newReloader(client), client: client, prefix: opts.Prefix, ttl: opts.TTL, cookie: opts.Cookie, retries: opts.MaxRetries}
 	if s.prefix == "" {
 		s.prefix = DefaultExpressPrefix
 	}
@@ -134,7 +135,7 @@ func (s *ExpressStore) ttlFor(sess *express.Session, now time.Time) time.Duratio
 func (s *ExpressStore) Load(ctx context.Context, id string) (*sessionkit.Record, error) {
 	sess, remaining, err := s.get(ctx, s.client, id)
 	if err != nil {
-		return nil, wrapExpressErr(ctx, "load", err)
+		return nil, s.wrapExpressErr(ctx, "load", err)
 	}
 	if sess == nil {
 		return nil, nil
@@ -162,7 +163,7 @@ func (s *ExpressStore) Create(ctx context.Context, rec *sessionkit.Record) error
 	}
 	ok, err := s.client.SetNX(ctx, s.key(rec.ID), b, ttl).Result()
 	if err != nil {
-		return wrapErr(ctx, "create", err)
+		return s.wrapErr(ctx, "create", err)
 	}
 	if !ok {
 		return sessionkit.ErrExists
@@ -196,26 +197,33 @@ func (s *ExpressStore) Update(ctx context.Context, id string, d sessionkit.Delta
 				return err
 			}
 			ttl := s.ttlFor(sess, now)
+			var write redis.Cmder
 			_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
 				if ttl <= 0 {
-					p.Del(ctx, key) // connect-redis: a save past cookie.expires destroys
+					write = p.Del(ctx, key) // connect-redis: a save past cookie.expires destroys
 				} else {
-					p.Set(ctx, key, b, ttl)
+					write = p.Set(ctx, key, b, ttl)
 				}
 				return nil
 			})
+			if err != nil && write.Err() != nil {
+				// When Redis refuses to queue the write (CLUSTERDOWN
+				// during a failover, READONLY, OOM), EXEC fails with
+				// EXECABORT; the write's own error says why.
+				err = write.Err()
+			}
 			return err
 		}, key)
 		switch {
 		case errors.Is(err, redis.TxFailedErr):
 			if err := sleepCtx(ctx, time.Duration(attempt+1)*time.Millisecond); err != nil {
-				return wrapErr(ctx, "update", err)
+				return s.wrapErr(ctx, "update", err)
 			}
 			continue
 		case err == nil, errors.Is(err, sessionkit.ErrNotFound):
 			return err
 		default:
-			return wrapExpressErr(ctx, "update", err)
+			return s.wrapExpressErr(ctx, "update", err)
 		}
 	}
 	return fmt.Errorf("redisstore: update: the session changed %d times in a row while being updated", s.retries)
@@ -224,11 +232,11 @@ func (s *ExpressStore) Update(ctx context.Context, id string, d sessionkit.Delta
 // wrapExpressErr wraps err like wrapErr, except for the errors of package
 // express (a session that does not parse, a value that is not JSON, a
 // reserved key), which say nothing of the server's health.
-func wrapExpressErr(ctx context.Context, op string, err error) error {
+func (r *reloader) wrapExpressErr(ctx context.Context, op string, err error) error {
 	if errors.Is(err, express.ErrMalformed) || errors.Is(err, express.ErrNotJSON) || errors.Is(err, express.ErrReservedKey) {
 		return fmt.Errorf("redisstore: %s: %w", op, err)
 	}
-	return wrapErr(ctx, op, err)
+	return r.wrapErr(ctx, op, err)
 }
 
 // sleepCtx waits for d or until ctx ends.
@@ -255,18 +263,18 @@ func (s *ExpressStore) Touch(ctx context.Context, id string, lastSeen, expiresAt
 		return sessionkit.ErrNotFound
 	}
 	if err != nil {
-		return wrapErr(ctx, "touch", err)
+		return s.wrapErr(ctx, "touch", err)
 	}
 	sess, err := express.Decode(b)
 	if err != nil {
-		return wrapExpressErr(ctx, "touch", err)
+		return s.wrapExpressErr(ctx, "touch", err)
 	}
 	now := time.Now()
 	sess.ResetMaxAge(now) // as express-session does before it calls touch
 	ttl := s.ttlFor(sess, now)
 	ok, err := s.client.Expire(ctx, s.key(id), ttl).Result()
 	if err != nil {
-		return wrapErr(ctx, "touch", err)
+		return s.wrapErr(ctx, "touch", err)
 	}
 	if !ok {
 		return sessionkit.ErrNotFound
@@ -278,7 +286,7 @@ func (s *ExpressStore) Touch(ctx context.Context, id string, lastSeen, expiresAt
 // session. Deleting a missing session is not an error.
 func (s *ExpressStore) Delete(ctx context.Context, id string) error {
 	if err := s.client.Del(ctx, s.key(id)).Err(); err != nil {
-		return wrapErr(ctx, "delete", err)
+		return s.wrapErr(ctx, "delete", err)
 	}
 	return nil
 }

@@ -12,6 +12,12 @@
 // script touches a single key, so the store works on a Redis Cluster without
 // CROSSSLOT errors. See the README for the key layout and the guarantees.
 //
+// On a Redis Cluster, a call that fails because a node is unreachable or
+// the cluster is down makes the *redis.ClusterClient reload its map of the
+// cluster, at most once per 250 ms, so that the store follows a failover as
+// soon as the replica is promoted rather than at go-redis's next periodic
+// reload (every minute by default).
+//
 // The store needs Redis 6.2 or later. For context deadlines to bound each
 // call, create the client with ContextTimeoutEnabled set; otherwise the
 // client's own read and write timeouts apply.
@@ -44,6 +50,7 @@ type Options struct {
 // Store is a sessionkit.Store backed by Redis. It is safe for concurrent
 // use. Create one with New.
 type Store struct {
+	*reloader
 	client redis.UniversalClient
 	prefix string
 }
@@ -67,7 +74,7 @@ func New(client redis.UniversalClient, opts Options) (*Store, error) {
 	if strings.ContainsAny(opts.Prefix, "{}") {
 		return nil, fmt.Errorf("redisstore: prefix %q contains a brace", opts.Prefix)
 	}
-	return &Store{client: client, prefix: opts.Prefix}, nil
+	return &Store{reloader: newReloader(client), client: client, prefix: opts.Prefix}, nil
 }
 
 // Hash fields of a session: its times, which every write replaces; its
@@ -237,7 +244,7 @@ return 1
 func (s *Store) Load(ctx context.Context, id string) (*sessionkit.Record, error) {
 	fields, err := s.client.HGetAll(ctx, s.sessionKey(id)).Result()
 	if err != nil {
-		return nil, wrapErr(ctx, "load", err)
+		return nil, s.wrapErr(ctx, "load", err)
 	}
 	rec, err := decodeRecord(id, fields)
 	if err != nil || rec == nil {
@@ -275,7 +282,7 @@ func (s *Store) Create(ctx context.Context, rec *sessionkit.Record) error {
 	}
 	n, err := createScript.Run(ctx, s.client, []string{s.sessionKey(rec.ID)}, args...).Int()
 	if err != nil {
-		return wrapErr(ctx, "create", err)
+		return s.wrapErr(ctx, "create", err)
 	}
 	if n == 0 {
 		return sessionkit.ErrExists
@@ -319,7 +326,7 @@ func (s *Store) Update(ctx context.Context, id string, d sessionkit.Delta) error
 		return sessionkit.ErrNotFound
 	}
 	if err != nil {
-		return wrapErr(ctx, "update", err)
+		return s.wrapErr(ctx, "update", err)
 	}
 	var h header
 	if !h.parse(old) {
@@ -356,7 +363,7 @@ func (s *Store) Touch(ctx context.Context, id string, lastSeen, expiresAt time.T
 		return sessionkit.ErrNotFound
 	}
 	if err != nil {
-		return wrapErr(ctx, "touch", err)
+		return s.wrapErr(ctx, "touch", err)
 	}
 	var h header
 	if !h.parse(old) {
@@ -378,7 +385,7 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 		return nil
 	}
 	if err != nil {
-		return wrapErr(ctx, "delete", err)
+		return s.wrapErr(ctx, "delete", err)
 	}
 	if uid != "" {
 		return s.unindex(ctx, uid, id)
@@ -404,7 +411,7 @@ func (s *Store) index(ctx context.Context, userID, id string, score time.Time) e
 	err := indexScript.Run(ctx, s.client, []string{s.userKey(userID)},
 		time.Now().UnixMilli(), unixMilli(score), id).Err()
 	if err != nil {
-		return wrapErr(ctx, "index", err)
+		return s.wrapErr(ctx, "index", err)
 	}
 	return nil
 }
@@ -419,7 +426,7 @@ func (s *Store) unindex(ctx context.Context, userID string, ids ...string) error
 		members[i] = id
 	}
 	if err := s.client.ZRem(ctx, s.userKey(userID), members...).Err(); err != nil {
-		return wrapErr(ctx, "unindex", err)
+		return s.wrapErr(ctx, "unindex", err)
 	}
 	return nil
 }
@@ -477,7 +484,7 @@ func (s *Store) DeleteByUser(ctx context.Context, userID string, except ...strin
 		if err == nil {
 			n++
 		} else if err != redis.Nil {
-			return n, wrapErr(ctx, "delete by user", err)
+			return n, s.wrapErr(ctx, "delete by user", err)
 		}
 	}
 	if err := s.dropStale(ctx, userID, ids); err != nil {
@@ -524,7 +531,7 @@ func (s *Store) userSessions(ctx context.Context, userID string) ([]string, erro
 		return nil
 	})
 	if err != nil {
-		return nil, wrapErr(ctx, "list by user", err)
+		return nil, s.wrapErr(ctx, "list by user", err)
 	}
 	return ids.Val(), nil
 }
@@ -543,7 +550,7 @@ func (s *Store) records(ctx context.Context, ids []string) ([]*sessionkit.Record
 		return nil
 	})
 	if err != nil {
-		return nil, wrapErr(ctx, "read sessions", err)
+		return nil, s.wrapErr(ctx, "read sessions", err)
 	}
 	recs := make([]*sessionkit.Record, len(ids))
 	t := time.Now()
@@ -596,7 +603,7 @@ func (s *Store) Iterate(ctx context.Context, cursor string, limit int) ([]sessio
 		for {
 			keys, scanNext, err := node.client.ScanType(ctx, cur.scan, match, int64(limit), "hash").Result()
 			if err != nil {
-				return nil, "", wrapErr(ctx, "iterate", err)
+				return nil, "", s.wrapErr(ctx, "iterate", err)
 			}
 			// A SCAN batch can hold more keys than limit. Sort it, skip
 			// what an earlier page returned from it and, if it is still
@@ -677,7 +684,7 @@ func (s *Store) nodes(ctx context.Context) ([]scanNode, error) {
 		return []scanNode{{client: s.client}}, nil
 	}
 	if err != nil {
-		return nil, wrapErr(ctx, "iterate", err)
+		return nil, s.wrapErr(ctx, "iterate", err)
 	}
 	slices.SortFunc(nodes, func(a, b scanNode) int { return cmp.Compare(a.addr, b.addr) })
 	return nodes, nil

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -154,6 +155,19 @@ func (r *Redis) Stop() {
 	r.proc = nil
 }
 
+// Kill kills the server with SIGKILL, as a crash would, and waits for it
+// to exit. Killing a stopped server does nothing. Connections to Addr are
+// refused until Start.
+func (r *Redis) Kill() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.proc == nil {
+		return
+	}
+	r.proc.kill()
+	r.proc = nil
+}
+
 // Dir returns the server's working directory, which holds its log file
 // (redis.log) and any configuration it writes.
 func (r *Redis) Dir() string { return r.dir }
@@ -172,29 +186,77 @@ func (r *Redis) log() string {
 
 // StartRedisCluster starts a Redis Cluster of three masters without
 // replicas, each on a free loopback port, waits until every node reports
-// cluster_state:ok and returns the nodes' addresses. The cluster is stopped
-// when the test ends. It needs redis-server and redis-cli 7.0 or later
-// (for --cluster-port, which frees the cluster bus from the port+10000 rule).
+// cluster_state:ok and returns the masters' addresses in slot order. The
+// cluster is stopped when the test ends. It needs redis-server and
+// redis-cli 7.0 or later (for --cluster-port, which frees the cluster bus
+// from the port+10000 rule).
 func StartRedisCluster(t testing.TB) []string {
+	t.Helper()
+	return StartRedisClusterWith(t, RedisClusterOptions{}).Masters
+}
+
+// RedisClusterOptions configures StartRedisClusterWith.
+type RedisClusterOptions struct {
+	// Replicas is the number of replicas of each of the three masters
+	// (none by default).
+	Replicas int
+	// NodeTimeout is the cluster-node-timeout: how long a node may not
+	// answer before it is flagged as failing and, if it is a master with a
+	// replica, replaced by it (5 s by default; Redis takes at least one
+	// NodeTimeout and about one more second to promote a replica).
+	NodeTimeout time.Duration
+	// Args are passed to every node's redis-server after the cluster
+	// settings, for example "--cluster-require-full-coverage", "no".
+	Args []string
+}
+
+// RedisCluster is a Redis Cluster started by StartRedisClusterWith. Its
+// nodes are stopped when the test ends.
+type RedisCluster struct {
+	// Masters holds the masters' addresses in slot order, as the cluster
+	// was formed: the first owns slot 0.
+	Masters []string
+	// Replicas maps each master's address to the addresses of its
+	// replicas, as the cluster was formed.
+	Replicas map[string][]string
+
+	t     testing.TB
+	nodes map[string]*Redis
+}
+
+// StartRedisClusterWith starts a Redis Cluster of three masters, each with
+// opts.Replicas replicas, every node on a free loopback port with its own
+// temporary directory. It returns when every node reports cluster_state:ok,
+// knows every other node and every replica is in sync with its master, so
+// that a replica can take over at once. It needs redis-server and
+// redis-cli 7.0 or later.
+func StartRedisClusterWith(t testing.TB, opts RedisClusterOptions) *RedisCluster {
 	t.Helper()
 	bin := LookPath(t, redisDirs, "redis-server")
 	cli := LookPath(t, redisDirs, "redis-cli")
+	timeout := opts.NodeTimeout
+	if timeout <= 0 {
+		timeout = 5 * time.Second
+	}
+	const masters = 3
+	c := &RedisCluster{t: t, nodes: make(map[string]*Redis)}
 	var addrs []string
-	for i := range 3 {
+	for i := range masters * (1 + opts.Replicas) {
 		r := startRedisFunc(t, bin, fmt.Sprintf("cluster%d", i), func() []string {
-			return []string{
+			return append([]string{
 				"--cluster-enabled", "yes",
 				"--cluster-config-file", "nodes.conf",
-				"--cluster-node-timeout", "5000",
+				"--cluster-node-timeout", strconv.FormatInt(timeout.Milliseconds(), 10),
 				// An explicit bus port, so that port+10000 need not be free.
 				"--cluster-port", strconv.Itoa(FreePort(t)),
-			}
+			}, opts.Args...)
 		})
 		t.Cleanup(r.Stop)
 		addrs = append(addrs, r.Addr)
+		c.nodes[r.Addr] = r
 	}
 	args := append([]string{"--cluster", "create"}, addrs...)
-	args = append(args, "--cluster-replicas", "0", "--cluster-yes")
+	args = append(args, "--cluster-replicas", strconv.Itoa(opts.Replicas), "--cluster-yes")
 	cmd := exec.Command(cli, args...)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("testserver: redis-cli --cluster create: %v\n%s", err, out)
@@ -202,17 +264,141 @@ func StartRedisCluster(t testing.TB) []string {
 	deadline := time.Now().Add(redisTimeout)
 	for _, addr := range addrs {
 		for {
-			info, err := RedisDo(addr, "CLUSTER", "INFO")
-			if err == nil && strings.Contains(info, "cluster_state:ok") {
+			state, err := clusterReady(addr, len(addrs))
+			if err == nil {
 				break
 			}
 			if time.Now().After(deadline) {
-				t.Fatalf("testserver: cluster node %s not ready within %v: %q %v", addr, redisTimeout, info, err)
+				t.Fatalf("testserver: cluster node %s not ready within %v: %v\n%s", addr, redisTimeout, err, state)
 			}
 			time.Sleep(50 * time.Millisecond)
 		}
 	}
-	return addrs
+	text, err := RedisDo(addrs[0], "CLUSTER", "NODES")
+	if err != nil {
+		t.Fatalf("testserver: %v", err)
+	}
+	c.Masters, c.Replicas = clusterRoles(parseClusterNodes(text))
+	return c
+}
+
+// Kill kills the node at addr with SIGKILL, as a crash would, and waits for
+// it to exit. Its address then refuses connections.
+func (c *RedisCluster) Kill(addr string) {
+	c.t.Helper()
+	r, ok := c.nodes[addr]
+	if !ok {
+		c.t.Fatalf("testserver: %s is not a node of this cluster", addr)
+	}
+	r.Kill()
+}
+
+// WaitPromoted waits until one of the replicas that master had when the
+// cluster was formed reports itself a master, as after a failover, and
+// returns its address and the time it was first seen so. It polls every
+// 10 ms and fails the test after timeout.
+func (c *RedisCluster) WaitPromoted(master string, timeout time.Duration) (addr string, at time.Time) {
+	c.t.Helper()
+	replicas := c.Replicas[master]
+	if len(replicas) == 0 {
+		c.t.Fatalf("testserver: master %s has no replica", master)
+	}
+	deadline := time.Now().Add(timeout)
+	for {
+		for _, r := range replicas {
+			role, err := RedisDo(r, "ROLE")
+			if err == nil && strings.HasPrefix(role, "master\n") {
+				return r, time.Now()
+			}
+		}
+		if time.Now().After(deadline) {
+			c.t.Fatalf("testserver: no replica of %s promoted within %v", master, timeout)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// clusterNode is one line of CLUSTER NODES.
+type clusterNode struct {
+	id, addr, master string
+	flags            []string
+	slots            []string
+}
+
+// parseClusterNodes parses the reply of CLUSTER NODES.
+func parseClusterNodes(text string) []clusterNode {
+	var nodes []clusterNode
+	for line := range strings.Lines(text) {
+		f := strings.Fields(line)
+		if len(f) < 8 {
+			continue
+		}
+		// The address is ip:port@cport, optionally followed by ,hostname.
+		a, _, _ := strings.Cut(f[1], "@")
+		nodes = append(nodes, clusterNode{id: f[0], addr: a, master: f[3], flags: strings.Split(f[2], ","), slots: f[8:]})
+	}
+	return nodes
+}
+
+// clusterReady returns nil when the node at addr reports cluster_state:ok,
+// knows n connected nodes none of which is failing or in a handshake, and,
+// if it is a replica, is in sync with its master. Otherwise it returns why
+// not and the state it saw.
+func clusterReady(addr string, n int) (string, error) {
+	info, err := RedisDo(addr, "CLUSTER", "INFO")
+	if err != nil {
+		return "", err
+	}
+	if !strings.Contains(info, "cluster_state:ok") {
+		return info, errors.New("cluster_state is not ok")
+	}
+	text, err := RedisDo(addr, "CLUSTER", "NODES")
+	if err != nil {
+		return "", err
+	}
+	nodes := parseClusterNodes(text)
+	if len(nodes) != n {
+		return text, fmt.Errorf("knows %d nodes, want %d", len(nodes), n)
+	}
+	for _, node := range nodes {
+		for _, f := range node.flags {
+			if f == "fail" || f == "fail?" || f == "handshake" || f == "noaddr" {
+				return text, fmt.Errorf("node %s is flagged %s", node.addr, f)
+			}
+		}
+	}
+	repl, err := RedisDo(addr, "INFO", "replication")
+	if err != nil {
+		return "", err
+	}
+	if strings.Contains(repl, "role:slave") && !strings.Contains(repl, "master_link_status:up") {
+		return repl, errors.New("replica not in sync")
+	}
+	return "", nil
+}
+
+// clusterRoles returns the masters' addresses in slot order and each
+// master's replicas.
+func clusterRoles(nodes []clusterNode) (masters []string, replicas map[string][]string) {
+	byID := make(map[string]string)
+	first := make(map[string]int)
+	for _, n := range nodes {
+		byID[n.id] = n.addr
+		if slices.Contains(n.flags, "master") && len(n.slots) > 0 {
+			masters = append(masters, n.addr)
+			lo, _, _ := strings.Cut(n.slots[0], "-")
+			first[n.addr], _ = strconv.Atoi(lo)
+		}
+	}
+	slices.SortFunc(masters, func(a, b string) int { return first[a] - first[b] })
+	replicas = make(map[string][]string)
+	for _, n := range nodes {
+		if slices.Contains(n.flags, "slave") {
+			m := byID[n.master]
+			replicas[m] = append(replicas[m], n.addr)
+		}
+	}
+	return masters, replicas
 }
 
 // StartRedisSentinel starts a Redis master, one replica of it and one

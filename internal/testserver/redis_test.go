@@ -3,6 +3,7 @@ package testserver
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestStartRedis(t *testing.T) {
@@ -42,5 +43,48 @@ func TestStartRedisSentinel(t *testing.T) {
 	}
 	if got := strings.Replace(addr, "\n", ":", 1); got != nodes[0] {
 		t.Fatalf("sentinel master = %q, want %q", got, nodes[0])
+	}
+}
+
+func TestStartRedisClusterWithReplicas(t *testing.T) {
+	c := StartRedisClusterWith(t, RedisClusterOptions{
+		Replicas: 1, NodeTimeout: 1000 * time.Millisecond,
+		Args: []string{"--cluster-require-full-coverage", "no"},
+	})
+	if len(c.Masters) != 3 {
+		t.Fatalf("got masters %v", c.Masters)
+	}
+	for _, m := range c.Masters {
+		if len(c.Replicas[m]) != 1 {
+			t.Fatalf("master %s has replicas %v", m, c.Replicas[m])
+		}
+	}
+	if got, err := RedisDo(c.Masters[2], "CONFIG", "GET", "cluster-require-full-coverage"); err != nil || got != "cluster-require-full-coverage\nno" {
+		t.Fatalf("CONFIG GET = %q, %v; want the extra argument applied", got, err)
+	}
+	// The first master owns slot 0, where key "{3560}" lives (CLUSTER KEYSLOT).
+	if slot, err := RedisDo(c.Masters[0], "CLUSTER", "KEYSLOT", "{3560}"); err != nil || slot != "0" {
+		t.Fatalf("KEYSLOT = %q, %v", slot, err)
+	}
+	if _, err := RedisDo(c.Masters[0], "SET", "{3560}", "v"); err != nil {
+		t.Fatalf("SET on the owner of slot 0: %v", err)
+	}
+	// Replication is asynchronous: wait until the replica has the write.
+	if n, err := RedisDo(c.Masters[0], "WAIT", "1", "5000"); err != nil || n != "1" {
+		t.Fatalf("WAIT = %q, %v", n, err)
+	}
+	replica := c.Replicas[c.Masters[0]][0]
+	killed := time.Now()
+	c.Kill(c.Masters[0])
+	if _, err := RedisDo(c.Masters[0], "PING"); err == nil {
+		t.Fatal("PING succeeded on a killed node")
+	}
+	promoted, at := c.WaitPromoted(c.Masters[0], 30*time.Second)
+	if promoted != replica {
+		t.Fatalf("promoted %s, want %s", promoted, replica)
+	}
+	t.Logf("replica promoted %v after the kill", at.Sub(killed).Round(time.Millisecond))
+	if got, err := RedisDo(replica, "GET", "{3560}"); err != nil || got != "v" {
+		t.Fatalf("GET on the promoted replica = %q, %v", got, err)
 	}
 }

@@ -95,7 +95,12 @@ func (p *process) stop(timeout time.Duration) {
 	select {
 	case <-p.done:
 	case <-time.After(timeout):
-		p.cmd.Process.Kill()
-		<-p.done
+		p.kill()
 	}
+}
+
+// kill kills the process with SIGKILL and waits for it to exit.
+func (p *process) kill() {
+	p.cmd.Process.Kill()
+	<-p.done
 }
