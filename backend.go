@@ -68,7 +68,7 @@ func (b serverStore) save(ctx context.Context, s *Session, now, exp time.Time, t
 	moved := !exp.Equal(s.stored.ExpiresAt)
 	var err error
 	switch {
-	case s.status == statusModified:
+	case s.status == StatusModified:
 		d := s.delta
 		d.LastSeen, d.ExpiresAt = now, exp
 		if d.Persistent != nil {
@@ -101,7 +101,7 @@ func (b serverStore) renew(ctx context.Context, s *Session, rec *Record) error {
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return err
 	}
-	s.status = statusLoaded
+	s.status = StatusUnmodified
 	return nil
 }
 
@@ -149,7 +149,7 @@ func (b clientStore) create(ctx context.Context, rec *Record, _ string) (string,
 }
 
 func (b clientStore) save(ctx context.Context, s *Session, now, exp time.Time, touch bool) (string, error) {
-	if s.status != statusModified && !s.resend && !touch {
+	if s.status != StatusModified && !s.resend && !touch {
 		return "", nil
 	}
 	s.rec.Values = s.values()
@@ -163,7 +163,7 @@ func (b clientStore) renew(ctx context.Context, s *Session, _ *Record) error {
 	if err := b.Revoke(ctx, s.stored.record()); err != nil {
 		return err
 	}
-	s.status = statusModified
+	s.status = StatusModified
 	return nil
 }
 

@@ -15,15 +15,8 @@ const (
 
 // String returns the kind's name, such as "created".
 func (k EventKind) String() string {
-	switch k {
-	case EventCreated:
-		return "created"
-	case EventRenewed:
-		return "renewed"
-	case EventDestroyed:
-		return "destroyed"
-	case EventExpired:
-		return "expired"
+	if k >= EventCreated && k <= EventExpired {
+		return [...]string{"created", "renewed", "destroyed", "expired"}[k-EventCreated]
 	}
 	return "unknown"
 }

@@ -40,7 +40,7 @@ func (m *Manager) Session(ctx context.Context) *Session {
 	if s, ok := ctx.Value(m.key).(*Session); ok {
 		return s
 	}
-	return &Session{m: m, err: ErrNoSession}
+	return &Session{m: m, err: ErrNoSession, status: StatusNew}
 }
 
 // sessionContext carries a request's session: a context.WithValue node that

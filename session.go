@@ -25,7 +25,7 @@ type Session struct {
 	ctx sessionContext // the request's context, allocated with the session
 
 	mu        sync.Mutex
-	status    status
+	status    Status
 	committed bool        // saved (or failed to save): no more changes
 	hadCookie bool        // the request carried a cookie of this manager
 	stored    storedState // what the store holds; ID "" until stored
@@ -37,25 +37,15 @@ type Session struct {
 	resend bool  // the cookie is due even without a change (new token, remember-me, retired key)
 }
 
-// status is where a session stands in its request.
-type status uint8
-
-const (
-	statusNew       status = iota // nothing stored yet, nothing changed
-	statusLoaded                  // stored and unchanged
-	statusModified                // changed; saved when the response starts
-	statusDestroyed               // ended by Destroy, unchanged since
-)
-
 // Status reports what a request did to its session.
 type Status int
 
 // The states of a Session.
 const (
-	StatusNew        Status = iota + 1 // not stored yet
-	StatusUnmodified                   // loaded and unchanged
+	StatusNew        Status = iota + 1 // not stored yet, unchanged
+	StatusUnmodified                   // stored and unchanged
 	StatusModified                     // changed; saved when the response starts
-	StatusDestroyed                    // ended by Destroy
+	StatusDestroyed                    // ended by Destroy, unchanged since
 )
 
 // String returns the status's name, such as "modified".
@@ -82,7 +72,7 @@ func (st storedState) record() *Record {
 // forged, unknown or expired cookie gives a new, empty session: a token the
 // server did not issue is never adopted.
 func (m *Manager) load(ctx context.Context, r *http.Request) (*Session, error) {
-	s := &Session{m: m, r: r}
+	s := &Session{m: m, r: r, status: StatusNew}
 	value, ok := cookieValue(r.Header, m.cfg.Cookie.Name)
 	if !ok {
 		return s, nil
@@ -99,7 +89,7 @@ func (m *Manager) load(ctx context.Context, r *http.Request) (*Session, error) {
 		m.emit(ctx, Event{Kind: EventExpired, ID: rec.ID, UserID: rec.UserID, Reason: reason})
 		return s, nil
 	}
-	s.rec, s.token, s.status, s.resend = *rec, token, statusLoaded, reseal
+	s.rec, s.token, s.status, s.resend = *rec, token, StatusUnmodified, reseal
 	s.stored = storedState{ID: rec.ID, UserID: rec.UserID, ExpiresAt: rec.ExpiresAt}
 	return s, nil
 }
@@ -132,7 +122,7 @@ func (s *Session) SetUserID(userID string) error {
 	}
 	s.rec.UserID = userID
 	s.delta.UserID = &userID
-	s.status = statusModified
+	s.status = StatusModified
 	return nil
 }
 
@@ -145,7 +135,7 @@ func (s *Session) RememberMe(on bool) error {
 	if err := s.usable(); err != nil {
 		return err
 	}
-	if s.rec.Persistent == on && (s.stored.ID != "" || s.status == statusModified) {
+	if s.rec.Persistent == on && (s.stored.ID != "" || s.status == StatusModified) {
 		return nil
 	}
 	s.rec.Persistent = on
@@ -153,7 +143,7 @@ func (s *Session) RememberMe(on bool) error {
 		s.rec.AbsoluteExpiry = s.rec.CreatedAt.Add(s.m.lifetimeFor(on))
 	}
 	s.delta.Persistent = &on
-	s.status, s.resend = statusModified, true
+	s.status, s.resend = StatusModified, true
 	return nil
 }
 
@@ -179,15 +169,7 @@ func (s *Session) ID() string {
 func (s *Session) Status() Status {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	switch {
-	case s.status == statusModified:
-		return StatusModified
-	case s.status == statusDestroyed:
-		return StatusDestroyed
-	case s.stored.ID == "":
-		return StatusNew
-	}
-	return StatusUnmodified
+	return s.status
 }
 
 // Renew gives the session a new token, as every login and privilege change
@@ -211,21 +193,16 @@ func (s *Session) Renew(keepData bool) error {
 	if s.stored.ID == "" {
 		// A new session gets a fresh token when it is saved anyway.
 		s.rec = *rec
-		if !keepData && s.status == statusModified {
-			s.status = statusNew
+		if !keepData && s.status == StatusModified {
+			s.status = StatusNew
 		}
 		return nil
 	}
 	ctx := s.r.Context()
-	m.start(rec, m.cfg.Now())
-	if rec.Meta == nil {
-		rec.Meta = m.cfg.Metadata(s.r)
-	}
-	token, err := m.cfg.Tokens.New()
+	token, err := s.begin(rec, m.cfg.Now())
 	if err != nil {
 		return err
 	}
-	rec.ID = m.cfg.Tokens.StoreKey(token)
 	if err := m.store.renew(ctx, s, rec); err != nil {
 		return err
 	}
@@ -252,7 +229,7 @@ func (s *Session) Destroy() error {
 		s.m.emit(ctx, Event{Kind: EventDestroyed, ID: s.stored.ID, UserID: s.stored.UserID, Reason: "destroy"})
 	}
 	s.token, s.rec, s.stored, s.delta = "", Record{}, storedState{}, Delta{}
-	s.status, s.resend = statusDestroyed, false
+	s.status, s.resend = StatusDestroyed, false
 	return nil
 }
 
@@ -285,7 +262,7 @@ func (s *Session) save() (*http.Cookie, error) {
 	ctx := s.r.Context()
 	now := m.cfg.Now()
 	if s.stored.ID == "" {
-		if s.status != statusModified {
+		if s.status != StatusModified {
 			if s.hadCookie {
 				// Destroyed, or a cookie that named no live session
 				// (unknown, forged or expired): clear it from the browser.
@@ -312,16 +289,11 @@ func (s *Session) save() (*http.Cookie, error) {
 // create stores a new session under a fresh token.
 func (s *Session) create(ctx context.Context, now time.Time) (*http.Cookie, error) {
 	m := s.m
-	token, err := m.cfg.Tokens.New()
-	if err != nil {
-		return nil, err
-	}
 	rec := &s.rec
 	rec.Values = s.values()
-	rec.ID = m.cfg.Tokens.StoreKey(token)
-	m.start(rec, now)
-	if rec.Meta == nil {
-		rec.Meta = m.cfg.Metadata(s.r)
+	token, err := s.begin(rec, now)
+	if err != nil {
+		return nil, err
 	}
 	value, err := m.store.create(ctx, rec, token)
 	if err != nil {
@@ -331,4 +303,19 @@ func (s *Session) create(ctx context.Context, now time.Time) (*http.Cookie, erro
 	s.stored = storedState{ID: rec.ID, UserID: rec.UserID, ExpiresAt: rec.ExpiresAt}
 	m.emit(ctx, Event{Kind: EventCreated, ID: rec.ID, UserID: rec.UserID})
 	return m.cookieFor(value, rec.Persistent, rec.ExpiresAt, now), nil
+}
+
+// begin gives rec, a session created or renewed at now, a fresh token, its
+// store key, its deadlines and its metadata.
+func (s *Session) begin(rec *Record, now time.Time) (token string, err error) {
+	m := s.m
+	if token, err = m.cfg.Tokens.New(); err != nil {
+		return "", err
+	}
+	rec.ID = m.cfg.Tokens.StoreKey(token)
+	m.start(rec, now)
+	if rec.Meta == nil {
+		rec.Meta = m.cfg.Metadata(s.r)
+	}
+	return token, nil
 }

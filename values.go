@@ -128,7 +128,7 @@ func (s *Session) setLocked(key string, b []byte) {
 	if i := slices.Index(s.delta.Del, key); i >= 0 {
 		s.delta.Del = slices.Delete(s.delta.Del, i, i+1)
 	}
-	s.status = statusModified
+	s.status = StatusModified
 }
 
 // Delete removes key. Deleting a missing key is not an error.
@@ -145,7 +145,7 @@ func (s *Session) Delete(key string) error {
 	if !s.delta.Clear {
 		s.delta.Del = append(s.delta.Del, key)
 	}
-	s.status = statusModified
+	s.status = StatusModified
 	return nil
 }
 
@@ -158,7 +158,7 @@ func (s *Session) Clear() error {
 		return err
 	}
 	s.delta.Set, s.delta.Del, s.delta.Clear = nil, nil, true
-	s.status = statusModified
+	s.status = StatusModified
 	return nil
 }
 
