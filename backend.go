@@ -34,6 +34,18 @@ type backend interface {
 	revokeUser(ctx context.Context, userID string, except []string) (int, error)
 }
 
+// storedState is what the store holds for the session, whatever the request
+// changed since it was loaded.
+type storedState struct {
+	ID        string
+	UserID    string
+	ExpiresAt time.Time
+}
+
+func (st storedState) record() *Record {
+	return &Record{ID: st.ID, UserID: st.UserID, ExpiresAt: st.ExpiresAt}
+}
+
 // serverStore keeps sessions in a Store, under the token's store key.
 type serverStore struct {
 	m *Manager
@@ -152,7 +164,7 @@ func (b clientStore) save(ctx context.Context, s *Session, now, exp time.Time, t
 	if s.status != StatusModified && !s.resend && !touch {
 		return "", nil
 	}
-	s.rec.Values = s.values()
+	s.rec.Values = s.delta.applied(s.rec.Values)
 	s.rec.LastSeen, s.rec.ExpiresAt = now, exp
 	return b.Seal(ctx, &s.rec)
 }

@@ -14,8 +14,6 @@ import (
 
 // Default values used when a Config field is zero.
 const (
-	DefaultCookieName            = "__Host-sid"
-	DefaultInsecureCookieName    = "sid"
 	DefaultIdleTimeout           = 30 * time.Minute
 	DefaultLifetime              = 24 * time.Hour
 	DefaultRememberMeLifetime    = 30 * 24 * time.Hour

@@ -10,6 +10,12 @@ import (
 	"time"
 )
 
+// Default cookie names, used when CookieConfig.Name is empty.
+const (
+	DefaultCookieName         = "__Host-sid"
+	DefaultInsecureCookieName = "sid" // with CookieConfig.Insecure
+)
+
 // CookieConfig sets the session cookie. The defaults follow OWASP: a
 // __Host- prefixed name, Secure, HttpOnly, SameSite=Lax, Path=/, no Domain.
 // The cookie is always HttpOnly.

@@ -15,7 +15,8 @@ import (
 //
 // A request without a session cookie costs no store call unless the handler
 // stores something. A request with one loads the session first; when the
-// store fails, the ErrorHandler answers instead of the handler.
+// store fails, the ErrorHandler answers instead of the handler. A request
+// canceled during a load or save is logged at Debug and gets no answer.
 func (m *Manager) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s, err := m.load(r.Context(), r)

@@ -56,18 +56,6 @@ func (s Status) String() string {
 	return "unknown"
 }
 
-// storedState is what the store holds for the session, whatever the request
-// changed since it was loaded.
-type storedState struct {
-	ID        string
-	UserID    string
-	ExpiresAt time.Time
-}
-
-func (st storedState) record() *Record {
-	return &Record{ID: st.ID, UserID: st.UserID, ExpiresAt: st.ExpiresAt}
-}
-
 // load reads the session named by the request's cookie. An absent, malformed,
 // forged, unknown or expired cookie gives a new, empty session: a token the
 // server did not issue is never adopted.
@@ -187,7 +175,7 @@ func (s *Session) Renew(keepData bool) error {
 	rec := &Record{Meta: s.rec.Meta}
 	if keepData {
 		rec = s.rec.Clone()
-		rec.Values = maps.Clone(s.values())
+		rec.Values = maps.Clone(s.delta.applied(s.rec.Values))
 	}
 	s.delta = Delta{}
 	if s.stored.ID == "" {
@@ -290,7 +278,7 @@ func (s *Session) save() (*http.Cookie, error) {
 func (s *Session) create(ctx context.Context, now time.Time) (*http.Cookie, error) {
 	m := s.m
 	rec := &s.rec
-	rec.Values = s.values()
+	rec.Values = s.delta.applied(s.rec.Values)
 	token, err := s.begin(rec, now)
 	if err != nil {
 		return nil, err

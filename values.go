@@ -2,7 +2,6 @@ package sessionkit
 
 import (
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 )
@@ -23,26 +22,6 @@ func (s *Session) lookup(key string) ([]byte, bool) {
 	}
 	b, ok := s.rec.Values[key]
 	return b, ok
-}
-
-// values returns every value, pending changes included. The result may be
-// the loaded record's own map, which must not be modified.
-// The caller holds s.mu.
-func (s *Session) values() map[string][]byte {
-	d := &s.delta
-	if !d.Clear && len(d.Set) == 0 && len(d.Del) == 0 {
-		return s.rec.Values
-	}
-	out := make(map[string][]byte)
-	if !d.Clear {
-		for k, v := range s.rec.Values {
-			if !slices.Contains(d.Del, k) {
-				out[k] = v
-			}
-		}
-	}
-	maps.Copy(out, d.Set)
-	return out
 }
 
 // Get decodes the value stored under key into dst, which must be a pointer.
@@ -167,7 +146,7 @@ func (s *Session) Keys() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var keys []string
-	for k := range s.values() {
+	for k := range s.delta.applied(s.rec.Values) {
 		if !strings.HasPrefix(k, reservedPrefix) {
 			keys = append(keys, k)
 		}
