@@ -1,6 +1,7 @@
 package express_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -74,4 +75,24 @@ func TestTokensInManager(t *testing.T) {
 	if _, err := sessionkit.New(sessionkit.Config{Store: st, Tokens: tokens, Secrets: [][]byte{[]byte("keyboard cat")}}); err == nil {
 		t.Fatal("Secrets next to express.Tokens accepted")
 	}
+}
+
+func ExampleNewTokens() {
+	// The Express application's secret option, newest first.
+	tokens, err := express.NewTokens([]byte("mysecret"))
+	if err != nil {
+		panic(err)
+	}
+	cfg := sessionkit.Config{
+		Tokens: tokens,
+		Cookie: sessionkit.CookieConfig{Name: express.CookieName},
+		// Store: redisstore.NewExpress(…) or mongostore.NewExpress(…)
+	}
+	_ = cfg
+
+	// The cookie express-session 1.19 set for session C31EoJ4Kt9HnGaetjCHM2zDy-LFtr495.
+	id, ok := tokens.Decode("s%3AC31EoJ4Kt9HnGaetjCHM2zDy-LFtr495.Cq6VQLIc%2FEGKmNMmCjkJKY%2BFrKsZVYR1c2aO0qc%2FEWg")
+	fmt.Println(id, ok, tokens.StoreKey(id) == id)
+	// Output:
+	// C31EoJ4Kt9HnGaetjCHM2zDy-LFtr495 true true
 }
