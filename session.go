@@ -82,6 +82,17 @@ func (m *Manager) load(ctx context.Context, r *http.Request) (*Session, error) {
 	return s, nil
 }
 
+// change runs f under the session's lock if the session can still be
+// changed, and returns why not otherwise.
+func (s *Session) change(f func() error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.usable(); err != nil {
+		return err
+	}
+	return f()
+}
+
 // usable returns why the session cannot be changed, or nil.
 func (s *Session) usable() error {
 	if s.err != nil {
@@ -103,36 +114,30 @@ func (s *Session) UserID() string {
 // SetUserID links the session to a user, for the per-user index ("your
 // devices", "sign out everywhere"). Call Renew first when this is a login.
 func (s *Session) SetUserID(userID string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := s.usable(); err != nil {
-		return err
-	}
-	s.rec.UserID = userID
-	s.delta.UserID = &userID
-	s.status = StatusModified
-	return nil
+	return s.change(func() error {
+		s.rec.UserID = userID
+		s.delta.UserID = &userID
+		s.status = StatusModified
+		return nil
+	})
 }
 
 // RememberMe makes the session persistent (its cookie gets a Max-Age and
 // survives a browser restart, under the remember-me timeouts) or turns it
 // back into a browser-session cookie.
 func (s *Session) RememberMe(on bool) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := s.usable(); err != nil {
-		return err
-	}
-	if s.rec.Persistent == on && (s.stored.ID != "" || s.status == StatusModified) {
+	return s.change(func() error {
+		if s.rec.Persistent == on && (s.stored.ID != "" || s.status == StatusModified) {
+			return nil
+		}
+		s.rec.Persistent = on
+		if s.stored.ID != "" {
+			s.rec.AbsoluteExpiry = s.rec.CreatedAt.Add(s.m.lifetimeFor(on))
+		}
+		s.delta.Persistent = &on
+		s.status, s.resend = StatusModified, true
 		return nil
-	}
-	s.rec.Persistent = on
-	if s.stored.ID != "" {
-		s.rec.AbsoluteExpiry = s.rec.CreatedAt.Add(s.m.lifetimeFor(on))
-	}
-	s.delta.Persistent = &on
-	s.status, s.resend = StatusModified, true
-	return nil
+	})
 }
 
 // Persistent reports whether remember-me is on.
@@ -166,59 +171,53 @@ func (s *Session) Status() Status {
 // old token stops working at once, or after Config.RenewGrace. Renewal
 // starts a new absolute lifetime: call it when the user authenticates.
 func (s *Session) Renew(keepData bool) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := s.usable(); err != nil {
-		return err
-	}
-	m := s.m
-	rec := &Record{Meta: s.rec.Meta}
-	if keepData {
-		rec = s.rec.Clone()
-		rec.Values = maps.Clone(s.delta.applied(s.rec.Values))
-	}
-	s.delta = Delta{}
-	if s.stored.ID == "" {
-		// A new session gets a fresh token when it is saved anyway.
-		s.rec = *rec
-		if !keepData && s.status == StatusModified {
-			s.status = StatusNew
+	return s.change(func() error {
+		m := s.m
+		rec := &Record{Meta: s.rec.Meta}
+		if keepData {
+			rec = s.rec.Clone()
+			rec.Values = maps.Clone(s.delta.applied(s.rec.Values))
 		}
+		s.delta = Delta{}
+		if s.stored.ID == "" {
+			// A new session gets a fresh token when it is saved anyway.
+			s.rec = *rec
+			if !keepData && s.status == StatusModified {
+				s.status = StatusNew
+			}
+			return nil
+		}
+		ctx := s.r.Context()
+		token, err := s.begin(rec, m.cfg.Now())
+		if err != nil {
+			return err
+		}
+		if err := m.store.renew(ctx, s, rec); err != nil {
+			return err
+		}
+		s.rec, s.token, s.resend = *rec, token, true
+		s.stored = storedState{ID: rec.ID, UserID: rec.UserID, ExpiresAt: rec.ExpiresAt}
+		m.emit(ctx, Event{Kind: EventRenewed, ID: rec.ID, UserID: rec.UserID})
 		return nil
-	}
-	ctx := s.r.Context()
-	token, err := s.begin(rec, m.cfg.Now())
-	if err != nil {
-		return err
-	}
-	if err := m.store.renew(ctx, s, rec); err != nil {
-		return err
-	}
-	s.rec, s.token, s.resend = *rec, token, true
-	s.stored = storedState{ID: rec.ID, UserID: rec.UserID, ExpiresAt: rec.ExpiresAt}
-	m.emit(ctx, Event{Kind: EventRenewed, ID: rec.ID, UserID: rec.UserID})
-	return nil
+	})
 }
 
 // Destroy ends the session: it is deleted from the store at once (or
 // revoked, for a client store) and the response expires the cookie. Values
 // put after Destroy start a new session with a new token.
 func (s *Session) Destroy() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := s.usable(); err != nil {
-		return err
-	}
-	if s.stored.ID != "" {
-		ctx := s.r.Context()
-		if err := s.m.store.destroy(ctx, s.stored.record()); err != nil {
-			return err
+	return s.change(func() error {
+		if s.stored.ID != "" {
+			ctx := s.r.Context()
+			if err := s.m.store.destroy(ctx, s.stored.record()); err != nil {
+				return err
+			}
+			s.m.emit(ctx, Event{Kind: EventDestroyed, ID: s.stored.ID, UserID: s.stored.UserID, Reason: "destroy"})
 		}
-		s.m.emit(ctx, Event{Kind: EventDestroyed, ID: s.stored.ID, UserID: s.stored.UserID, Reason: "destroy"})
-	}
-	s.token, s.rec, s.stored, s.delta = "", Record{}, storedState{}, Delta{}
-	s.status, s.resend = StatusDestroyed, false
-	return nil
+		s.token, s.rec, s.stored, s.delta = "", Record{}, storedState{}, Delta{}
+		s.status, s.resend = StatusDestroyed, false
+		return nil
+	})
 }
 
 // RevokeOtherSessions ends every other session of the session's user ("sign

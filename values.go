@@ -89,13 +89,7 @@ func (s *Session) Put(key string, v any) error {
 	if err != nil {
 		return fmt.Errorf("sessionkit: encode %q: %w", key, err)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := s.usable(); err != nil {
-		return err
-	}
-	s.setLocked(key, b)
-	return nil
+	return s.change(func() error { s.setLocked(key, b); return nil })
 }
 
 // setLocked records key=b as a pending change. The caller holds s.mu.
@@ -112,33 +106,27 @@ func (s *Session) setLocked(key string, b []byte) {
 
 // Delete removes key. Deleting a missing key is not an error.
 func (s *Session) Delete(key string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := s.usable(); err != nil {
-		return err
-	}
-	if _, ok := s.lookup(key); !ok {
+	return s.change(func() error {
+		if _, ok := s.lookup(key); !ok {
+			return nil
+		}
+		delete(s.delta.Set, key)
+		if !s.delta.Clear {
+			s.delta.Del = append(s.delta.Del, key)
+		}
+		s.status = StatusModified
 		return nil
-	}
-	delete(s.delta.Set, key)
-	if !s.delta.Clear {
-		s.delta.Del = append(s.delta.Del, key)
-	}
-	s.status = StatusModified
-	return nil
+	})
 }
 
 // Clear removes every value. The session itself, its user link and its
 // remember-me setting stay.
 func (s *Session) Clear() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := s.usable(); err != nil {
-		return err
-	}
-	s.delta.Set, s.delta.Del, s.delta.Clear = nil, nil, true
-	s.status = StatusModified
-	return nil
+	return s.change(func() error {
+		s.delta.Set, s.delta.Del, s.delta.Clear = nil, nil, true
+		s.status = StatusModified
+		return nil
+	})
 }
 
 // Keys returns the session's keys in sorted order, without reserved ones.
@@ -175,22 +163,19 @@ func (s *Session) AddFlash(kind, message string) error {
 		return s.err
 	}
 	// Read-modify-write under one lock, so concurrent calls lose nothing.
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := s.usable(); err != nil {
-		return err
-	}
-	var list []Flash
-	if b, ok := s.lookup(flashKey); ok {
-		_ = s.m.cfg.Codec.Unmarshal(b, &list) // a broken list is replaced
-	}
-	list = append(list, Flash{Kind: kind, Message: message})
-	b, err := s.m.cfg.Codec.Marshal(list)
-	if err != nil {
-		return fmt.Errorf("sessionkit: encode flash: %w", err)
-	}
-	s.setLocked(flashKey, b)
-	return nil
+	return s.change(func() error {
+		var list []Flash
+		if b, ok := s.lookup(flashKey); ok {
+			_ = s.m.cfg.Codec.Unmarshal(b, &list) // a broken list is replaced
+		}
+		list = append(list, Flash{Kind: kind, Message: message})
+		b, err := s.m.cfg.Codec.Marshal(list)
+		if err != nil {
+			return fmt.Errorf("sessionkit: encode flash: %w", err)
+		}
+		s.setLocked(flashKey, b)
+		return nil
+	})
 }
 
 // Flashes returns the queued messages and removes them.
