@@ -75,8 +75,9 @@ type Config struct {
 	// RemoteAddr) and the user agent.
 	Metadata func(r *http.Request) map[string]string
 	// ErrorHandler answers a request whose session could not be loaded or
-	// saved. The default answers 503 when the store is unavailable and 500
-	// otherwise, and logs the error.
+	// saved. The default answers 503 when the store is unavailable or timed
+	// out and 500 otherwise, and logs the error. A canceled request is not
+	// handed to it: it gets no answer (the client has gone).
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
 	// OnEvent is called after a session is created, renewed, destroyed or
 	// found expired. It must not block.
@@ -84,8 +85,8 @@ type Config struct {
 	// Logger receives errors and suspicious events; it never receives a
 	// token. Default: slog.Default().
 	Logger *slog.Logger
-	// Now returns the current time (default time.Now). Tests inject a
-	// fake clock here.
+	// Now returns the current time (default time.Now). It is the one clock
+	// that decides expiry (stores keep none); tests inject a fake one here.
 	Now func() time.Time
 }
 
