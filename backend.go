@@ -105,7 +105,7 @@ func (b serverStore) renew(ctx context.Context, s *Session, rec *Record) error {
 	}
 	var err error
 	if grace := b.m.cfg.RenewGrace; grace > 0 {
-		now := b.m.cfg.Now()
+		now := rec.CreatedAt // the time of the renewal
 		err = b.Touch(ctx, s.stored.ID, now, now.Add(grace))
 	} else {
 		err = b.Delete(ctx, s.stored.ID)
