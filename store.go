@@ -74,6 +74,24 @@ type Delta struct {
 	AbsoluteExpiry time.Time
 }
 
+// applied returns values with d's value changes applied, without modifying
+// values: with no change it is values itself.
+func (d *Delta) applied(values map[string][]byte) map[string][]byte {
+	if !d.Clear && len(d.Set) == 0 && len(d.Del) == 0 {
+		return values
+	}
+	out := make(map[string][]byte)
+	if !d.Clear {
+		for k, v := range values {
+			if !slices.Contains(d.Del, k) {
+				out[k] = v
+			}
+		}
+	}
+	maps.Copy(out, d.Set)
+	return out
+}
+
 // Apply applies d to r in place. Stores that hold records in memory use it,
 // so every store applies a delta the same way.
 func (d *Delta) Apply(r *Record) {
@@ -100,24 +118,6 @@ func (d *Delta) Apply(r *Record) {
 	if !d.AbsoluteExpiry.IsZero() {
 		r.AbsoluteExpiry = d.AbsoluteExpiry
 	}
-}
-
-// applied returns values with d's value changes applied, without modifying
-// values: with no change it is values itself.
-func (d *Delta) applied(values map[string][]byte) map[string][]byte {
-	if !d.Clear && len(d.Set) == 0 && len(d.Del) == 0 {
-		return values
-	}
-	out := make(map[string][]byte)
-	if !d.Clear {
-		for k, v := range values {
-			if !slices.Contains(d.Del, k) {
-				out[k] = v
-			}
-		}
-	}
-	maps.Copy(out, d.Set)
-	return out
 }
 
 // Store keeps session records on the server. Every method takes a context
