@@ -148,10 +148,10 @@ func (s *Session) Persistent() bool {
 }
 
 // ID returns the session's store key (Record.ID), or "" for a session not
-// stored yet. ID is the store key; with a Tokens scheme whose StoreKey is the
-// token itself (package express) it is as secret as the cookie. With the
-// default scheme it is a hash of the token, safe to show and to compare
-// with SessionInfo.ID.
+// stored yet. With the default token scheme it is a hash of the token, safe
+// to show and to compare with SessionInfo.ID; with a Tokens scheme whose
+// StoreKey is the token itself (package express) it is as secret as the
+// cookie.
 func (s *Session) ID() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
