@@ -15,14 +15,6 @@ func (m *Manager) idleFor(persistent bool) time.Duration {
 	return m.cfg.IdleTimeout
 }
 
-// lifetimeFor returns the absolute lifetime that applies to a session.
-func (m *Manager) lifetimeFor(persistent bool) time.Duration {
-	if persistent {
-		return m.cfg.RememberMeLifetime
-	}
-	return m.cfg.Lifetime
-}
-
 // deadline returns the idle deadline of a session active at now: the
 // earlier of now plus its idle timeout and its absolute deadline.
 func (m *Manager) deadline(now time.Time, persistent bool, absolute time.Time) time.Time {
@@ -33,10 +25,19 @@ func (m *Manager) deadline(now time.Time, persistent bool, absolute time.Time) t
 	return e
 }
 
+// absolute returns the hard deadline of a session created (or renewed) at
+// createdAt: Lifetime later, or RememberMeLifetime for remember-me.
+func (m *Manager) absolute(createdAt time.Time, persistent bool) time.Time {
+	if persistent {
+		return createdAt.Add(m.cfg.RememberMeLifetime)
+	}
+	return createdAt.Add(m.cfg.Lifetime)
+}
+
 // start sets the times of a session that starts at now: created or renewed.
 func (m *Manager) start(rec *Record, now time.Time) {
 	rec.CreatedAt, rec.LastSeen = now, now
-	rec.AbsoluteExpiry = now.Add(m.lifetimeFor(rec.Persistent))
+	rec.AbsoluteExpiry = m.absolute(now, rec.Persistent)
 	rec.ExpiresAt = m.deadline(now, rec.Persistent, rec.AbsoluteExpiry)
 }
 
@@ -45,7 +46,7 @@ func (m *Manager) start(rec *Record, now time.Time) {
 func (m *Manager) ended(rec *Record, now time.Time) string {
 	switch {
 	case !now.Before(rec.AbsoluteExpiry),
-		!now.Before(rec.CreatedAt.Add(m.lifetimeFor(rec.Persistent))):
+		!now.Before(m.absolute(rec.CreatedAt, rec.Persistent)):
 		return "absolute timeout"
 	case !now.Before(rec.ExpiresAt),
 		!now.Before(rec.LastSeen.Add(m.idleFor(rec.Persistent))):

@@ -132,7 +132,7 @@ func (s *Session) RememberMe(on bool) error {
 		}
 		s.rec.Persistent = on
 		if s.stored.ID != "" {
-			s.rec.AbsoluteExpiry = s.rec.CreatedAt.Add(s.m.lifetimeFor(on))
+			s.rec.AbsoluteExpiry = s.m.absolute(s.rec.CreatedAt, on)
 		}
 		s.delta.Persistent = &on
 		s.status, s.resend = StatusModified, true
