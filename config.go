@@ -7,15 +7,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"strings"
 	"time"
+
+	"github.com/sessionkit/sessionkit/cookiesig"
 )
 
 // Default values used when a Config field is zero.
 const (
-	DefaultCookieName            = "__Host-sid"
-	DefaultInsecureCookieName    = "sid"
-	DefaultExpressCookieName     = "connect.sid"
 	DefaultIdleTimeout           = 30 * time.Minute
 	DefaultLifetime              = 24 * time.Hour
 	DefaultRememberMeLifetime    = 30 * 24 * time.Hour
@@ -59,27 +57,27 @@ type Config struct {
 
 	// Codec encodes values (default JSONCodec).
 	Codec Codec
-	// Secrets, when set, sign the cookie value with HMAC-SHA256 in the
-	// format of Express's signed cookies: the first secret signs, every
-	// secret verifies, so secrets can be rotated. Each must be at least 32
-	// bytes, except in Express mode.
+	// Tokens is the token scheme: how tokens are made, carried in the
+	// cookie and keyed in the store. The default issues 256-bit tokens and
+	// keys stores by HashToken; package express provides express-session's
+	// scheme.
+	Tokens Tokens
+	// Secrets, when set, sign the default scheme's cookie value with
+	// HMAC-SHA256 in the format of Express's signed cookies (package
+	// cookiesig):
+	// the first secret signs, every secret verifies, so secrets can be
+	// rotated. Each must be at least 32 bytes. A custom Tokens signs by
+	// itself, so Secrets must then be empty.
 	Secrets [][]byte
-	// Express makes the manager share sessions with an express-session
-	// application: the cookie is connect.sid (unless Cookie.Name says
-	// otherwise) signed with Secrets exactly as express-session signs it,
-	// and session IDs are express-session's (24 random bytes, 32 base64url
-	// characters) and reach the store as they are, not hashed. Use it with a
-	// store in its Express format (redisstore, mongostore). See the README's
-	// Express section for the protections this mode gives up.
-	Express bool
 
 	// Metadata returns the strings recorded with a new session for "your
 	// devices" listings. The default records the client IP (from
 	// RemoteAddr) and the user agent.
 	Metadata func(r *http.Request) map[string]string
 	// ErrorHandler answers a request whose session could not be loaded or
-	// saved. The default answers 503 when the store is unavailable and 500
-	// otherwise, and logs the error.
+	// saved. The default answers 503 when the store is unavailable or timed
+	// out and 500 otherwise, and logs the error. A canceled request is not
+	// handed to it: it gets no answer (the client has gone).
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
 	// OnEvent is called after a session is created, renewed, destroyed or
 	// found expired. It must not block.
@@ -87,55 +85,16 @@ type Config struct {
 	// Logger receives errors and suspicious events; it never receives a
 	// token. Default: slog.Default().
 	Logger *slog.Logger
-	// Now returns the current time (default time.Now). Tests inject a
-	// fake clock here.
+	// Now returns the current time (default time.Now). It is the one clock
+	// that decides expiry (stores keep none); tests inject a fake one here.
 	Now func() time.Time
 }
 
-// CookieConfig sets the session cookie. The defaults follow OWASP: a
-// __Host- prefixed name, Secure, HttpOnly, SameSite=Lax, Path=/, no Domain.
-// The cookie is always HttpOnly.
-type CookieConfig struct {
-	// Name is the cookie name (default "__Host-sid", or "sid" when
-	// Insecure).
-	Name string
-	// Domain is empty by default, which keeps the cookie on the exact host.
-	// A __Host- name cannot have one.
-	Domain string
-	// Path defaults to "/". A __Host- name requires "/".
-	Path string
-	// SameSite defaults to http.SameSiteLaxMode; http.SameSiteDefaultMode
-	// leaves the attribute out.
-	SameSite http.SameSite
-	// Insecure drops the Secure attribute, for plain-HTTP development on
-	// localhost only. It must be set explicitly, and the manager logs a
-	// warning when it is.
-	Insecure bool
-	// Partitioned sets the Partitioned attribute (CHIPS).
-	Partitioned bool
-}
-
-// Manager loads, saves and ends sessions. Create one with New and share it;
-// it is safe for concurrent use.
-type Manager struct {
-	cfg     Config
-	store   Store
-	client  ClientStore
-	codec   Codec
-	tokens  tokenCodec
-	cookie  CookieConfig
-	now     func() time.Time
-	log     *slog.Logger
-	key     *int // context key, unique per manager
-	entropy func([]byte) error
-}
-
-// New checks cfg and returns a Manager. It rejects configurations that
-// contradict themselves, such as a __Host- cookie with a Domain or
-// SameSite=None without Secure.
-func New(cfg Config) (*Manager, error) {
+// normalize fills in the defaults of cfg and refuses configurations that
+// contradict themselves.
+func (cfg Config) normalize() (Config, error) {
 	if (cfg.Store == nil) == (cfg.ClientStore == nil) {
-		return nil, errors.New("sessionkit: set exactly one of Config.Store and Config.ClientStore")
+		return cfg, errors.New("sessionkit: set exactly one of Config.Store and Config.ClientStore")
 	}
 	for _, d := range []struct {
 		name string
@@ -149,100 +108,53 @@ func New(cfg Config) (*Manager, error) {
 		{"TouchInterval", &cfg.TouchInterval, DefaultTouchInterval},
 	} {
 		if *d.v < 0 {
-			return nil, fmt.Errorf("sessionkit: Config.%s is negative", d.name)
+			return cfg, fmt.Errorf("sessionkit: Config.%s is negative", d.name)
 		}
 		if *d.v == 0 {
 			*d.v = d.def
 		}
 	}
 	if cfg.RenewGrace < 0 || cfg.RenewGrace > time.Minute {
-		return nil, errors.New("sessionkit: Config.RenewGrace must be between 0 and 1 minute")
+		return cfg, errors.New("sessionkit: Config.RenewGrace must be between 0 and 1 minute")
 	}
-	for i, s := range cfg.Secrets {
-		if len(s) < 32 && !cfg.Express {
-			return nil, fmt.Errorf("sessionkit: Config.Secrets[%d] is shorter than 32 bytes", i)
+	if cfg.Tokens != nil && len(cfg.Secrets) > 0 {
+		return cfg, errors.New("sessionkit: Config.Secrets sign the default token scheme; a custom Config.Tokens signs by itself")
+	}
+	if cfg.Tokens == nil {
+		var signer *cookiesig.Signer
+		for i, s := range cfg.Secrets {
+			if len(s) < 32 {
+				return cfg, fmt.Errorf("sessionkit: Config.Secrets[%d] is shorter than 32 bytes", i)
+			}
 		}
-	}
-	var signer *Signer
-	if len(cfg.Secrets) > 0 {
-		var err error
-		if signer, err = NewSigner(cfg.Secrets...); err != nil {
-			return nil, err
+		if len(cfg.Secrets) > 0 {
+			var err error
+			if signer, err = cookiesig.New(cfg.Secrets...); err != nil {
+				return cfg, err
+			}
 		}
+		cfg.Tokens = newDefaultTokens(signer)
 	}
-	if cfg.Express {
-		if signer == nil {
-			return nil, errors.New("sessionkit: Express mode needs Config.Secrets (the express-session secret)")
-		}
-		if cfg.ClientStore != nil {
-			return nil, errors.New("sessionkit: Express mode needs a server-side Store")
-		}
-		if cfg.Cookie.Name == "" {
-			cfg.Cookie.Name = DefaultExpressCookieName
-		}
+	var err error
+	if cfg.Cookie, err = checkCookie(cfg.Cookie); err != nil {
+		return cfg, err
 	}
-	c, err := checkCookie(cfg.Cookie)
-	if err != nil {
-		return nil, err
+	if n, ok := cfg.ClientStore.(CookieNamer); ok && n.CookieName() != cfg.Cookie.Name {
+		return cfg, fmt.Errorf("sessionkit: the client store seals for cookie %q but the manager uses %q", n.CookieName(), cfg.Cookie.Name)
 	}
-	if n, ok := cfg.ClientStore.(interface{ CookieName() string }); ok && n.CookieName() != c.Name {
-		return nil, fmt.Errorf("sessionkit: the client store seals for cookie %q but the manager uses %q", n.CookieName(), c.Name)
+	if cfg.Codec == nil {
+		cfg.Codec = JSONCodec{}
 	}
-	m := &Manager{
-		cfg: cfg, store: cfg.Store, client: cfg.ClientStore, codec: cfg.Codec,
-		tokens: tokenCodec{signer: signer, express: cfg.Express}, cookie: c, now: cfg.Now, log: cfg.Logger,
-		key: new(int), entropy: randRead,
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
-	if m.codec == nil {
-		m.codec = JSONCodec{}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
 	}
-	if m.now == nil {
-		m.now = time.Now
+	if cfg.Metadata == nil {
+		cfg.Metadata = DefaultMetadata
 	}
-	if m.log == nil {
-		m.log = slog.Default()
-	}
-	if m.cfg.Metadata == nil {
-		m.cfg.Metadata = DefaultMetadata
-	}
-	if c.Insecure {
-		m.log.Warn("sessionkit: session cookie is not Secure; use this only for plain-HTTP development", "cookie", c.Name)
-	}
-	return m, nil
-}
-
-func checkCookie(c CookieConfig) (CookieConfig, error) {
-	if c.Name == "" {
-		c.Name = DefaultCookieName
-		if c.Insecure {
-			c.Name = DefaultInsecureCookieName
-		}
-	}
-	if c.Path == "" {
-		c.Path = "/"
-	}
-	if c.SameSite == 0 {
-		c.SameSite = http.SameSiteLaxMode
-	}
-	probe := &http.Cookie{Name: c.Name, Value: "x", Path: c.Path, Domain: c.Domain}
-	if err := probe.Valid(); err != nil {
-		return c, fmt.Errorf("sessionkit: invalid cookie configuration: %w", err)
-	}
-	switch {
-	case strings.HasPrefix(c.Name, "__Host-") && c.Insecure:
-		return c, fmt.Errorf("sessionkit: cookie %q: a __Host- cookie must be Secure; choose another name for plain-HTTP development", c.Name)
-	case strings.HasPrefix(c.Name, "__Host-") && c.Domain != "":
-		return c, fmt.Errorf("sessionkit: cookie %q: a __Host- cookie cannot have a Domain", c.Name)
-	case strings.HasPrefix(c.Name, "__Host-") && c.Path != "/":
-		return c, fmt.Errorf("sessionkit: cookie %q: a __Host- cookie must have Path=/", c.Name)
-	case strings.HasPrefix(c.Name, "__Secure-") && c.Insecure:
-		return c, fmt.Errorf("sessionkit: cookie %q: a __Secure- cookie must be Secure", c.Name)
-	case c.SameSite == http.SameSiteNoneMode && c.Insecure:
-		return c, errors.New("sessionkit: SameSite=None requires a Secure cookie")
-	case c.Partitioned && c.Insecure:
-		return c, errors.New("sessionkit: a Partitioned cookie must be Secure")
-	}
-	return c, nil
+	return cfg, nil
 }
 
 // DefaultMetadata records the client IP (the host part of RemoteAddr) and
@@ -258,30 +170,4 @@ func DefaultMetadata(r *http.Request) map[string]string {
 		ua = ua[:256]
 	}
 	return map[string]string{"ip": ip, "ua": ua}
-}
-
-// idleFor returns the idle timeout that applies to a session.
-func (m *Manager) idleFor(persistent bool) time.Duration {
-	if persistent {
-		return m.cfg.RememberMeIdleTimeout
-	}
-	return m.cfg.IdleTimeout
-}
-
-// lifetimeFor returns the absolute lifetime that applies to a session.
-func (m *Manager) lifetimeFor(persistent bool) time.Duration {
-	if persistent {
-		return m.cfg.RememberMeLifetime
-	}
-	return m.cfg.Lifetime
-}
-
-// expiresAt returns the earlier of the idle deadline counted from now and
-// the absolute deadline.
-func (m *Manager) expiresAt(now time.Time, persistent bool, absolute time.Time) time.Time {
-	e := now.Add(m.idleFor(persistent))
-	if absolute.Before(e) {
-		return absolute
-	}
-	return e
 }

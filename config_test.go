@@ -6,7 +6,10 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
+
+	"github.com/sessionkit/sessionkit/cookiesig"
 )
 
 // nopStore is a Store for configuration tests that never reach it.
@@ -40,8 +43,8 @@ func TestNewRejectsContradictions(t *testing.T) {
 		})
 	}
 	m, err := New(Config{Store: nopStore{}, Cookie: CookieConfig{Insecure: true}})
-	if err != nil || m.cookie.Name != DefaultInsecureCookieName {
-		t.Fatalf("insecure dev config: %v, name %q", err, m.cookie.Name)
+	if err != nil || m.cfg.Cookie.Name != DefaultInsecureCookieName {
+		t.Fatalf("insecure dev config: %v, name %q", err, m.cfg.Cookie.Name)
 	}
 }
 
@@ -49,7 +52,7 @@ func TestTokens(t *testing.T) {
 	m, _ := New(Config{Store: nopStore{}})
 	seen := map[string]bool{}
 	for range 10000 {
-		tok, err := m.newToken()
+		tok, err := m.cfg.Tokens.New()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -58,38 +61,39 @@ func TestTokens(t *testing.T) {
 		}
 		seen[tok] = true
 	}
-	m.entropy = func([]byte) error { return errors.New("entropy exhausted") }
-	if tok, err := m.newToken(); err == nil || tok != "" {
+	m.cfg.Tokens = defaultTokens{rand: iotest.ErrReader(errors.New("entropy exhausted"))}
+	if tok, err := m.cfg.Tokens.New(); err == nil || tok != "" {
 		t.Fatal("a failing entropy source gave a token")
 	}
 }
 
 func TestSignedTokens(t *testing.T) {
 	k1, k2 := bytes.Repeat([]byte{1}, 32), bytes.Repeat([]byte{2}, 32)
-	old := tokenCodec{signer: newTestSigner(t, k1)}
-	rotated := tokenCodec{signer: newTestSigner(t, k2, k1)}
+	old := defaultTokens{signer: newTestSigner(t, k1)}
+	rotated := defaultTokens{signer: newTestSigner(t, k2, k1)}
 	m, _ := New(Config{Store: nopStore{}})
-	tok, _ := m.newToken()
-	v := old.encode(tok)
-	if got := rotated.decode(v); got != tok {
+	tok, _ := m.cfg.Tokens.New()
+	v := old.Encode(tok)
+	if got, _ := rotated.Decode(v); got != tok {
 		t.Fatal("a cookie signed with an old secret no longer verifies after rotation")
 	}
-	if got := rotated.encode(tok); got == v || old.decode(got) != "" {
+	if got := rotated.Encode(tok); got == v || decoded(old, got) != "" {
 		t.Fatal("the first secret does not sign")
 	}
 	if !strings.HasPrefix(v, "s%3A") {
 		t.Fatalf("signed value %q is not in Express's escaped format", v)
 	}
 	for _, bad := range []string{tok, v[:len(v)-1] + "A", "s%3Ax." + v[strings.IndexByte(v, '.')+1:], v + ".", strings.Replace(v, ".", "", 1), "s:" + tok, "%zz"} {
-		if old.decode(bad) != "" {
+		if decoded(old, bad) != "" {
 			t.Errorf("decode(%q) accepted a bad value", bad)
 		}
 	}
 }
 
 func TestValidTokenRejectsNonCanonical(t *testing.T) {
+	const b64url = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 	m, _ := New(Config{Store: nopStore{}})
-	tok, _ := m.newToken()
+	tok, _ := m.cfg.Tokens.New()
 	// The last base64 character carries 4 bits; flipping the unused low bits
 	// gives another spelling of the same bytes, which must be refused.
 	last := strings.IndexByte(b64url, tok[len(tok)-1])
@@ -99,41 +103,27 @@ func TestValidTokenRejectsNonCanonical(t *testing.T) {
 	}
 }
 
-func newTestSigner(t testing.TB, secrets ...[]byte) *Signer {
+func newTestSigner(t testing.TB, secrets ...[]byte) *cookiesig.Signer {
 	t.Helper()
-	s, err := NewSigner(secrets...)
+	s, err := cookiesig.New(secrets...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return s
 }
 
-func TestExpressMode(t *testing.T) {
-	if _, err := New(Config{Store: nopStore{}, Express: true}); err == nil {
-		t.Fatal("Express mode without a secret accepted")
+// decoded returns the token in value, or "" when Decode refuses it.
+func decoded(t Tokens, value string) string {
+	tok, ok := t.Decode(value)
+	if !ok && tok != "" {
+		panic("Decode returned a token with ok == false")
 	}
-	m, err := New(Config{Store: nopStore{}, Express: true, Secrets: [][]byte{[]byte("keyboard cat")}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if m.cookie.Name != DefaultExpressCookieName {
-		t.Fatalf("cookie name %q", m.cookie.Name)
-	}
-	id, _ := m.newToken()
-	if len(id) != 32 || m.tokens.storeID(id) != id {
-		t.Fatalf("Express ID %q (len %d) or store key wrong", id, len(id))
-	}
-	// A cookie captured from express-session 1.19 with secret "mysecret".
-	mx, _ := New(Config{Store: nopStore{}, Express: true, Secrets: [][]byte{[]byte("mysecret")}})
-	const captured = "s%3AC31EoJ4Kt9HnGaetjCHM2zDy-LFtr495.Cq6VQLIc%2FEGKmNMmCjkJKY%2BFrKsZVYR1c2aO0qc%2FEWg"
-	if got := mx.tokens.decode(captured); got != "C31EoJ4Kt9HnGaetjCHM2zDy-LFtr495" {
-		t.Fatalf("captured Express cookie decoded to %q", got)
-	}
-	if got := mx.tokens.encode("C31EoJ4Kt9HnGaetjCHM2zDy-LFtr495"); got != captured {
-		t.Fatalf("encode = %q; want Express's %q", got, captured)
-	}
-	v := m.tokens.encode(id)
-	if got := m.tokens.decode(v); got != id {
-		t.Fatalf("round trip of %q gave %q", v, got)
+	return tok
+}
+
+func TestSecretsWithCustomTokens(t *testing.T) {
+	long := bytes.Repeat([]byte("k"), 32)
+	if _, err := New(Config{Store: nopStore{}, Tokens: defaultTokens{}, Secrets: [][]byte{long}}); err == nil {
+		t.Fatal("Secrets with a custom Tokens accepted; they would be ignored")
 	}
 }

@@ -1,4 +1,5 @@
 // Package sessionkit manages HTTP sessions for net/http servers.
+// docs/ARCHITECTURE.md maps the request path through the files.
 //
 // A Manager holds the configuration and a store. Its Middleware loads the
 // session named by the request's cookie, hands it to the handler through the
@@ -24,7 +25,9 @@
 // # Security defaults
 //
 // Tokens carry 256 bits from crypto/rand. Stores receive only the SHA-256 of
-// a token (see HashToken), so a dump of any store yields no usable cookie. A
+// a token (see HashToken), so a dump of any store yields no usable cookie.
+// Config.Secrets additionally signs the cookie value; Config.Tokens replaces
+// the whole token scheme (package express provides express-session's). A
 // token the server did not issue, or one that expired, is never adopted: the
 // request gets a new, empty session, and a new token if it stores anything.
 // The cookie is named __Host-sid and is Secure, HttpOnly, SameSite=Lax,
@@ -35,9 +38,10 @@
 // # Expiry
 //
 // Sessions end after IdleTimeout without activity (default 30 minutes) and
-// Lifetime after their creation or last Renew (default 24 hours), whatever
-// the store's own TTL does: the manager checks both on every load with its
-// own clock (Config.Now). Remember-me sessions (Session.RememberMe) use
+// Lifetime after their creation or last Renew (default 24 hours). The
+// manager alone decides, with its own clock (Config.Now), on every load,
+// listing (UserSessions) and iteration (Iterate); a store's TTL or cleanup
+// only collects garbage. Remember-me sessions (Session.RememberMe) use
 // RememberMeIdleTimeout (7 days) and RememberMeLifetime (30 days) and get a
 // persistent cookie whose Max-Age follows the server-side expiry. Sliding
 // the idle deadline writes to the store at most once per TouchInterval
@@ -54,9 +58,11 @@
 // # Stores
 //
 // Server-side stores implement Store, and optionally UserIndex (list and end
-// a user's sessions) and Iterator. Package memstore is in this module;
-// Redis, MongoDB, PostgreSQL and SQLite stores are separate modules, so an
-// application pulls in only the driver it uses. Package cookiestore keeps
-// the whole session in an encrypted cookie (Config.ClientStore). Package
-// sessiontest is the conformance suite every store runs.
+// a user's sessions) and Iterator (Manager.Iterate). Client stores implement
+// ClientStore, and optionally Resealer, UserRevoker and CookieNamer. Package
+// memstore is in this module; Redis, MongoDB, PostgreSQL and SQLite stores
+// are separate modules, so an application pulls in only the driver it uses.
+// Package cookiestore keeps the whole session in an encrypted cookie
+// (Config.ClientStore). Package sessiontest is the conformance suite every
+// store runs.
 package sessionkit

@@ -1,6 +1,7 @@
 package sessionkit_test
 
 import (
+	"context"
 	"fmt"
 	"log"
 	"net/http"
@@ -105,4 +106,26 @@ func ExampleSession_RevokeOtherSessions() {
 	fmt.Println(rr.Code, rr.Body.String())
 	// Output:
 	// 400 sessionkit: session has no user
+}
+
+func ExampleManager_Iterate() {
+	store := memstore.New(memstore.Options{})
+	defer store.Close()
+	sessions, _ := sessionkit.New(sessionkit.Config{Store: store})
+	login := sessions.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = sessions.Session(r.Context()).SetUserID(r.URL.Query().Get("user"))
+	}))
+	for _, user := range []string{"alice", "bob", "alice"} {
+		login.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("POST", "https://example.com/login?user="+user, nil))
+	}
+
+	// An operator tool: count the live sessions of each user.
+	perUser := map[string]int{}
+	err := sessions.Iterate(context.Background(), func(info sessionkit.SessionInfo) bool {
+		perUser[info.UserID]++
+		return true // false stops the iteration
+	})
+	fmt.Println(perUser, err)
+	// Output:
+	// map[alice:2 bob:1] <nil>
 }

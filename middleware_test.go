@@ -327,3 +327,74 @@ func TestGobCodec(t *testing.T) {
 		t.Fatalf("gob round trip = %+v", got)
 	}
 }
+
+// recordingWriter notes whether anything was written to the client.
+type recordingWriter struct {
+	h       http.Header
+	written bool
+}
+
+func (w *recordingWriter) Header() http.Header         { return w.h }
+func (w *recordingWriter) Write(b []byte) (int, error) { w.written = true; return len(b), nil }
+func (w *recordingWriter) WriteHeader(int)             { w.written = true }
+
+// TestCanceledIsNotAnOutage checks that a request canceled while its
+// session loads or saves gets no answer and no Error log, while a store
+// timeout still answers 503.
+func TestCanceledIsNotAnOutage(t *testing.T) {
+	base := memstore.New(memstore.Options{})
+	defer base.Close()
+	good := newManager(t, sessionkit.Config{Store: base})
+	c := sessionCookie(serve(good, "", func(w http.ResponseWriter, r *http.Request) { _ = good.Session(r.Context()).Put("k", 1) })).Value
+	for _, tc := range []struct {
+		name     string
+		store    failingStore
+		cookie   string
+		cancel   bool // the request's own context is canceled
+		wantCode int  // 0: nothing written
+	}{
+		{"load canceled", failingStore{Store: base, err: context.Canceled}, c, false, 0},
+		{"load wrapped cancel", failingStore{Store: base, err: fmt.Errorf("%w: %w", sessionkit.ErrUnavailable, context.Canceled)}, c, false, 0},
+		{"load with request gone", failingStore{Store: base, err: fmt.Errorf("%w: context canceled", sessionkit.ErrUnavailable)}, c, true, 0},
+		{"create canceled", failingStore{Store: base, err: context.Canceled, failCreate: true}, "", false, 0},
+		{"load deadline", failingStore{Store: base, err: context.DeadlineExceeded}, c, false, http.StatusServiceUnavailable},
+		{"create deadline", failingStore{Store: base, err: fmt.Errorf("redis: %w", context.DeadlineExceeded), failCreate: true}, "", false, http.StatusServiceUnavailable},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var logs bytes.Buffer
+			logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+			m := newManager(t, sessionkit.Config{Store: tc.store, Logger: logger})
+			req := httptest.NewRequest("GET", "https://example.test/", nil)
+			if tc.cookie != "" {
+				req.Header.Set("Cookie", sessionkit.DefaultCookieName+"="+tc.cookie)
+			}
+			if tc.cancel {
+				ctx, cancel := context.WithCancel(req.Context())
+				cancel()
+				req = req.WithContext(ctx)
+			}
+			w := &recordingWriter{h: http.Header{}}
+			rr := httptest.NewRecorder()
+			var out http.ResponseWriter = w
+			if tc.wantCode != 0 {
+				out = rr
+			}
+			m.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				_ = m.Session(r.Context()).Put("k", 2)
+				_, _ = w.Write([]byte("page"))
+			})).ServeHTTP(out, req)
+			if tc.wantCode == 0 {
+				if w.written || len(w.h) != 0 {
+					t.Fatalf("a canceled request got an answer: written %v, headers %v", w.written, w.h)
+				}
+				if strings.Contains(logs.String(), "level=ERROR") || !strings.Contains(logs.String(), "level=DEBUG") {
+					t.Fatalf("a canceled request is not logged at Debug only:\n%s", logs.String())
+				}
+				return
+			}
+			if rr.Code != tc.wantCode || !strings.Contains(logs.String(), "level=ERROR") {
+				t.Fatalf("status %d, want %d; logs:\n%s", rr.Code, tc.wantCode, logs.String())
+			}
+		})
+	}
+}

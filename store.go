@@ -2,33 +2,19 @@ package sessionkit
 
 import (
 	"context"
-	"errors"
 	"maps"
+	"slices"
 	"time"
 )
 
-// ErrNotFound is returned by Store.Update and Store.Touch when no live record
-// has the given ID. Store.Load does not return it: a missing record is
-// (nil, nil).
-var ErrNotFound = errors.New("sessionkit: session not found")
-
-// ErrExists is returned by Store.Create when a record with the same ID
-// already exists. With 256-bit random tokens it signals a bug or an attack,
-// never a normal race.
-var ErrExists = errors.New("sessionkit: session already exists")
-
-// ErrUnavailable wraps store errors that mean the backend could not be
-// reached (connection refused, timeout). The middleware answers such errors
-// with 503 Service Unavailable instead of 500.
-var ErrUnavailable = errors.New("sessionkit: store unavailable")
-
 // Record is what a server-side store keeps for one session.
 //
-// ID is the store key: the unpadded base64url SHA-256 of the session token
-// (43 characters). The token itself never reaches a store, so a dump of any
+// ID is the store key: Tokens.StoreKey of the session token. With the
+// default token scheme it is the unpadded base64url SHA-256 of the token (43
+// characters): the token itself never reaches a store, so a dump of any
 // store yields no usable cookie.
 type Record struct {
-	// ID is the store key (a hash of the token, never the token).
+	// ID is the store key (by default a hash of the token, never the token).
 	ID string
 	// UserID links the session to a user for the per-user index. Empty for
 	// anonymous sessions.
@@ -89,6 +75,24 @@ type Delta struct {
 	LastSeen       time.Time
 	ExpiresAt      time.Time
 	AbsoluteExpiry time.Time
+}
+
+// applied returns values with d's value changes applied, without modifying
+// values: with no change it is values itself.
+func (d *Delta) applied(values map[string][]byte) map[string][]byte {
+	if !d.Clear && len(d.Set) == 0 && len(d.Del) == 0 {
+		return values
+	}
+	out := make(map[string][]byte)
+	if !d.Clear {
+		for k, v := range values {
+			if !slices.Contains(d.Del, k) {
+				out[k] = v
+			}
+		}
+	}
+	maps.Copy(out, d.Set)
+	return out
 }
 
 // Apply applies d to r in place. Stores that hold records in memory use it,
@@ -219,4 +223,26 @@ type ClientStore interface {
 	Seal(ctx context.Context, rec *Record) (string, error)
 	Open(ctx context.Context, value string) (*Record, error)
 	Revoke(ctx context.Context, rec *Record) error
+}
+
+// Resealer is an optional ClientStore capability: OpenReseal is Open that
+// also reports whether value was sealed with a retired key, so that the
+// manager seals it again with the current key on this response.
+type Resealer interface {
+	OpenReseal(ctx context.Context, value string) (rec *Record, reseal bool, err error)
+}
+
+// UserRevoker is an optional ClientStore capability, behind
+// RevokeUserSessions and Session.RevokeOtherSessions with a client store:
+// RevokeUser makes every cookie of userID whose session was created before
+// before stop opening.
+type UserRevoker interface {
+	RevokeUser(ctx context.Context, userID string, before time.Time) error
+}
+
+// CookieNamer is an optional ClientStore capability: a store that binds its
+// values to one cookie name reports it, and New refuses a manager whose
+// cookie has another name.
+type CookieNamer interface {
+	CookieName() string
 }

@@ -3,20 +3,23 @@ package sessionkit
 import (
 	"context"
 	"errors"
+	"slices"
 )
 
 // UserSessions lists the live sessions of a user, oldest first, for a "your
 // devices" page. The entries carry store keys, never tokens. The store must
 // implement UserIndex.
 func (m *Manager) UserSessions(ctx context.Context, userID string) ([]SessionInfo, error) {
-	idx, ok := m.store.(UserIndex)
+	idx, ok := m.cfg.Store.(UserIndex)
 	if !ok {
 		return nil, ErrNotSupported
 	}
 	if userID == "" {
 		return nil, errors.New("sessionkit: empty user ID")
 	}
-	return idx.ListByUser(ctx, userID)
+	list, err := idx.ListByUser(ctx, userID)
+	now := m.cfg.Now()
+	return slices.DeleteFunc(list, func(info SessionInfo) bool { return !m.alive(info, now) }), err
 }
 
 // RevokeSession ends the session with store key id if it belongs to userID,
@@ -29,7 +32,7 @@ func (m *Manager) RevokeSession(ctx context.Context, userID, id string) error {
 	}
 	for _, info := range list {
 		if info.ID == id {
-			if err := m.store.Delete(ctx, id); err != nil {
+			if err := m.cfg.Store.Delete(ctx, id); err != nil {
 				return err
 			}
 			m.emit(ctx, Event{Kind: EventDestroyed, ID: id, UserID: userID, Reason: "revoked"})
@@ -42,25 +45,48 @@ func (m *Manager) RevokeSession(ctx context.Context, userID, id string) error {
 // RevokeUserSessions ends every session of userID except the store keys in
 // except (for example after a password reset, or from an admin console). It
 // returns how many sessions it ended; with a client store, which cannot
-// count them, it returns -1.
+// count them, it returns -1. The store must implement UserIndex, or the
+// client store UserRevoker (which cannot spare sessions: except must be
+// empty).
 func (m *Manager) RevokeUserSessions(ctx context.Context, userID string, except ...string) (int, error) {
 	if userID == "" {
 		return 0, errors.New("sessionkit: empty user ID")
 	}
-	if m.client != nil {
-		ur, ok := m.client.(userRevoker)
-		if !ok || len(except) > 0 {
-			return 0, ErrNotSupported
-		}
-		return -1, ur.RevokeUser(ctx, userID, m.now())
-	}
-	idx, ok := m.store.(UserIndex)
-	if !ok {
-		return 0, ErrNotSupported
-	}
-	n, err := idx.DeleteByUser(ctx, userID, except...)
+	n, err := m.store.revokeUser(ctx, userID, except)
 	if err == nil && n > 0 {
 		m.emit(ctx, Event{Kind: EventDestroyed, UserID: userID, Reason: "revoked"})
 	}
 	return n, err
+}
+
+// iteratePage is how many entries Iterate asks the store for at a time.
+const iteratePage = 100
+
+// Iterate calls fn with every live session in the store, for operator
+// tools that list or purge sessions, until fn returns false. Entries whose
+// deadline has passed by the manager's clock are skipped even if the store
+// still holds them. Sessions created or deleted during the iteration may or
+// may not be seen. The store must implement Iterator.
+func (m *Manager) Iterate(ctx context.Context, fn func(SessionInfo) bool) error {
+	it, ok := m.cfg.Store.(Iterator)
+	if !ok {
+		return ErrNotSupported
+	}
+	cursor := ""
+	for {
+		page, next, err := it.Iterate(ctx, cursor, iteratePage)
+		if err != nil {
+			return err
+		}
+		now := m.cfg.Now()
+		for _, info := range page {
+			if m.alive(info, now) && !fn(info) {
+				return nil
+			}
+		}
+		if next == "" {
+			return nil
+		}
+		cursor = next
+	}
 }

@@ -153,9 +153,16 @@ func New(opts Options) (*Store, error) {
 	return s, nil
 }
 
-// CookieName returns the cookie name bound into the store's values. A
-// manager can compare it with its own cookie name: under any other name no
-// value opens.
+// The optional capabilities of a ClientStore that Store implements.
+var (
+	_ sessionkit.Resealer    = (*Store)(nil)
+	_ sessionkit.UserRevoker = (*Store)(nil)
+	_ sessionkit.CookieNamer = (*Store)(nil)
+)
+
+// CookieName returns the cookie name bound into the store's values
+// (sessionkit.CookieNamer): sessionkit.New refuses a manager whose cookie
+// has another name, under which no value would open.
 func (s *Store) CookieName() string {
 	return s.name
 }
@@ -200,7 +207,7 @@ func (s *Store) Open(ctx context.Context, value string) (*sessionkit.Record, err
 // OpenReseal is Open that also reports whether value was sealed with a key
 // other than the first. When reseal is true the caller should seal the
 // record again and send the new value, so that the old key can be retired.
-// The sessionkit manager uses this method when its ClientStore has it.
+// It implements sessionkit.Resealer, which the manager uses.
 func (s *Store) OpenReseal(ctx context.Context, value string) (rec *sessionkit.Record, reseal bool, err error) {
 	if len(value) > MaxCookieSize || len(value) < len(version) || value[:len(version)] != version {
 		return nil, false, nil
@@ -256,7 +263,8 @@ func (s *Store) Revoke(ctx context.Context, rec *sessionkit.Record) error {
 // RevokeUser ends every session of userID whose CreatedAt is before before
 // ("sign out everywhere"). To keep the current session, give it a CreatedAt
 // not before before (for example by renewing it) and seal it again. It
-// returns ErrNoRevocations if the store has no Revocations.
+// returns ErrNoRevocations if the store has no Revocations. It implements
+// sessionkit.UserRevoker.
 func (s *Store) RevokeUser(ctx context.Context, userID string, before time.Time) error {
 	if s.revs == nil {
 		return ErrNoRevocations

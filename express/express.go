@@ -1,7 +1,10 @@
-// Package express reads and writes sessions in the format of
-// express-session, the session middleware of Express (Node.js), so that the
-// Express-format stores of sessionkit (redisstore.NewExpress,
-// mongostore.NewExpress) share live sessions with an Express application.
+// Package express shares sessions with express-session, the session
+// middleware of Express (Node.js). Tokens is express-session's token scheme
+// for sessionkit.Config.Tokens (its session IDs, its signed connect.sid
+// cookie, the ID as store key); Session reads and writes sessions in its
+// stored format, so that the Express-format stores of sessionkit
+// (redisstore.NewExpress, mongostore.NewExpress) share live sessions with an
+// Express application.
 //
 // express-session stores each session as the JSON of its Session object: a
 // mandatory "cookie" object first, then the values the application put into
@@ -47,9 +50,10 @@ const cookieKey = "cookie"
 // timeFormat is JavaScript's Date#toISOString: UTC with milliseconds.
 const timeFormat = "2006-01-02T15:04:05.000Z"
 
-// ErrNotJSON is returned when a value to store is not valid JSON: Express
-// mode needs the manager's default codec, sessionkit.JSONCodec.
-var ErrNotJSON = errors.New("express: session value is not JSON (Express mode needs sessionkit.JSONCodec)")
+// ErrNotJSON is returned when a value to store is not valid JSON: sharing
+// sessions with Express needs the manager's default codec,
+// sessionkit.JSONCodec.
+var ErrNotJSON = errors.New("express: session value is not JSON (express-session needs sessionkit.JSONCodec)")
 
 // ErrMalformed is wrapped by the errors of Decode: the stored data is not
 // a session that express-session could load.

@@ -46,8 +46,8 @@ type GoThing struct {
 	Nested map[string]int `json:"nested"`
 }
 
-// startGo serves the Go side of the tests with an Express-mode manager on
-// store.
+// startGo serves the Go side of the tests with a manager on store that uses
+// express-session's token scheme.
 func startGo(t *testing.T, store sessionkit.Store, secrets ...string) string {
 	return startGoConfig(t, store, nil, secrets...)
 }
@@ -59,9 +59,13 @@ func startGoConfig(t *testing.T, store sessionkit.Store, tweak func(*sessionkit.
 	for _, s := range secrets {
 		keys = append(keys, []byte(s))
 	}
+	tokens, err := express.NewTokens(keys...)
+	if err != nil {
+		t.Fatal(err)
+	}
 	cfg := sessionkit.Config{
-		Store: store, Express: true, Secrets: keys,
-		Cookie: sessionkit.CookieConfig{Insecure: true}, // plain HTTP in tests
+		Store: store, Tokens: tokens,
+		Cookie: sessionkit.CookieConfig{Name: express.CookieName, Insecure: true}, // plain HTTP in tests
 		Logger: slog.New(slog.DiscardHandler),
 	}
 	if tweak != nil {

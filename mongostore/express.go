@@ -48,7 +48,8 @@ type ExpressOptions struct {
 // ExpressStore is a sessionkit.Store that keeps sessions as connect-mongo
 // (versions 4 to 6) does for express-session, so that an Express
 // application and a Go service share live sessions. Use it with
-// sessionkit.Config's Express mode. It is safe for concurrent use.
+// express-session's token scheme (sessionkit.Config.Tokens set to
+// express.NewTokens). It is safe for concurrent use.
 //
 // A session is the document
 //

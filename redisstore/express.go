@@ -42,8 +42,8 @@ type ExpressOptions struct {
 
 // ExpressStore is a sessionkit.Store that keeps sessions in the format of
 // connect-redis 4–10 with express-session, so that an Express application
-// and a Go service share live sessions. Use it with sessionkit.Config's
-// Express mode. It is safe for concurrent use.
+// and a Go service share live sessions. Use it with express-session's token
+// scheme (sessionkit.Config.Tokens set to express.NewTokens). It is safe for concurrent use.
 //
 // A session is the string key Prefix + ID holding the JSON that
 // express-session writes (the cookie object first, then the values as

@@ -58,12 +58,16 @@ func newHandler(client redis.UniversalClient) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Express's session IDs and cookie signature, with the app's secret.
+	tokens, err := express.NewTokens([]byte("mysecret"))
+	if err != nil {
+		return nil, err
+	}
 	m, err := sessionkit.New(sessionkit.Config{
-		Store:   store,
-		Express: true,                         // cookie connect.sid, Express's signature and IDs
-		Secrets: [][]byte{[]byte("mysecret")}, // the Express app's secret
-		// Plain HTTP, like the example's cookie: { secure: false }.
-		Cookie: sessionkit.CookieConfig{Insecure: true},
+		Store:  store,
+		Tokens: tokens,
+		// connect.sid over plain HTTP, like the example's cookie: { secure: false }.
+		Cookie: sessionkit.CookieConfig{Name: express.CookieName, Insecure: true},
 	})
 	if err != nil {
 		return nil, err

@@ -275,13 +275,18 @@ func TestExpressUnavailable(t *testing.T) {
 	}
 }
 
-// TestExpressManager runs the manager in Express mode on the store: the
-// cookie is express-session's and the store key is the session ID.
+// TestExpressManager runs the manager with express-session's token scheme
+// on the store: the cookie is express-session's and the store key is the
+// session ID.
 func TestExpressManager(t *testing.T) {
 	e := newExpressEnv(t, redisstore.ExpressOptions{})
+	tokens, err := express.NewTokens([]byte("mysecret"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	m, err := sessionkit.New(sessionkit.Config{
-		Store: e.store, Express: true, Secrets: [][]byte{[]byte("mysecret")},
-		Cookie: sessionkit.CookieConfig{Insecure: true},
+		Store: e.store, Tokens: tokens,
+		Cookie: sessionkit.CookieConfig{Name: express.CookieName, Insecure: true},
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -18,6 +18,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/redis/go-redis/v9/logging"
 	"github.com/sessionkit/sessionkit"
+	"github.com/sessionkit/sessionkit/express"
 	"github.com/sessionkit/sessionkit/internal/testserver"
 	"github.com/sessionkit/sessionkit/redisstore"
 )
@@ -168,8 +169,11 @@ func newFailoverRun(t *testing.T, f failoverFormat, st sessionkit.Store, victim 
 		Logger: slog.New(slog.NewTextHandler(r, nil)),
 	}
 	if f.express {
-		cfg.Express = true
-		cfg.Secrets = [][]byte{[]byte("failover test secret")}
+		tokens, err := express.NewTokens([]byte("failover test secret"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.Tokens, cfg.Cookie.Name = tokens, express.CookieName
 	}
 	m, err := sessionkit.New(cfg)
 	if err != nil {

@@ -1,22 +1,22 @@
-package sessionkit
+// Package cookiesig signs and verifies cookie values in the format of
+// Express's signed cookies (the cookie-signature package behind
+// cookie-parser and express-session). sessionkit's default token scheme
+// signs its tokens with it when Config.Secrets is set, and package express
+// signs express-session's session IDs with it.
+package cookiesig
 
 import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
-	"net/http"
 	"net/url"
 	"strings"
 )
 
-// ErrNoSecret is returned by NewSigner when it is given no secret or an
-// empty one.
-var ErrNoSecret = errors.New("sessionkit: signer needs at least one non-empty secret")
-
-// ErrInvalidSignature is returned by Signer.Cookie when the cookie is not a
-// signed value or its signature does not match any of the signer's secrets.
-var ErrInvalidSignature = errors.New("sessionkit: invalid cookie signature")
+// ErrNoSecret is returned by New when it is given no secret or an empty
+// one.
+var ErrNoSecret = errors.New("cookiesig: signer needs at least one non-empty secret")
 
 // signerPrefix marks a signed value, as in cookie-parser and express-session.
 const signerPrefix = "s:"
@@ -40,14 +40,14 @@ type Signer struct {
 	secrets [][]byte
 }
 
-// NewSigner returns a Signer that signs with secrets[0] and verifies with
+// New returns a Signer that signs with secrets[0] and verifies with
 // any of secrets. It returns ErrNoSecret if no secret is given or one of
 // them is empty. Secrets should hold at least 32 random bytes; the secrets
 // of an existing Express application (its secret option) can be used as
 // they are, as their UTF-8 bytes.
 //
-// NewSigner copies the secrets.
-func NewSigner(secrets ...[]byte) (*Signer, error) {
+// New copies the secrets.
+func New(secrets ...[]byte) (*Signer, error) {
 	if len(secrets) == 0 {
 		return nil, ErrNoSecret
 	}
@@ -98,37 +98,24 @@ func (s *Signer) Verify(signed string) (value string, ok bool) {
 	return "", false
 }
 
-// SetCookie adds a Set-Cookie header to w for a copy of c whose value is
-// signed with Sign and then escaped as JavaScript's encodeURIComponent
-// escapes it (":" becomes %3A, "+" %2B, "/" %2F, "=" %3D), which is what
-// Express writes. c itself is not modified.
-func (s *Signer) SetCookie(w http.ResponseWriter, c *http.Cookie) {
-	signed := *c
-	signed.Value = signerEscape(s.Sign(c.Value))
-	http.SetCookie(w, &signed)
+// Encode returns value signed with Sign and then escaped as JavaScript's
+// encodeURIComponent escapes it (":" becomes %3A, "+" %2B, "/" %2F, "=" %3D):
+// the cookie value Express writes for a signed cookie.
+func (s *Signer) Encode(value string) string {
+	return signerEscape(s.Sign(value))
 }
 
-// Cookie returns the verified value of the first cookie named name in r,
-// as Express reads a signed cookie. The cookie value is unescaped with
-// url.PathUnescape (a "+" stays a "+"); a value that does not unescape is
-// verified as it is. Cookie returns http.ErrNoCookie if r has no such
-// cookie and ErrInvalidSignature if its value is not correctly signed.
-func (s *Signer) Cookie(r *http.Request, name string) (string, error) {
-	c, err := r.Cookie(name)
-	if err != nil {
-		return "", err
-	}
-	raw := c.Value
-	if strings.Contains(raw, "%") {
-		if u, err := url.PathUnescape(raw); err == nil {
-			raw = u
+// Decode returns the verified value of a cookie value written by Encode, as
+// Express reads a signed cookie: the value is unescaped with
+// url.PathUnescape (a "+" stays a "+"; a value that does not unescape is
+// verified as it is), then verified with Verify.
+func (s *Signer) Decode(cookieValue string) (value string, ok bool) {
+	if strings.Contains(cookieValue, "%") {
+		if u, err := url.PathUnescape(cookieValue); err == nil {
+			cookieValue = u
 		}
 	}
-	value, ok := s.Verify(raw)
-	if !ok {
-		return "", ErrInvalidSignature
-	}
-	return value, nil
+	return s.Verify(cookieValue)
 }
 
 // signerEscape escapes s as JavaScript's encodeURIComponent does: every

@@ -1,10 +1,9 @@
-package sessionkit
+package cookiesig
 
 import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -47,7 +46,7 @@ func mustSigner(t testing.TB, secrets ...string) *Signer {
 	for i, s := range secrets {
 		b[i] = []byte(s)
 	}
-	s, err := NewSigner(b...)
+	s, err := New(b...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,15 +56,10 @@ func mustSigner(t testing.TB, secrets ...string) *Signer {
 func TestSignerGolden(t *testing.T) {
 	for _, g := range signerGolden {
 		s := mustSigner(t, g.secret)
-		w := httptest.NewRecorder()
 		c := g.cookie
-		c.Value = g.value
-		s.SetCookie(w, &c)
-		if got := w.Header().Get("Set-Cookie"); got != g.header {
-			t.Errorf("SetCookie(%q)\n got %s\nwant %s", g.value, got, g.header)
-		}
-		if c.Value != g.value {
-			t.Errorf("SetCookie modified the cookie")
+		c.Value = s.Encode(g.value)
+		if got := c.String(); got != g.header {
+			t.Errorf("Encode(%q)\n got %s\nwant %s", g.value, got, g.header)
 		}
 
 		escaped := strings.TrimPrefix(strings.SplitN(g.header, ";", 2)[0], g.name+"=")
@@ -82,10 +76,8 @@ func TestSignerGolden(t *testing.T) {
 
 		// Express's cookie as the browser sends it back, escaped or not.
 		for _, raw := range []string{escaped, signed} {
-			r := httptest.NewRequest("GET", "/", nil)
-			r.Header.Set("Cookie", "other=1; "+g.name+"="+raw)
-			if v, err := s.Cookie(r, g.name); err != nil || v != g.value {
-				t.Errorf("Cookie(%s=%s) = %q, %v; want %q", g.name, raw, v, err, g.value)
+			if v, ok := s.Decode(raw); !ok || v != g.value {
+				t.Errorf("Decode(%s) = %q, %v; want %q", raw, v, ok, g.value)
 			}
 		}
 	}
@@ -143,63 +135,46 @@ func TestSignerValues(t *testing.T) {
 		if got, ok := s.Verify(signed); !ok || got != v {
 			t.Errorf("Verify(Sign(%q)) = %q, %v", v, got, ok)
 		}
-		w := httptest.NewRecorder()
-		s.SetCookie(w, &http.Cookie{Name: "c", Value: v})
-		r := httptest.NewRequest("GET", "/", nil)
-		for _, c := range w.Result().Cookies() {
-			r.AddCookie(c)
-		}
-		if got, err := s.Cookie(r, "c"); err != nil || got != v {
-			t.Errorf("Cookie after SetCookie(%q) = %q, %v", v, got, err)
+		if got, ok := s.Decode(s.Encode(v)); !ok || got != v {
+			t.Errorf("Decode(Encode(%q)) = %q, %v", v, got, ok)
 		}
 	}
 }
 
-func TestSignerCookieErrors(t *testing.T) {
+func TestSignerDecodeErrors(t *testing.T) {
 	s := mustSigner(t, "mysecret")
-	r := httptest.NewRequest("GET", "/", nil)
-	r.Header.Set("Cookie", "a=1")
-	if _, err := s.Cookie(r, "connect.sid"); !errors.Is(err, http.ErrNoCookie) {
-		t.Errorf("missing cookie: err = %v, want http.ErrNoCookie", err)
-	}
 	good := signerGolden[0].header[len("connect.sid="):strings.IndexByte(signerGolden[0].header, ';')]
-	for _, header := range []string{
-		"connect.sid=unsigned",
-		"connect.sid=s%3Ahello.%ZZ",
-		"connect.sid=" + strings.Replace(good, "%2B", "+", 1) + "x",
-		"connect.sid=" + strings.Replace(good, "%2B", " ", 1),
-		// The first cookie of a name wins, as in Express.
-		"connect.sid=s%3Abogus.sig; connect.sid=" + good,
+	for _, value := range []string{
+		"unsigned",
+		"s%3Ahello.%ZZ",
+		strings.Replace(good, "%2B", "+", 1) + "x",
+		strings.Replace(good, "%2B", " ", 1),
 	} {
-		r := httptest.NewRequest("GET", "/", nil)
-		r.Header.Set("Cookie", header)
-		if v, err := s.Cookie(r, "connect.sid"); !errors.Is(err, ErrInvalidSignature) {
-			t.Errorf("Cookie(%s) = %q, %v; want ErrInvalidSignature", header, v, err)
+		if v, ok := s.Decode(value); ok {
+			t.Errorf("Decode(%s) = %q, true", value, v)
 		}
 	}
 	// '+' is not a space: an unescaped '+' in the signature still verifies.
-	r = httptest.NewRequest("GET", "/", nil)
-	r.Header.Set("Cookie", "connect.sid="+strings.ReplaceAll(good, "%2B", "+"))
-	if v, err := s.Cookie(r, "connect.sid"); err != nil || v != signerGolden[0].value {
-		t.Errorf("Cookie with a raw '+' = %q, %v", v, err)
+	if v, ok := s.Decode(strings.ReplaceAll(good, "%2B", "+")); !ok || v != signerGolden[0].value {
+		t.Errorf("Decode with a raw '+' = %q, %v", v, ok)
 	}
 }
 
 func TestNewSignerErrors(t *testing.T) {
 	for _, secrets := range [][][]byte{nil, {nil}, {[]byte("k"), {}}} {
-		if _, err := NewSigner(secrets...); !errors.Is(err, ErrNoSecret) {
-			t.Errorf("NewSigner(%q) error = %v, want ErrNoSecret", secrets, err)
+		if _, err := New(secrets...); !errors.Is(err, ErrNoSecret) {
+			t.Errorf("New(%q) error = %v, want ErrNoSecret", secrets, err)
 		}
 	}
 	secret := []byte("mysecret")
-	s, err := NewSigner(secret)
+	s, err := New(secret)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := s.Sign("x")
 	copy(secret, "changed!")
 	if s.Sign("x") != want {
-		t.Error("NewSigner does not copy its secrets")
+		t.Error("New does not copy its secrets")
 	}
 }
 
@@ -248,35 +223,26 @@ func FuzzVerify(f *testing.F) {
 		if u, err := url.PathUnescape(escaped); err != nil || u != in {
 			t.Fatalf("PathUnescape(signerEscape(%q)) = %q, %v", in, u, err)
 		}
-		w := httptest.NewRecorder()
-		s.SetCookie(w, &http.Cookie{Name: "c", Value: in})
-		r := httptest.NewRequest("GET", "/", nil)
-		for _, c := range w.Result().Cookies() {
-			r.AddCookie(c)
-		}
-		if v, err := s.Cookie(r, "c"); err != nil || v != in {
-			t.Fatalf("Cookie after SetCookie(%q) = %q, %v", in, v, err)
+		if v, ok := s.Decode(s.Encode(in)); !ok || v != in {
+			t.Fatalf("Decode(Encode(%q)) = %q, %v", in, v, ok)
 		}
 	})
 }
 
 func ExampleSigner() {
 	// The secrets of the Express application, newest first.
-	signer, err := NewSigner([]byte("mysecret"))
+	signer, err := New([]byte("mysecret"))
 	if err != nil {
 		panic(err)
 	}
 
-	w := httptest.NewRecorder()
-	signer.SetCookie(w, &http.Cookie{Name: "signed", Value: "hello", Path: "/"})
-	fmt.Println(w.Header().Get("Set-Cookie"))
+	c := &http.Cookie{Name: "signed", Value: signer.Encode("hello"), Path: "/"}
+	fmt.Println(c)
 
-	r := httptest.NewRequest("GET", "/", nil)
-	r.Header.Set("Cookie", "signed=s%3Ahello.8JOZ8MRG2EsxoIDlfsSDOS1B5vUS8%2BetpQJ6u801jCo")
-	value, err := signer.Cookie(r, "signed")
-	fmt.Println(value, err)
+	value, ok := signer.Decode("s%3Ahello.8JOZ8MRG2EsxoIDlfsSDOS1B5vUS8%2BetpQJ6u801jCo")
+	fmt.Println(value, ok)
 
 	// Output:
 	// signed=s%3Ahello.8JOZ8MRG2EsxoIDlfsSDOS1B5vUS8%2BetpQJ6u801jCo; Path=/
-	// hello <nil>
+	// hello true
 }

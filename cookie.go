@@ -1,0 +1,129 @@
+package sessionkit
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"net/textproto"
+	"strings"
+	"time"
+)
+
+// Default cookie names, used when CookieConfig.Name is empty.
+const (
+	DefaultCookieName         = "__Host-sid"
+	DefaultInsecureCookieName = "sid" // with CookieConfig.Insecure
+)
+
+// CookieConfig sets the session cookie. The defaults follow OWASP: a
+// __Host- prefixed name, Secure, HttpOnly, SameSite=Lax, Path=/, no Domain.
+// The cookie is always HttpOnly.
+type CookieConfig struct {
+	// Name is the cookie name (default "__Host-sid", or "sid" when
+	// Insecure).
+	Name string
+	// Domain is empty by default, which keeps the cookie on the exact host.
+	// A __Host- name cannot have one.
+	Domain string
+	// Path defaults to "/". A __Host- name requires "/".
+	Path string
+	// SameSite defaults to http.SameSiteLaxMode; http.SameSiteDefaultMode
+	// leaves the attribute out.
+	SameSite http.SameSite
+	// Insecure drops the Secure attribute, for plain-HTTP development on
+	// localhost only. It must be set explicitly, and the manager logs a
+	// warning when it is.
+	Insecure bool
+	// Partitioned sets the Partitioned attribute (CHIPS).
+	Partitioned bool
+}
+
+// checkCookie fills in the defaults of c and refuses contradictory
+// attributes.
+func checkCookie(c CookieConfig) (CookieConfig, error) {
+	if c.Name == "" {
+		c.Name = DefaultCookieName
+		if c.Insecure {
+			c.Name = DefaultInsecureCookieName
+		}
+	}
+	if c.Path == "" {
+		c.Path = "/"
+	}
+	if c.SameSite == 0 {
+		c.SameSite = http.SameSiteLaxMode
+	}
+	probe := &http.Cookie{Name: c.Name, Value: "x", Path: c.Path, Domain: c.Domain}
+	if err := probe.Valid(); err != nil {
+		return c, fmt.Errorf("sessionkit: invalid cookie configuration: %w", err)
+	}
+	host, secure := strings.HasPrefix(c.Name, "__Host-"), strings.HasPrefix(c.Name, "__Secure-")
+	switch {
+	case host && c.Insecure:
+		return c, fmt.Errorf("sessionkit: cookie %q: a __Host- cookie must be Secure; choose another name for plain-HTTP development", c.Name)
+	case host && c.Domain != "":
+		return c, fmt.Errorf("sessionkit: cookie %q: a __Host- cookie cannot have a Domain", c.Name)
+	case host && c.Path != "/":
+		return c, fmt.Errorf("sessionkit: cookie %q: a __Host- cookie must have Path=/", c.Name)
+	case secure && c.Insecure:
+		return c, fmt.Errorf("sessionkit: cookie %q: a __Secure- cookie must be Secure", c.Name)
+	case c.SameSite == http.SameSiteNoneMode && c.Insecure:
+		return c, errors.New("sessionkit: SameSite=None requires a Secure cookie")
+	case c.Partitioned && c.Insecure:
+		return c, errors.New("sessionkit: a Partitioned cookie must be Secure")
+	}
+	return c, nil
+}
+
+// cookieValue returns the value of the first cookie named name in the
+// request's Cookie headers, as http.Request.Cookie does, without parsing the
+// other cookies.
+func cookieValue(h http.Header, name string) (string, bool) {
+	for _, line := range h["Cookie"] {
+		for part := range strings.SplitSeq(line, ";") {
+			part = textproto.TrimString(part)
+			n, v, ok := strings.Cut(part, "=")
+			if !ok || n != name {
+				continue
+			}
+			if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
+				v = v[1 : len(v)-1]
+			}
+			return v, true
+		}
+	}
+	return "", false
+}
+
+// cookieFor returns the session cookie carrying value. Persistent sessions
+// get a Max-Age that matches their expiry; others are browser-session
+// cookies.
+func (m *Manager) cookieFor(value string, persistent bool, expiresAt, now time.Time) *http.Cookie {
+	c := m.baseCookie()
+	c.Value = value
+	if persistent {
+		c.MaxAge = int(math.Ceil(expiresAt.Sub(now).Seconds()))
+		c.Expires = expiresAt.UTC()
+		if c.MaxAge <= 0 {
+			return m.expiredCookie()
+		}
+	}
+	return c
+}
+
+// expiredCookie tells the browser to delete the session cookie.
+func (m *Manager) expiredCookie() *http.Cookie {
+	c := m.baseCookie()
+	c.MaxAge = -1
+	c.Expires = time.Unix(1, 0)
+	return c
+}
+
+func (m *Manager) baseCookie() *http.Cookie {
+	return &http.Cookie{
+		Name: m.cfg.Cookie.Name, Path: m.cfg.Cookie.Path, Domain: m.cfg.Cookie.Domain,
+		Secure: !m.cfg.Cookie.Insecure, HttpOnly: true, SameSite: m.cfg.Cookie.SameSite,
+		Partitioned: m.cfg.Cookie.Partitioned,
+	}
+}

@@ -1,0 +1,68 @@
+package sessionkit
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+)
+
+// ErrNoSession is returned by every Session method when the request did not
+// pass through the Manager's middleware.
+var ErrNoSession = errors.New("sessionkit: no session in context (is the middleware installed?)")
+
+// ErrCommitted is returned when a session is changed after the response
+// headers were written: the change could no longer reach the client or the
+// store, so it is refused rather than silently lost.
+var ErrCommitted = errors.New("sessionkit: session changed after the response was committed")
+
+// ErrNotSupported is returned when the store lacks an optional capability,
+// such as the per-user index.
+var ErrNotSupported = errors.New("sessionkit: not supported by this store")
+
+// ErrReservedKey is returned when a value is written under a key that
+// sessionkit reserves (keys beginning with "sessionkit.").
+var ErrReservedKey = errors.New("sessionkit: key is reserved")
+
+// ErrSaveFailed is returned by the response writer's Write after the session
+// could not be saved: the ErrorHandler has answered the request instead (or,
+// for a canceled request, nothing has).
+var ErrSaveFailed = errors.New("sessionkit: session could not be saved; the error handler answered")
+
+// ErrNotFound is returned by Store.Update and Store.Touch when no live record
+// has the given ID. Store.Load does not return it: a missing record is
+// (nil, nil).
+var ErrNotFound = errors.New("sessionkit: session not found")
+
+// ErrExists is returned by Store.Create when a record with the same ID
+// already exists. With 256-bit random tokens it signals a bug or an attack,
+// never a normal race.
+var ErrExists = errors.New("sessionkit: session already exists")
+
+// ErrUnavailable wraps store errors that mean the backend could not be
+// reached (connection refused, timeout). The middleware answers such errors
+// with 503 Service Unavailable instead of 500.
+var ErrUnavailable = errors.New("sessionkit: store unavailable")
+
+// handleError answers a request whose session could not be loaded or saved:
+// 503 when the store is unavailable or timed out, 500 otherwise, or nothing
+// at all when the request was canceled (the client has gone; that is not an
+// outage).
+func (m *Manager) handleError(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, context.Canceled) || errors.Is(r.Context().Err(), context.Canceled) {
+		m.cfg.Logger.LogAttrs(r.Context(), slog.LevelDebug, "sessionkit: request canceled during a session load or save",
+			slog.String("error", err.Error()), slog.String("method", r.Method))
+		return
+	}
+	if m.cfg.ErrorHandler != nil {
+		m.cfg.ErrorHandler(w, r, err)
+		return
+	}
+	code := http.StatusInternalServerError
+	if errors.Is(err, ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) {
+		code = http.StatusServiceUnavailable
+	}
+	m.cfg.Logger.LogAttrs(r.Context(), slog.LevelError, "sessionkit: session store failed",
+		slog.String("error", err.Error()), slog.String("method", r.Method), slog.Int("status", code))
+	http.Error(w, http.StatusText(code), code)
+}

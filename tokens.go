@@ -1,0 +1,119 @@
+package sessionkit
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/sessionkit/sessionkit/cookiesig"
+)
+
+// Tokens is a token scheme: how a session token is made, carried in the
+// cookie and turned into the key a store keeps the session under. Set it in
+// Config.Tokens; package express implements express-session's scheme. A
+// Tokens must be safe for concurrent use.
+//
+// The default scheme issues 256-bit tokens from crypto/rand (43 base64url
+// characters), signs them when Config.Secrets is set, and keys stores by
+// HashToken, so that a dump of a store yields no usable cookie.
+type Tokens interface {
+	// New returns a fresh token. A failing entropy source is an error,
+	// never a weaker token.
+	New() (string, error)
+	// Encode returns the cookie value that carries token.
+	Encode(token string) string
+	// Decode returns the token carried by a cookie value. ok is false when
+	// the value is malformed, forged or not a token of this scheme.
+	Decode(value string) (token string, ok bool)
+	// StoreKey returns the store key of token's session (Record.ID).
+	StoreKey(token string) string
+}
+
+const (
+	tokenBytes = 32                     // 256 bits
+	tokenLen   = (tokenBytes*8 + 5) / 6 // 43 base64url characters
+	// maxCookieValue bounds what the parser looks at: a signed, escaped
+	// token is under 100 bytes.
+	maxCookieValue = 512
+)
+
+var enc = base64.RawURLEncoding
+
+// defaultTokens is the scheme used when Config.Tokens is nil.
+type defaultTokens struct {
+	signer *cookiesig.Signer // nil: the cookie value is the token itself
+	rand   io.Reader         // crypto/rand.Reader; tests replace it
+}
+
+// New returns a fresh 256-bit token, base64url without padding.
+func (t defaultTokens) New() (string, error) {
+	var b [tokenBytes]byte
+	if _, err := io.ReadFull(t.rand, b[:]); err != nil {
+		return "", fmt.Errorf("sessionkit: generate token: %w", err)
+	}
+	return enc.EncodeToString(b[:]), nil
+}
+
+// Encode returns the token, signed when the scheme has secrets.
+func (t defaultTokens) Encode(token string) string {
+	if t.signer == nil {
+		return token
+	}
+	return t.signer.Encode(token)
+}
+
+// Decode accepts exactly the values Encode produces for tokens New issues.
+func (t defaultTokens) Decode(value string) (string, bool) {
+	if len(value) > maxCookieValue {
+		return "", false
+	}
+	token, ok := value, true
+	if t.signer != nil {
+		token, ok = t.signer.Decode(value)
+	}
+	if !ok || !validToken(token) {
+		return "", false
+	}
+	return token, true
+}
+
+// StoreKey returns HashToken(token).
+func (defaultTokens) StoreKey(token string) string { return HashToken(token) }
+
+func newDefaultTokens(signer *cookiesig.Signer) defaultTokens {
+	return defaultTokens{signer: signer, rand: rand.Reader}
+}
+
+// HashToken returns the store key of a token of the default scheme: the
+// unpadded base64url SHA-256 of the token. Stores only ever see this value.
+func HashToken(token string) string {
+	var sum [sha256.Size]byte
+	if len(token) <= tokenLen {
+		var buf [tokenLen]byte // keeps the common case off the heap
+		n := copy(buf[:], token)
+		sum = sha256.Sum256(buf[:n])
+	} else {
+		sum = sha256.Sum256([]byte(token))
+	}
+	var out [tokenLen]byte
+	enc.Encode(out[:], sum[:])
+	return string(out[:])
+}
+
+// validToken reports whether t has the exact shape of a token we issue:
+// 43 characters of the base64url alphabet.
+func validToken(t string) bool {
+	// The decoder rejects every byte outside the alphabet but skips CR and
+	// LF, so those are checked first. Strict decoding rejects non-canonical
+	// encodings (the last character carries only 4 significant bits), so
+	// one token has exactly one spelling.
+	if len(t) != tokenLen || strings.ContainsAny(t, "\r\n") {
+		return false
+	}
+	var buf [tokenBytes]byte
+	_, err := enc.Strict().Decode(buf[:], []byte(t))
+	return err == nil
+}

@@ -1,0 +1,188 @@
+package sessionkit
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// reservedPrefix starts the keys that sessionkit itself uses.
+const reservedPrefix = "sessionkit."
+
+const flashKey = reservedPrefix + "flash"
+
+// lookup returns the encoded value of key, pending changes included.
+// The caller holds s.mu.
+func (s *Session) lookup(key string) ([]byte, bool) {
+	if b, ok := s.delta.Set[key]; ok {
+		return b, true
+	}
+	if s.delta.Clear || slices.Contains(s.delta.Del, key) {
+		return nil, false
+	}
+	b, ok := s.rec.Values[key]
+	return b, ok
+}
+
+// Get decodes the value stored under key into dst, which must be a pointer.
+// It reports whether the key was present.
+func (s *Session) Get(key string, dst any) (bool, error) {
+	b, ok, err := s.raw(key)
+	if !ok || err != nil {
+		return ok, err
+	}
+	return true, s.decode(key, b, dst)
+}
+
+// raw returns the encoded value of key.
+func (s *Session) raw(key string) ([]byte, bool, error) {
+	if s.err != nil {
+		return nil, false, s.err
+	}
+	s.mu.Lock()
+	b, ok := s.lookup(key)
+	s.mu.Unlock()
+	return b, ok, nil
+}
+
+func (s *Session) decode(key string, b []byte, dst any) error {
+	if err := s.m.cfg.Codec.Unmarshal(b, dst); err != nil {
+		return fmt.Errorf("sessionkit: decode %q: %w", key, err)
+	}
+	return nil
+}
+
+// Get returns the value stored under key, decoded into a T. It reports
+// whether the key was present; a value that cannot be decoded into T is an
+// error.
+func Get[T any](s *Session, key string) (T, bool, error) {
+	var zero T
+	b, ok, err := s.raw(key)
+	if !ok || err != nil {
+		return zero, ok, err
+	}
+	v := new(T)
+	if err := s.decode(key, b, v); err != nil {
+		return zero, true, err
+	}
+	return *v, true, nil
+}
+
+// Pop returns the value stored under key, decoded into a T, and deletes it.
+func Pop[T any](s *Session, key string) (T, bool, error) {
+	v, ok, err := Get[T](s, key)
+	if err != nil || !ok {
+		return v, ok, err
+	}
+	return v, true, s.Delete(key)
+}
+
+// Put encodes v with the manager's Codec and stores it under key.
+func (s *Session) Put(key string, v any) error {
+	if strings.HasPrefix(key, reservedPrefix) {
+		return fmt.Errorf("%w: %q", ErrReservedKey, key)
+	}
+	if s.err != nil {
+		return s.err
+	}
+	b, err := s.m.cfg.Codec.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("sessionkit: encode %q: %w", key, err)
+	}
+	return s.change(func() error { s.setLocked(key, b); return nil })
+}
+
+// setLocked records key=b as a pending change. The caller holds s.mu.
+func (s *Session) setLocked(key string, b []byte) {
+	if s.delta.Set == nil {
+		s.delta.Set = make(map[string][]byte)
+	}
+	s.delta.Set[key] = b
+	if i := slices.Index(s.delta.Del, key); i >= 0 {
+		s.delta.Del = slices.Delete(s.delta.Del, i, i+1)
+	}
+	s.status = StatusModified
+}
+
+// Delete removes key. Deleting a missing key is not an error.
+func (s *Session) Delete(key string) error {
+	return s.change(func() error {
+		if _, ok := s.lookup(key); !ok {
+			return nil
+		}
+		delete(s.delta.Set, key)
+		if !s.delta.Clear {
+			s.delta.Del = append(s.delta.Del, key)
+		}
+		s.status = StatusModified
+		return nil
+	})
+}
+
+// Clear removes every value. The session itself, its user link and its
+// remember-me setting stay.
+func (s *Session) Clear() error {
+	return s.change(func() error {
+		s.delta.Set, s.delta.Del, s.delta.Clear = nil, nil, true
+		s.status = StatusModified
+		return nil
+	})
+}
+
+// Keys returns the session's keys in sorted order, without reserved ones.
+func (s *Session) Keys() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var keys []string
+	for k := range s.delta.applied(s.rec.Values) {
+		if !strings.HasPrefix(k, reservedPrefix) {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// Has reports whether key is present.
+func (s *Session) Has(key string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.lookup(key)
+	return ok
+}
+
+// Flash is a one-time message shown after a redirect.
+type Flash struct {
+	Kind    string `json:"kind"`
+	Message string `json:"message"`
+}
+
+// AddFlash queues a message for the next page the client views.
+func (s *Session) AddFlash(kind, message string) error {
+	if s.err != nil {
+		return s.err
+	}
+	// Read-modify-write under one lock, so concurrent calls lose nothing.
+	return s.change(func() error {
+		var list []Flash
+		if b, ok := s.lookup(flashKey); ok {
+			_ = s.m.cfg.Codec.Unmarshal(b, &list) // a broken list is replaced
+		}
+		list = append(list, Flash{Kind: kind, Message: message})
+		b, err := s.m.cfg.Codec.Marshal(list)
+		if err != nil {
+			return fmt.Errorf("sessionkit: encode flash: %w", err)
+		}
+		s.setLocked(flashKey, b)
+		return nil
+	})
+}
+
+// Flashes returns the queued messages and removes them.
+func (s *Session) Flashes() ([]Flash, error) {
+	list, ok, err := Pop[[]Flash](s, flashKey)
+	if !ok || err != nil {
+		return nil, err
+	}
+	return list, nil
+}
