@@ -11,6 +11,7 @@ import (
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+	"github.com/sessionkit/sessionkit/cmd/authserver/internal/apptest"
 	"github.com/sessionkit/sessionkit/internal/testserver"
 )
 
@@ -188,7 +189,7 @@ func TestBrowser(t *testing.T) {
 	}
 
 	// Sign out, then sign in with remember-me.
-	if p := laptop.submit(`nav form[action="/logout"] button`); p != "/login" {
+	if p := laptop.submit(`nav form[action="/logout"] button`); p != apptest.SignedOutPath {
 		t.Fatalf("sign out landed on %s", p)
 	}
 	if f := laptop.text(".flash"); !strings.Contains(f, "signed out") {
@@ -256,7 +257,7 @@ func TestBrowser(t *testing.T) {
 	}
 
 	// Sign out from the laptop.
-	if p := laptop.submit(`nav form[action="/logout"] button`); p != "/login" {
+	if p := laptop.submit(`nav form[action="/logout"] button`); p != apptest.SignedOutPath {
 		t.Fatalf("sign out landed on %s", p)
 	}
 	if p := laptop.open("/"); p != "/login" {

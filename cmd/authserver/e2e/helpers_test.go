@@ -35,7 +35,7 @@ func startApp(t *testing.T, sessionsURL, usersURL string, tls, dev bool) (*httpt
 	}
 	t.Cleanup(func() { users.Close() })
 	a, err := app.New(app.Options{
-		Store: b.Store, ClientStore: b.ClientStore, Users: users, Dev: dev, Logger: log, ServeMetrics: true,
+		Store: b.Store, ClientStore: b.ClientStore, Users: users, Dev: dev, Logger: log,
 		Secrets: [][]byte{[]byte("test-secret-0123456789abcdefghijklmnopqrstuvwxyz")},
 	})
 	if err != nil {
