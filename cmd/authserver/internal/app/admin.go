@@ -33,7 +33,10 @@ func (a *App) SetUserDisabled(ctx context.Context, username string, disabled boo
 			return err
 		}
 	}
-	a.log.LogAttrs(ctx, slog.LevelInfo, "account disabled or enabled", slog.String("user_id", u.ID),
-		slog.Bool("disabled", disabled), slog.Int("sessions_deleted", n))
+	msg := "account enabled"
+	if disabled {
+		msg = "account disabled"
+	}
+	a.log.LogAttrs(ctx, slog.LevelInfo, msg, slog.String("user_id", u.ID), slog.Int("sessions_deleted", n))
 	return nil
 }
