@@ -150,11 +150,7 @@ func (a *App) loginForm(w http.ResponseWriter, r *http.Request) {
 		redirect(w, r, "/")
 		return
 	}
-	p := &page{Title: "Sign in"}
-	if r.URL.Query().Has("signed-out") {
-		p.Flashes = []sessionkit.Flash{{Kind: "info", Message: "You have been signed out."}}
-	}
-	a.render(w, r, http.StatusOK, "login", p)
+	a.render(w, r, http.StatusOK, "login", &page{Title: "Sign in"})
 }
 
 func (a *App) login(w http.ResponseWriter, r *http.Request) {
@@ -263,11 +259,6 @@ func (a *App) busy(w http.ResponseWriter, r *http.Request, name string, p *page)
 	a.render(w, r, http.StatusServiceUnavailable, name, p)
 }
 
-// signedOutPath is where logout sends the browser; the sign-in page then
-// says "You have been signed out." (no session carries the message: the
-// browser has just been told to drop every cookie).
-const signedOutPath = "/login?signed-out=1"
-
 func (a *App) logout(w http.ResponseWriter, r *http.Request) {
 	s := a.sm.Session(r.Context())
 	uid := s.UserID()
@@ -279,9 +270,10 @@ func (a *App) logout(w http.ResponseWriter, r *http.Request) {
 		a.log.LogAttrs(r.Context(), slog.LevelInfo, "logout", slog.String("user_id", uid))
 	}
 	// The response expires the session cookie; this clears every other
-	// cookie of the site too.
+	// cookie of the site too. No new session carries a "signed out"
+	// message: the browser is told to drop every cookie.
 	w.Header().Set("Clear-Site-Data", `"cookies"`)
-	redirect(w, r, signedOutPath)
+	redirect(w, r, "/login")
 }
 
 func (a *App) sessions(w http.ResponseWriter, r *http.Request) {

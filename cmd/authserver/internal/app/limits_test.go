@@ -215,7 +215,7 @@ func TestLoginBusyAnswers503AndCountsNothing(t *testing.T) {
 	})
 	c := e.client("c")
 	apptest.MustSeeOther(t, c.Register("hannah", apptest.TestPassword), "/")
-	apptest.MustSeeOther(t, c.Logout(), apptest.SignedOutPath)
+	apptest.MustSeeOther(t, c.Logout(), "/login")
 
 	for range cap(e.app.hashSem) { // every slot busy
 		e.app.hashSem <- struct{}{}

@@ -39,7 +39,7 @@ func TestRenewOnLogin(t *testing.T) {
 	e := newEnv(t)
 	attacker, victim := e.client("attacker"), e.client("victim")
 	apptest.MustSeeOther(t, victim.Register("victim", apptest.TestPassword), "/")
-	apptest.MustSeeOther(t, victim.Logout(), apptest.SignedOutPath)
+	apptest.MustSeeOther(t, victim.Logout(), "/login")
 
 	// The attacker obtains a session (her own) and plants it in the
 	// victim's browser.
@@ -92,7 +92,7 @@ func TestLogoutEndsSessionOnServer(t *testing.T) {
 	attacker.LoggedInAs("victim")
 
 	r := victim.Logout()
-	apptest.MustSeeOther(t, r, apptest.SignedOutPath)
+	apptest.MustSeeOther(t, r, "/login")
 	// Checklist 13: the response expires the cookie, sets no new one, and
 	// tells the browser to drop the site's cookies.
 	if sc := r.SessionSetCookies(); len(sc) != 1 || !strings.Contains(sc[0], "Max-Age=0") {
@@ -226,7 +226,7 @@ func TestPasswordRules(t *testing.T) {
 			t.Errorf("%s (%d runes): status %d, want ok=%v\n%s", tc.name, len([]rune(tc.pass)), r.StatusCode, tc.ok, r.Text)
 		}
 		if tc.ok {
-			apptest.MustSeeOther(t, c.Logout(), apptest.SignedOutPath)
+			apptest.MustSeeOther(t, c.Logout(), "/login")
 		}
 	}
 	// Compared exactly as typed: no trimming, case folding or Unicode
@@ -406,7 +406,7 @@ func TestCrossOriginProtection(t *testing.T) {
 	victim.LoggedInAs("ivan")
 	// Same-origin browser requests pass.
 	r := victim.Post("/logout", nil, "Sec-Fetch-Site", "same-origin", "Origin", e.srv.URL)
-	apptest.MustSeeOther(t, r, apptest.SignedOutPath)
+	apptest.MustSeeOther(t, r, "/login")
 }
 
 func TestSecurityHeaders(t *testing.T) {
@@ -466,7 +466,7 @@ func TestCookieAttributesAndRememberMe(t *testing.T) {
 	if strings.Contains(sc[0], "kate") {
 		t.Error("cookie contains the username")
 	}
-	apptest.MustSeeOther(t, c.Logout(), apptest.SignedOutPath)
+	apptest.MustSeeOther(t, c.Logout(), "/login")
 
 	// Without the box: a browser-session cookie.
 	r = c.Login("kate", apptest.TestPassword, false)
@@ -507,7 +507,7 @@ func TestRevokeNeedsOwnership(t *testing.T) {
 	apptest.MustSeeOther(t, attacker.Post("/sessions/revoke", apptest.Form("id", ids[0])), "/sessions")
 	victim.LoggedInAs("liam")
 	// Revoking the current session from the list signs out.
-	apptest.MustSeeOther(t, victim.Post("/sessions/revoke", apptest.Form("id", ids[0])), apptest.SignedOutPath)
+	apptest.MustSeeOther(t, victim.Post("/sessions/revoke", apptest.Form("id", ids[0])), "/login")
 	victim.Anonymous()
 }
 

@@ -100,7 +100,7 @@ func TestTwoInstancesShareRedis(t *testing.T) {
 		t.Fatalf("A sees %d devices, want 2", len(ids))
 	}
 	// Logout through B ends the session on A as well.
-	apptest.MustSeeOther(t, onB.Logout(), apptest.SignedOutPath)
+	apptest.MustSeeOther(t, onB.Logout(), "/login")
 	onA.Anonymous()
 	// Revoking through A is seen by B.
 	phoneOnA := phone.OnServer(a.srv)
