@@ -424,11 +424,13 @@ func TestSecurityHeaders(t *testing.T) {
 			}
 		}
 		checks := map[string]string{
-			"Referrer-Policy":           "no-referrer",
-			"X-Content-Type-Options":    "nosniff",
-			"X-Frame-Options":           "DENY",
-			"Cache-Control":             "no-store",
-			"Strict-Transport-Security": "max-age=63072000; includeSubDomains",
+			"Referrer-Policy":            "no-referrer",
+			"X-Content-Type-Options":     "nosniff",
+			"X-Frame-Options":            "DENY",
+			"Cache-Control":              "no-store",
+			"Strict-Transport-Security":  "max-age=63072000; includeSubDomains",
+			"Permissions-Policy":         "camera=(), microphone=(), geolocation=(), interest-cohort=()",
+			"Cross-Origin-Opener-Policy": "same-origin",
 		}
 		for k, v := range checks {
 			if h.Get(k) != v {
