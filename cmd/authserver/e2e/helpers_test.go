@@ -13,8 +13,8 @@ import (
 
 // startApp serves the app on the stores named by URLs, as the -sessions
 // and -users flags do. With tls false it serves plain HTTP; dev picks
-// non-Secure cookies.
-func startApp(t *testing.T, sessionsURL, usersURL string, tls, dev bool) (*httptest.Server, *app.App) {
+// non-Secure cookies. wrap, if given, wraps the user store.
+func startApp(t *testing.T, sessionsURL, usersURL string, tls, dev bool, wrap ...func(app.UserStore) app.UserStore) (*httptest.Server, *app.App) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -34,8 +34,11 @@ func startApp(t *testing.T, sessionsURL, usersURL string, tls, dev bool) (*httpt
 		t.Fatalf("users %s: %v", usersURL, err)
 	}
 	t.Cleanup(func() { users.Close() })
+	for _, w := range wrap {
+		users = w(users)
+	}
 	a, err := app.New(app.Options{
-		Store: b.Store, ClientStore: b.ClientStore, Users: users, Dev: dev, Logger: log, ServeMetrics: true,
+		Store: b.Store, ClientStore: b.ClientStore, Users: users, Dev: dev, Logger: log,
 		Secrets: [][]byte{[]byte("test-secret-0123456789abcdefghijklmnopqrstuvwxyz")},
 	})
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sessionkit/sessionkit/cmd/authserver/internal/app"
 	"github.com/sessionkit/sessionkit/cmd/authserver/internal/apptest"
 	"github.com/sessionkit/sessionkit/internal/ferretdbtest"
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -21,6 +22,50 @@ func TestMongoDB(t *testing.T) {
 	base := strings.TrimSuffix(fdb.URI(), "/")
 	srv, _ := startApp(t, base+"/sessions", base+"/users", true, false)
 	apptest.RunCoreFlows(t, func(name string) *apptest.Client { return apptest.NewClient(t, srv, name) }, true)
+}
+
+// pausingUsers holds a login right after its user lookup by name.
+type pausingUsers struct {
+	app.UserStore
+	pause *apptest.Pause
+}
+
+func (u pausingUsers) ByUsername(ctx context.Context, name string) (*app.User, error) {
+	usr, err := u.UserStore.ByUsername(ctx, name)
+	u.pause.Point()
+	return usr, err
+}
+
+// TestMongoDBStaleLogin: the MongoDB user store keeps the credential
+// version, so a login that read the account before a password change
+// fails.
+func TestMongoDBStaleLogin(t *testing.T) {
+	fdb := ferretdbtest.Start(t)
+	pause := &apptest.Pause{}
+	srv, _ := startApp(t, "memory:", strings.TrimSuffix(fdb.URI(), "/")+"/users", true, false,
+		func(u app.UserStore) app.UserStore { return pausingUsers{UserStore: u, pause: pause} })
+	apptest.RunStaleLogin(t, func(name string) *apptest.Client { return apptest.NewClient(t, srv, name) }, pause)
+}
+
+// TestMongoDBDisableUser: a disabled account in MongoDB loses its sessions
+// and cannot sign in; enabled again, it signs in with a new session.
+func TestMongoDBDisableUser(t *testing.T) {
+	fdb := ferretdbtest.Start(t)
+	srv, a := startApp(t, "cookie:", strings.TrimSuffix(fdb.URI(), "/")+"/users", true, false)
+	c := apptest.NewClient(t, srv, "laptop")
+	apptest.MustSeeOther(t, c.Register("mona", apptest.TestPassword), "/")
+	if err := a.SetUserDisabled(t.Context(), "mona", true); err != nil {
+		t.Fatal(err)
+	}
+	c.Anonymous()
+	if r := apptest.NewClient(t, srv, "x").Login("mona", apptest.TestPassword, false); r.StatusCode != 401 {
+		t.Fatalf("login of a disabled account: %d, want 401", r.StatusCode)
+	}
+	if err := a.SetUserDisabled(t.Context(), "mona", false); err != nil {
+		t.Fatal(err)
+	}
+	apptest.MustSeeOther(t, c.Login("mona", apptest.TestPassword, false), "/")
+	c.LoggedInAs("mona")
 }
 
 // TestMongoDBNodeUsers logs in a user that the seed's Node app stored

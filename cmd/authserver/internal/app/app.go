@@ -33,13 +33,21 @@ var templateFS embed.FS
 //go:embed static
 var staticFS embed.FS
 
-// Default rate limits of failed attempts.
+// Default rate limits. Failed logins are limited per client IP and per
+// pair of account and client IP (hard limits within LoginWindow), and
+// slowed down per account: after DefaultAccountFreeFailures failures from
+// any clients, each further attempt on the account waits 1 s, then 2 s,
+// 4 s, … up to DefaultAccountMaxDelay, until the account has seen no
+// failure for a LoginWindow.
 const (
-	DefaultLoginFailuresPerIP      = 50
-	DefaultLoginFailuresPerAccount = 10
-	DefaultLoginWindow             = 15 * time.Minute
-	DefaultRegistrationsPerIP      = 20
-	DefaultRegistrationWindow      = time.Hour
+	DefaultLoginFailuresPerIP           = 50
+	DefaultLoginFailuresPerAccountAndIP = 10
+	DefaultAccountFreeFailures          = 10
+	DefaultAccountMaxDelay              = time.Minute
+	DefaultLoginWindow                  = 15 * time.Minute
+	DefaultRegistrationsPerIP           = 20
+	DefaultRegistrationWindow           = time.Hour
+	DefaultHashWait                     = 10 * time.Second
 )
 
 // maxFormBytes bounds request bodies.
@@ -65,16 +73,25 @@ type Options struct {
 	TrustedProxies []netip.Prefix
 	// Session timeouts; zero picks sessionkit's defaults.
 	IdleTimeout, Lifetime, RememberMeLifetime, RememberMeIdleTimeout time.Duration
-	// Rate limits of failed logins per client IP and per account within
-	// LoginWindow, and of registration attempts per IP within
-	// RegistrationWindow. Zero picks the defaults.
-	LoginFailuresPerIP, LoginFailuresPerAccount, RegistrationsPerIP int
-	LoginWindow, RegistrationWindow                                 time.Duration
-	// Registry receives the app's metrics. Nil means a new registry with
-	// the Go and process collectors.
+	// Hard limits of failed logins per client IP and per pair of account
+	// and client IP within LoginWindow, and of registration attempts per
+	// IP within RegistrationWindow. Zero picks the defaults.
+	LoginFailuresPerIP, LoginFailuresPerAccountAndIP, RegistrationsPerIP int
+	LoginWindow, RegistrationWindow                                      time.Duration
+	// Progressive delay per account: AccountFreeFailures failures without
+	// delay, then a delay between attempts doubling from 1 s up to
+	// AccountMaxDelay. Zero picks the defaults.
+	AccountFreeFailures int
+	AccountMaxDelay     time.Duration
+	// IPv6Prefix is the prefix length on which IPv6 clients are rate
+	// limited (default 64); IPv4 clients are limited per address.
+	IPv6Prefix int
+	// HashWait bounds the wait for a password hashing slot; a login that
+	// waits longer answers 503 (default 10 s).
+	HashWait time.Duration
+	// Registry receives the app's metrics, which MetricsHandler serves.
+	// Nil means a new registry with the Go and process collectors.
 	Registry *prometheus.Registry
-	// ServeMetrics serves the registry at /metrics on the app's handler.
-	ServeMetrics bool
 	// Logger receives the app's logs (default slog.Default()).
 	Logger *slog.Logger
 	// Now is the clock (default time.Now).
@@ -91,8 +108,9 @@ type App struct {
 	pages    map[string]*template.Template
 	dummy    string        // argon2id hash checked for unknown users
 	hashSem  chan struct{} // bounds concurrent password hashing (19 MiB each)
-	ipFail   *Limiter
-	acctFail *Limiter
+	ipFail   *Limiter      // hard limit per client
+	pairFail *Limiter      // hard limit per account and client
+	acctSlow *Limiter      // progressive delay per account
 	regIP    *Limiter
 	handler  http.Handler
 }
@@ -109,10 +127,20 @@ func New(opts Options) (*App, error) {
 		opts.Now = time.Now
 	}
 	setDefault(&opts.LoginFailuresPerIP, DefaultLoginFailuresPerIP)
-	setDefault(&opts.LoginFailuresPerAccount, DefaultLoginFailuresPerAccount)
+	setDefault(&opts.LoginFailuresPerAccountAndIP, DefaultLoginFailuresPerAccountAndIP)
+	setDefault(&opts.AccountFreeFailures, DefaultAccountFreeFailures)
+	setDefault(&opts.AccountMaxDelay, DefaultAccountMaxDelay)
 	setDefault(&opts.RegistrationsPerIP, DefaultRegistrationsPerIP)
 	setDefault(&opts.LoginWindow, DefaultLoginWindow)
 	setDefault(&opts.RegistrationWindow, DefaultRegistrationWindow)
+	setDefault(&opts.IPv6Prefix, DefaultIPv6Prefix)
+	setDefault(&opts.HashWait, DefaultHashWait)
+	if opts.IPv6Prefix > 128 {
+		return nil, fmt.Errorf("app: IPv6 prefix length %d is more than 128", opts.IPv6Prefix)
+	}
+	if _, err := commonPasswords(); err != nil {
+		return nil, err
+	}
 	if opts.Registry == nil {
 		opts.Registry = prometheus.NewRegistry()
 		opts.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -123,7 +151,8 @@ func New(opts Options) (*App, error) {
 		log:      opts.Logger,
 		hashSem:  make(chan struct{}, 2*runtime.GOMAXPROCS(0)),
 		ipFail:   NewLimiter(opts.LoginFailuresPerIP, opts.LoginWindow, opts.Now),
-		acctFail: NewLimiter(opts.LoginFailuresPerAccount, opts.LoginWindow, opts.Now),
+		pairFail: NewLimiter(opts.LoginFailuresPerAccountAndIP, opts.LoginWindow, opts.Now),
+		acctSlow: NewThrottle(opts.AccountFreeFailures, opts.AccountMaxDelay, opts.LoginWindow, opts.Now),
 		regIP:    NewLimiter(opts.RegistrationsPerIP, opts.RegistrationWindow, opts.Now),
 	}
 	var err error
@@ -168,8 +197,16 @@ func setDefault[T int | time.Duration](v *T, def T) {
 // Manager returns the app's session manager.
 func (a *App) Manager() *sessionkit.Manager { return a.sm }
 
-// Handler returns the app's HTTP handler.
+// Handler returns the app's HTTP handler. It does not serve /metrics.
 func (a *App) Handler() http.Handler { return a.handler }
+
+// MetricsHandler serves the app's Prometheus metrics at /metrics, for a
+// listener of its own that the public cannot reach.
+func (a *App) MetricsHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(a.opts.Registry, promhttp.HandlerOpts{}))
+	return mux
+}
 
 func (a *App) routes() http.Handler {
 	pages := http.NewServeMux()
@@ -195,9 +232,6 @@ func (a *App) routes() http.Handler {
 	static, _ := fs.Sub(staticFS, "static")
 	mux.Handle("GET /static/", http.StripPrefix("/static/", cacheFor(time.Hour, http.FileServerFS(static))))
 	mux.HandleFunc("GET /healthz", a.healthz)
-	if a.opts.ServeMetrics {
-		mux.Handle("GET /metrics", promhttp.HandlerFor(a.opts.Registry, promhttp.HandlerOpts{}))
-	}
 	mux.Handle("/", noStore(csrf.Handler(limitBody(a.sm.Middleware(pages)))))
 	return a.securityHeaders(a.logRequests(mux))
 }
@@ -251,6 +285,12 @@ func (a *App) secure(r *http.Request) bool {
 	}
 	peer, err := netip.ParseAddrPort(r.RemoteAddr)
 	return err == nil && a.trusted(peer.Addr().Unmap()) && strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
+}
+
+// clientKey is the rate-limit key of the request's client: its IP, or for
+// IPv6 the network of Options.IPv6Prefix bits around it.
+func (a *App) clientKey(r *http.Request) string {
+	return clientKey(a.clientIP(r), a.opts.IPv6Prefix)
 }
 
 // metadata records the client IP and user agent of a new session.
@@ -333,7 +373,7 @@ func (a *App) logRequests(next http.Handler) http.Handler {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r)
-		if r.URL.Path == "/healthz" || r.URL.Path == "/metrics" {
+		if r.URL.Path == "/healthz" {
 			return
 		}
 		a.log.LogAttrs(r.Context(), slog.LevelInfo, "request",

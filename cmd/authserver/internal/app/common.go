@@ -1,29 +1,45 @@
 package app
 
 import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
 	_ "embed"
+	"fmt"
 	"strings"
 	"sync"
 )
 
-//go:embed common-passwords.txt
-var commonPasswordsText string
+// commonPasswordsGz is the list of common passwords; see
+// common-passwords.NOTICE.md for its source and licence.
+//
+//go:embed common-passwords.txt.gz
+var commonPasswordsGz []byte
 
-var commonPasswords = sync.OnceValue(func() map[string]struct{} {
-	set := make(map[string]struct{}, 512)
-	for line := range strings.Lines(commonPasswordsText) {
-		line = strings.TrimRight(line, "\r\n")
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		set[strings.ToLower(line)] = struct{}{}
+// commonPasswords decompresses the embedded list into a set, once.
+var commonPasswords = sync.OnceValues(func() (map[string]struct{}, error) {
+	zr, err := gzip.NewReader(bytes.NewReader(commonPasswordsGz))
+	if err != nil {
+		return nil, fmt.Errorf("common passwords: %w", err)
 	}
-	return set
+	set := make(map[string]struct{}, 20000)
+	sc := bufio.NewScanner(zr)
+	for sc.Scan() {
+		if line := sc.Text(); line != "" {
+			set[strings.ToLower(line)] = struct{}{}
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("common passwords: %w", err)
+	}
+	return set, nil
 })
 
 // isCommonPassword reports whether password, ignoring case, is on the
-// embedded list of common passwords.
+// embedded list of common passwords. New loads the list, so it is never
+// missing here.
 func isCommonPassword(password string) bool {
-	_, ok := commonPasswords()[strings.ToLower(password)]
+	set, _ := commonPasswords()
+	_, ok := set[strings.ToLower(password)]
 	return ok
 }

@@ -15,6 +15,17 @@ import (
 // user exists or not.
 const genericLoginError = "Invalid username or password."
 
+// credentialVersionKey is the session value holding the user's credential
+// version at sign-in.
+const credentialVersionKey = "auth.cv"
+
+// busyRetryAfter is the Retry-After of an answer to a request that found no
+// free password hashing slot.
+const busyRetryAfter = 5 * time.Second
+
+// errBusy is returned when no password hashing slot came free in time.
+var errBusy = errors.New("no password hashing slot free")
+
 // redirect answers 303 See Other, the right answer to a form POST.
 func redirect(w http.ResponseWriter, r *http.Request, to string) {
 	http.Redirect(w, r, to, http.StatusSeeOther)
@@ -34,8 +45,9 @@ func (a *App) currentUser(w http.ResponseWriter, r *http.Request) (*sessionkit.S
 		a.serverError(w, r, err)
 		return s, nil
 	}
-	if u == nil {
-		// The account is gone: end its session.
+	if cv, _, _ := sessionkit.Get[int64](s, credentialVersionKey); u == nil || u.Disabled || cv != u.CredentialVersion {
+		// The account is gone or disabled, or its password changed
+		// after this session signed in: end the session.
 		if err := s.Destroy(); err != nil {
 			a.serverError(w, r, err)
 			return s, nil
@@ -66,15 +78,15 @@ func (a *App) register(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	username, password := r.PostFormValue("username"), r.PostFormValue("password")
 	p := &page{Title: "Create an account", Username: username}
-	ip := a.clientIP(r)
-	if blocked, wait := a.regIP.Blocked(ip); blocked {
+	ip, client := a.clientIP(r), a.clientKey(r)
+	// Every attempt counts: this also slows down probing for names.
+	if ok, wait := a.regIP.Reserve(client); !ok {
 		a.metrics.registrations.WithLabelValues("rate_limited").Inc()
 		retryAfter(w, wait)
 		p.Error = "Too many registration attempts from your network. Please try again later."
 		a.render(w, r, http.StatusTooManyRequests, "register", p)
 		return
 	}
-	a.regIP.Fail(ip) // every attempt counts: this also slows down probing for names
 	if msg := UsernameProblem(username); msg != "" {
 		p.Error = msg
 	} else if msg := PasswordProblem(username, password); msg != "" {
@@ -86,6 +98,11 @@ func (a *App) register(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	hash, err := a.hash(ctx, password)
+	if errors.Is(err, errBusy) {
+		a.regIP.Release(client)
+		a.busy(w, r, "register", p)
+		return
+	}
 	if err != nil {
 		a.serverError(w, r, err)
 		return
@@ -119,6 +136,9 @@ func (a *App) startSession(r *http.Request, u *User, remember bool, flash string
 	if err := s.SetUserID(u.ID); err != nil {
 		return err
 	}
+	if err := s.Put(credentialVersionKey, u.CredentialVersion); err != nil {
+		return err
+	}
 	if err := s.RememberMe(remember); err != nil {
 		return err
 	}
@@ -138,15 +158,13 @@ func (a *App) login(w http.ResponseWriter, r *http.Request) {
 	username, password := r.PostFormValue("username"), r.PostFormValue("password")
 	remember := r.PostFormValue("remember") != ""
 	p := &page{Title: "Sign in", Username: username}
-	ip, account := a.clientIP(r), accountKey(username)
+	ip := a.clientIP(r)
 
-	blockedIP, waitIP := a.ipFail.Blocked(ip)
-	blockedAcct, waitAcct := a.acctFail.Blocked(account)
-	if blockedIP || blockedAcct {
+	g, ok, wait := a.reserveGuess(r, accountKey(username))
+	if !ok {
 		a.metrics.logins.WithLabelValues("rate_limited").Inc()
-		a.log.LogAttrs(ctx, slog.LevelWarn, "login rate limited", slog.String("ip", ip),
-			slog.Bool("per_ip", blockedIP), slog.Bool("per_account", blockedAcct))
-		retryAfter(w, max(waitIP, waitAcct))
+		a.log.LogAttrs(ctx, slog.LevelWarn, "login rate limited", slog.String("ip", ip))
+		retryAfter(w, wait)
 		p.Error = "Too many failed sign-in attempts. Please wait a few minutes and try again."
 		a.render(w, r, http.StatusTooManyRequests, "login", p)
 		return
@@ -154,6 +172,7 @@ func (a *App) login(w http.ResponseWriter, r *http.Request) {
 
 	u, err := a.users.ByUsername(ctx, username)
 	if err != nil {
+		g.refund()
 		a.serverError(w, r, err)
 		return
 	}
@@ -162,24 +181,44 @@ func (a *App) login(w http.ResponseWriter, r *http.Request) {
 		hash = u.PasswordHash
 	}
 	ok, rehash, err := a.verify(ctx, hash, password)
+	if errors.Is(err, errBusy) {
+		g.refund()
+		a.metrics.logins.WithLabelValues("unavailable").Inc()
+		a.log.LogAttrs(ctx, slog.LevelWarn, "login: no password hashing slot free", slog.String("ip", ip))
+		a.busy(w, r, "login", p)
+		return
+	}
 	if err != nil {
 		a.log.LogAttrs(ctx, slog.LevelError, "password check failed", slog.String("error", err.Error()))
 		ok = false
 	}
-	if u == nil || !ok {
-		a.ipFail.Fail(ip)
-		a.acctFail.Fail(account)
+	reason := ""
+	if u != nil && ok {
+		// The hash was read before the wait for a hashing slot: sign in
+		// only if the password did not change (nor the account get
+		// disabled) meanwhile.
+		if reason, err = a.stale(ctx, u); err != nil {
+			g.refund()
+			a.serverError(w, r, err)
+			return
+		}
+	}
+	if u == nil || !ok || reason != "" {
 		a.metrics.logins.WithLabelValues("failed").Inc()
-		a.log.LogAttrs(ctx, slog.LevelInfo, "login failed", slog.String("ip", ip), slog.Bool("known_user", u != nil))
+		attrs := []slog.Attr{slog.String("ip", ip), slog.Bool("known_user", u != nil)}
+		if reason != "" {
+			attrs = append(attrs, slog.String("user_id", u.ID), slog.String("reason", reason))
+		}
+		a.log.LogAttrs(ctx, slog.LevelInfo, "login failed", attrs...)
 		p.Error = genericLoginError
 		a.render(w, r, http.StatusUnauthorized, "login", p)
 		return
 	}
 
-	a.acctFail.Reset(account)
+	g.succeeded()
 	if rehash {
 		if h, err := a.hash(ctx, password); err == nil {
-			if err := a.users.SetPasswordHash(ctx, u.ID, h); err != nil {
+			if err := a.users.RehashPassword(ctx, u.ID, u.PasswordHash, h); err != nil {
 				a.log.LogAttrs(ctx, slog.LevelError, "password hash upgrade failed", slog.String("user_id", u.ID), slog.String("error", err.Error()))
 			} else {
 				a.log.LogAttrs(ctx, slog.LevelInfo, "password hash upgraded to argon2id", slog.String("user_id", u.ID))
@@ -195,6 +234,31 @@ func (a *App) login(w http.ResponseWriter, r *http.Request) {
 	redirect(w, r, "/")
 }
 
+// stale returns why u, read before its password was checked, may no longer
+// sign in: the account is disabled, gone, or its credentials changed since.
+func (a *App) stale(ctx context.Context, u *User) (string, error) {
+	now, err := a.users.ByID(ctx, u.ID)
+	switch {
+	case err != nil:
+		return "", err
+	case now == nil:
+		return "account deleted", nil
+	case now.Disabled || u.Disabled:
+		return "account disabled", nil
+	case now.CredentialVersion != u.CredentialVersion:
+		return "password changed during the check", nil
+	}
+	return "", nil
+}
+
+// busy answers 503 with Retry-After and the page: no password hashing slot
+// came free in time.
+func (a *App) busy(w http.ResponseWriter, r *http.Request, name string, p *page) {
+	retryAfter(w, busyRetryAfter)
+	p.Error = "The server is busy. Please try again in a few seconds."
+	a.render(w, r, http.StatusServiceUnavailable, name, p)
+}
+
 func (a *App) logout(w http.ResponseWriter, r *http.Request) {
 	s := a.sm.Session(r.Context())
 	uid := s.UserID()
@@ -204,12 +268,11 @@ func (a *App) logout(w http.ResponseWriter, r *http.Request) {
 	}
 	if uid != "" {
 		a.log.LogAttrs(r.Context(), slog.LevelInfo, "logout", slog.String("user_id", uid))
-		// A fresh, anonymous session carries the message.
-		if err := s.AddFlash("info", "You have been signed out."); err != nil {
-			a.serverError(w, r, err)
-			return
-		}
 	}
+	// The response expires the session cookie; this clears every other
+	// cookie of the site too. No new session carries a "signed out"
+	// message: the browser is told to drop every cookie.
+	w.Header().Set("Clear-Site-Data", `"cookies"`)
 	redirect(w, r, "/login")
 }
 
@@ -306,32 +369,48 @@ func (a *App) changePassword(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	current, next := r.PostFormValue("current_password"), r.PostFormValue("new_password")
-	account := accountKey(u.Username)
-	if blocked, wait := a.acctFail.Blocked(account); blocked {
+	g, ok, wait := a.reserveGuess(r, accountKey(u.Username))
+	if !ok {
 		retryAfter(w, wait)
 		_ = s.AddFlash("error", "Too many failed attempts. Please wait a few minutes and try again.")
 		a.render(w, r, http.StatusTooManyRequests, "home", &page{Title: "Home", User: u})
 		return
 	}
 	ok, _, err := a.verify(ctx, u.PasswordHash, current)
+	if errors.Is(err, errBusy) {
+		g.refund()
+		a.busy(w, r, "home", &page{Title: "Home", User: u})
+		return
+	}
 	if err != nil || !ok {
-		a.acctFail.Fail(account)
 		a.log.LogAttrs(ctx, slog.LevelInfo, "password change: wrong current password", slog.String("user_id", u.ID))
 		_ = s.AddFlash("error", "Your current password was not correct.")
 		redirect(w, r, "/")
 		return
 	}
+	g.succeeded()
 	if msg := PasswordProblem(u.Username, next); msg != "" {
 		_ = s.AddFlash("error", msg)
 		redirect(w, r, "/")
 		return
 	}
 	hash, err := a.hash(ctx, next)
+	if errors.Is(err, errBusy) {
+		a.busy(w, r, "home", &page{Title: "Home", User: u})
+		return
+	}
 	if err != nil {
 		a.serverError(w, r, err)
 		return
 	}
-	if err := a.users.SetPasswordHash(ctx, u.ID, hash); err != nil {
+	version, err := a.users.SetPasswordHash(ctx, u.ID, hash)
+	if err != nil {
+		a.serverError(w, r, err)
+		return
+	}
+	// This session lives on with the new password; every other one ends,
+	// here and (through the version) on every instance.
+	if err := s.Put(credentialVersionKey, version); err != nil {
 		a.serverError(w, r, err)
 		return
 	}
@@ -372,15 +451,53 @@ func (a *App) verify(ctx context.Context, hash, password string) (ok, rehash boo
 	return VerifyPassword(hash, password)
 }
 
+// acquire waits up to Options.HashWait for a hashing slot, and returns
+// errBusy when none came free (or the client went away).
 func (a *App) acquire(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
+	t := time.NewTimer(a.opts.HashWait)
+	defer t.Stop()
 	select {
 	case a.hashSem <- struct{}{}:
 		return nil
+	case <-t.C:
+		return errBusy
 	case <-ctx.Done():
-		return ctx.Err()
+		return fmt.Errorf("%w: %w", errBusy, ctx.Err())
 	}
+}
+
+// guess is one password check's hold on the login limits.
+type guess struct {
+	a                     *App
+	client, pair, account string
+	held                  reservations
+}
+
+// reserveGuess counts a password guess on account from the request's
+// client against every login limit, before the password is checked, so
+// that parallel guesses cannot get past a limit. When a limit refuses,
+// nothing is counted and wait says when to try again.
+func (a *App) reserveGuess(r *http.Request, account string) (g *guess, ok bool, wait time.Duration) {
+	client := a.clientKey(r)
+	g = &guess{a: a, client: client, pair: account + " " + client, account: account}
+	g.held, ok, wait = reserveAll(
+		reservation{a.ipFail, g.client},
+		reservation{a.pairFail, g.pair},
+		reservation{a.acctSlow, g.account},
+	)
+	return g, ok, wait
+}
+
+// refund gives the guess back: it was never checked.
+func (g *guess) refund() { g.held.release() }
+
+// succeeded records a right password: it costs the client and the
+// account nothing, and clears the failures of this account from this
+// client.
+func (g *guess) succeeded() {
+	g.a.ipFail.Release(g.client)
+	g.a.acctSlow.Release(g.account)
+	g.a.pairFail.Reset(g.pair)
 }
 
 func (a *App) release() { <-a.hashSem }

@@ -73,7 +73,6 @@ func newEnv(t *testing.T, tweak ...func(*envOptions)) *env {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	o.ServeMetrics = true
 	a, err := New(o)
 	if err != nil {
 		t.Fatal(err)

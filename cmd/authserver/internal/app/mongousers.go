@@ -25,6 +25,10 @@ type mongoUser struct {
 	UsernameKey string        `bson:"username_key,omitempty"`
 	Password    string        `bson:"password"`
 	CreatedAt   time.Time     `bson:"createdAt,omitempty"`
+	// CredentialVersion and Disabled are absent from the Node app's
+	// documents, which read as version 0, enabled.
+	CredentialVersion int64 `bson:"credentialVersion,omitempty"`
+	Disabled          bool  `bson:"disabled,omitempty"`
 }
 
 func newMongoUsers(ctx context.Context, db *mongo.Database) (*mongoUsers, error) {
@@ -60,7 +64,8 @@ func (m *mongoUsers) find(ctx context.Context, filter bson.D) (*User, error) {
 	if created.IsZero() {
 		created = doc.ID.Timestamp()
 	}
-	return &User{ID: doc.ID.Hex(), Username: doc.Username, PasswordHash: doc.Password, CreatedAt: created}, nil
+	return &User{ID: doc.ID.Hex(), Username: doc.Username, PasswordHash: doc.Password, CreatedAt: created,
+		CredentialVersion: doc.CredentialVersion, Disabled: doc.Disabled}, nil
 }
 
 func (m *mongoUsers) ByUsername(ctx context.Context, username string) (*User, error) {
@@ -103,13 +108,47 @@ func (m *mongoUsers) Create(ctx context.Context, u *User) error {
 	return nil
 }
 
-func (m *mongoUsers) SetPasswordHash(ctx context.Context, id, hash string) error {
+func (m *mongoUsers) SetPasswordHash(ctx context.Context, id, hash string) (int64, error) {
+	doc, err := m.bump(ctx, id, bson.D{{Key: "password", Value: hash}})
+	if err != nil {
+		return 0, err
+	}
+	return doc.CredentialVersion, nil
+}
+
+func (m *mongoUsers) RehashPassword(ctx context.Context, id, oldHash, newHash string) error {
 	oid, err := bson.ObjectIDFromHex(id)
 	if err != nil {
 		return err
 	}
-	_, err = m.coll.UpdateByID(ctx, oid, bson.D{{Key: "$set", Value: bson.D{{Key: "password", Value: hash}}}})
+	_, err = m.coll.UpdateOne(ctx, bson.D{{Key: "_id", Value: oid}, {Key: "password", Value: oldHash}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "password", Value: newHash}}}})
 	return err
+}
+
+func (m *mongoUsers) SetDisabled(ctx context.Context, id string, disabled bool) error {
+	_, err := m.bump(ctx, id, bson.D{{Key: "disabled", Value: disabled}})
+	return err
+}
+
+// bump sets fields of user id and increments its credential version in
+// one atomic update, returning the document as updated.
+func (m *mongoUsers) bump(ctx context.Context, id string, set bson.D) (*mongoUser, error) {
+	oid, err := bson.ObjectIDFromHex(id)
+	if err != nil {
+		return nil, errNoSuchUser
+	}
+	var doc mongoUser
+	err = m.coll.FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: oid}},
+		bson.D{{Key: "$set", Value: set}, {Key: "$inc", Value: bson.D{{Key: "credentialVersion", Value: int64(1)}}}},
+		options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&doc)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return nil, errNoSuchUser
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &doc, nil
 }
 
 func (m *mongoUsers) Ping(ctx context.Context) error {

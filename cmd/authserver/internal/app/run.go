@@ -21,7 +21,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/sessionkit/sessionkit"
 )
 
@@ -45,7 +44,10 @@ type Config struct {
 	SessionSecret  string         // -session-secret: comma-separated cookie signing secrets
 	CookieKey      string         // -cookie-key: comma-separated cookie store keys
 	TrustedProxies []netip.Prefix // -trusted-proxies
-	MetricsAddr    string         // -metrics-addr: separate metrics listener
+	MetricsAddr    string         // -metrics-addr: metrics listener ("" = no metrics)
+	IPv6Prefix     int            // -ipv6-prefix: rate-limit IPv6 clients per network of this size
+	DisableUser    string         // -disable-user: disable this account, end its sessions and exit
+	EnableUser     string         // -enable-user: enable this account again and exit
 	IdleTimeout    time.Duration  // -idle-timeout
 	Lifetime       time.Duration  // -lifetime
 	RememberFor    time.Duration  // -remember-lifetime
@@ -112,7 +114,10 @@ func ParseFlags(args []string, getenv func(string) string, out io.Writer) (*Conf
 	fs.StringVar(&c.SessionSecret, "session-secret", "", "`secrets` signing the session cookie (default $"+EnvSessionSecret+", else DATA/session-secret)")
 	fs.StringVar(&c.CookieKey, "cookie-key", "", "`secrets` sealing cookie: sessions (default $"+EnvCookieKey+", else DATA/cookie-key)")
 	fs.StringVar(&proxies, "trusted-proxies", "", "comma-separated `CIDRs` of reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed (default none)")
-	fs.StringVar(&c.MetricsAddr, "metrics-addr", "", "serve /metrics on this separate `address` instead of the main one")
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", "", "serve Prometheus /metrics on this separate `address`, e.g. 127.0.0.1:9090 (default: no metrics)")
+	fs.IntVar(&c.IPv6Prefix, "ipv6-prefix", DefaultIPv6Prefix, "rate-limit IPv6 clients per network of this prefix `length` (IPv4: per address)")
+	fs.StringVar(&c.DisableUser, "disable-user", "", "disable the account `name`, end its sessions, and exit")
+	fs.StringVar(&c.EnableUser, "enable-user", "", "enable the disabled account `name` again, and exit")
 	fs.DurationVar(&c.IdleTimeout, "idle-timeout", sessionkit.DefaultIdleTimeout, "end a session after this much inactivity")
 	fs.DurationVar(&c.Lifetime, "lifetime", sessionkit.DefaultLifetime, "absolute lifetime of a session")
 	fs.DurationVar(&c.RememberFor, "remember-lifetime", sessionkit.DefaultRememberMeLifetime, "absolute lifetime of a remember-me session")
@@ -138,6 +143,12 @@ func ParseFlags(args []string, getenv func(string) string, out io.Writer) (*Conf
 	}
 	if c.CookieKey == "" {
 		c.CookieKey = getenv(EnvCookieKey)
+	}
+	if c.IPv6Prefix < 1 || c.IPv6Prefix > 128 {
+		return nil, fmt.Errorf("-ipv6-prefix %d: want a prefix length from 1 to 128", c.IPv6Prefix)
+	}
+	if c.DisableUser != "" && c.EnableUser != "" {
+		return nil, errors.New("-disable-user and -enable-user exclude each other")
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return nil, errors.New("-tls-cert and -tls-key go together")
@@ -219,48 +230,20 @@ func LoadSecrets(value, dataDir, name string, log *slog.Logger) ([][]byte, error
 
 // Run starts the server described by c and serves until ctx is done, then
 // shuts down gracefully. ready, if not nil, is called with the listening
-// address once the server accepts connections.
-func Run(ctx context.Context, c *Config, log *slog.Logger, ready func(addr net.Addr)) error {
-	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
-		return fmt.Errorf("data directory: %w", err)
-	}
-	secrets, err := LoadSecrets(c.SessionSecret, c.DataDir, "session-secret", log)
+// addresses once the server accepts connections: the app's, and the
+// metrics listener's (nil without -metrics-addr). With -disable-user or
+// -enable-user, Run changes that account instead and returns.
+func Run(ctx context.Context, c *Config, log *slog.Logger, ready func(app, metrics net.Addr)) error {
+	a, kind, closeStores, err := open(ctx, c, log)
 	if err != nil {
 		return err
 	}
-	var cookieKeys [][]byte
-	if strings.HasPrefix(strings.ToLower(c.Sessions), "cookie:") {
-		if cookieKeys, err = LoadSecrets(c.CookieKey, c.DataDir, "cookie-key", log); err != nil {
-			return err
-		}
-	}
-	cookieName := sessionkit.DefaultCookieName
-	if c.Dev {
-		cookieName = sessionkit.DefaultInsecureCookieName
-	}
-	openCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	backend, err := OpenSessions(openCtx, c.Sessions, c.DataDir, cookieName, cookieKeys, log)
-	if err != nil {
-		return fmt.Errorf("session store: %w", err)
-	}
-	defer backend.Close()
-	users, err := OpenUsers(openCtx, c.Users, c.DataDir)
-	if err != nil {
-		return fmt.Errorf("user store: %w", err)
-	}
-	defer users.Close()
-
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	a, err := New(Options{
-		Store: backend.Store, ClientStore: backend.ClientStore, Users: users, Secrets: secrets,
-		Dev: c.Dev, TrustedProxies: c.TrustedProxies,
-		IdleTimeout: c.IdleTimeout, Lifetime: c.Lifetime, RememberMeLifetime: c.RememberFor, RememberMeIdleTimeout: c.RememberIdle,
-		Registry: reg, ServeMetrics: c.MetricsAddr == "", Logger: log,
-	})
-	if err != nil {
-		return err
+	defer closeStores()
+	switch {
+	case c.DisableUser != "":
+		return a.SetUserDisabled(ctx, c.DisableUser, true)
+	case c.EnableUser != "":
+		return a.SetUserDisabled(ctx, c.EnableUser, false)
 	}
 
 	srv := &http.Server{
@@ -278,13 +261,18 @@ func Run(ctx context.Context, c *Config, log *slog.Logger, ready func(addr net.A
 	}
 	servers := []*http.Server{srv}
 	errc := make(chan error, 2)
+	var metricsAddr net.Addr
 	if c.MetricsAddr != "" {
-		mux := http.NewServeMux()
-		mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-		msrv := &http.Server{Addr: c.MetricsAddr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		mln, err := net.Listen("tcp", c.MetricsAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("-metrics-addr: %w", err)
+		}
+		msrv := &http.Server{Handler: a.MetricsHandler(), ReadHeaderTimeout: 10 * time.Second}
 		servers = append(servers, msrv)
-		go func() { errc <- ignoreClosed(msrv.ListenAndServe()) }()
-		log.Info("metrics listening", "addr", c.MetricsAddr)
+		go func() { errc <- ignoreClosed(msrv.Serve(mln)) }()
+		metricsAddr = mln.Addr()
+		log.Info("metrics listening", "addr", metricsAddr.String())
 	}
 	scheme := "http"
 	if c.TLSCert != "" {
@@ -294,9 +282,9 @@ func Run(ctx context.Context, c *Config, log *slog.Logger, ready func(addr net.A
 	} else {
 		go func() { errc <- ignoreClosed(srv.Serve(ln)) }()
 	}
-	announce(log, c, backend.Kind, scheme, ln.Addr())
+	announce(log, c, kind, scheme, ln.Addr())
 	if ready != nil {
-		ready(ln.Addr())
+		ready(ln.Addr(), metricsAddr)
 	}
 
 	select {
@@ -314,6 +302,57 @@ func Run(ctx context.Context, c *Config, log *slog.Logger, ready func(addr net.A
 		errs = append(errs, s.Shutdown(shutCtx))
 	}
 	return errors.Join(errs...)
+}
+
+// open makes the app described by c on its stores; closeStores releases
+// them. kind names the session store for the logs.
+func open(ctx context.Context, c *Config, log *slog.Logger) (a *App, kind string, closeStores func(), err error) {
+	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
+		return nil, "", nil, fmt.Errorf("data directory: %w", err)
+	}
+	secrets, err := LoadSecrets(c.SessionSecret, c.DataDir, "session-secret", log)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	var cookieKeys [][]byte
+	if strings.HasPrefix(strings.ToLower(c.Sessions), "cookie:") {
+		if cookieKeys, err = LoadSecrets(c.CookieKey, c.DataDir, "cookie-key", log); err != nil {
+			return nil, "", nil, err
+		}
+	}
+	cookieName := sessionkit.DefaultCookieName
+	if c.Dev {
+		cookieName = sessionkit.DefaultInsecureCookieName
+	}
+	openCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	backend, err := OpenSessions(openCtx, c.Sessions, c.DataDir, cookieName, cookieKeys, log)
+	if err != nil {
+		return nil, "", nil, fmt.Errorf("session store: %w", err)
+	}
+	users, err := OpenUsers(openCtx, c.Users, c.DataDir)
+	if err != nil {
+		backend.Close()
+		return nil, "", nil, fmt.Errorf("user store: %w", err)
+	}
+	closeStores = func() {
+		users.Close()
+		backend.Close()
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	a, err = New(Options{
+		Store: backend.Store, ClientStore: backend.ClientStore, Users: users, Secrets: secrets,
+		Dev: c.Dev, TrustedProxies: c.TrustedProxies, IPv6Prefix: c.IPv6Prefix,
+		IdleTimeout: c.IdleTimeout, Lifetime: c.Lifetime, RememberMeLifetime: c.RememberFor, RememberMeIdleTimeout: c.RememberIdle,
+		Registry: reg, Logger: log,
+	})
+	if err != nil {
+		closeStores()
+		return nil, "", nil, err
+	}
+	return a, backend.Kind, closeStores, nil
 }
 
 func ignoreClosed(err error) error {

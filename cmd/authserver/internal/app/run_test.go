@@ -41,6 +41,9 @@ func TestParseFlags(t *testing.T) {
 		{"-tls-cert", "c.pem"},
 		{"-dev", "-tls-cert", "c.pem", "-tls-key", "k.pem"},
 		{"-trusted-proxies", "not-an-ip"},
+		{"-ipv6-prefix", "0"},
+		{"-ipv6-prefix", "129"},
+		{"-disable-user", "a", "-enable-user", "b"},
 		{"extra"},
 	} {
 		if _, err := ParseFlags(bad, getenv, io.Discard); err == nil {
@@ -55,7 +58,7 @@ func TestParseFlags(t *testing.T) {
 		t.Error("-h prints a secret from the environment")
 	}
 	for _, want := range []string{"-sessions", "redis+sentinel://", "redis+cluster://", "mongodb://", "postgres://", "cookie:",
-		"-users", "-dev", "-tls-cert", "-tls-key", "-session-secret", "-cookie-key", "AUTHSERVER_SESSION_SECRET", "-trusted-proxies", "-addr"} {
+		"-users", "-dev", "-tls-cert", "-tls-key", "-session-secret", "-cookie-key", "AUTHSERVER_SESSION_SECRET", "-trusted-proxies", "-addr", "-metrics-addr", "-ipv6-prefix", "-disable-user"} {
 		if !strings.Contains(help.String(), want) {
 			t.Errorf("-h does not mention %q", want)
 		}
@@ -103,7 +106,7 @@ func TestRunZeroSetup(t *testing.T) {
 		}
 		ctx, cancel := context.WithCancel(context.Background())
 		addrc, errc := make(chan net.Addr, 1), make(chan error, 1)
-		go func() { errc <- Run(ctx, c, log, func(a net.Addr) { addrc <- a }) }()
+		go func() { errc <- Run(ctx, c, log, func(a, _ net.Addr) { addrc <- a }) }()
 		select {
 		case a := <-addrc:
 			return "http://" + a.String(), cancel, errc
@@ -134,6 +137,12 @@ func TestRunZeroSetup(t *testing.T) {
 		t.Fatalf("healthz: %v", err)
 	} else {
 		res.Body.Close()
+	}
+	// Metrics are off by default, and never on the public port.
+	if res, err := http.Get(base + "/metrics"); err != nil {
+		t.Fatal(err)
+	} else if res.Body.Close(); res.StatusCode != http.StatusNotFound {
+		t.Errorf("/metrics on the public port: %d, want 404", res.StatusCode)
 	}
 	stop()
 	if err := <-errc; err != nil {
@@ -171,13 +180,14 @@ func TestRunTLS(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	addrc, errc := make(chan net.Addr, 1), make(chan error, 1)
+	addrc, errc := make(chan [2]net.Addr, 1), make(chan error, 1)
 	go func() {
-		errc <- Run(ctx, c, slog.New(slog.NewTextHandler(io.Discard, nil)), func(a net.Addr) { addrc <- a })
+		errc <- Run(ctx, c, slog.New(slog.NewTextHandler(io.Discard, nil)), func(a, m net.Addr) { addrc <- [2]net.Addr{a, m} })
 	}()
-	var addr net.Addr
+	var addr, metricsAddr net.Addr
 	select {
-	case addr = <-addrc:
+	case addrs := <-addrc:
+		addr, metricsAddr = addrs[0], addrs[1]
 	case err := <-errc:
 		t.Fatal(err)
 	}
@@ -196,8 +206,21 @@ func TestRunTLS(t *testing.T) {
 		t.Fatal(err)
 	}
 	res.Body.Close()
-	if res.StatusCode == http.StatusOK {
-		t.Error("/metrics served on the main listener despite -metrics-addr")
+	if res.StatusCode != http.StatusNotFound {
+		t.Errorf("/metrics on the main listener: %d, want 404", res.StatusCode)
+	}
+	// The metrics listener serves them.
+	if metricsAddr == nil {
+		t.Fatal("no metrics listener")
+	}
+	res, err = http.Get("http://" + metricsAddr.String() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK || !strings.Contains(string(body), "authserver_logins_total") {
+		t.Errorf("metrics listener: %d\n%.300s", res.StatusCode, body)
 	}
 	cancel()
 	select {

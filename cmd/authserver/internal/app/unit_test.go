@@ -58,8 +58,13 @@ func TestHashAndVerify(t *testing.T) {
 
 func TestPasswordProblem(t *testing.T) {
 	t.Parallel()
-	if n := len(commonPasswords()); n < 300 {
-		t.Errorf("only %d common passwords", n)
+	set, err := commonPasswords()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Checklist 45: at least 10,000 entries.
+	if n := len(set); n < 10000 {
+		t.Errorf("only %d common passwords, want at least 10,000", n)
 	}
 	for pass, ok := range map[string]bool{
 		"short":                            false,
@@ -84,34 +89,86 @@ func TestLimiter(t *testing.T) {
 	t.Parallel()
 	now := time.Unix(0, 0)
 	l := NewLimiter(2, time.Minute, func() time.Time { return now })
-	l.Fail("k")
-	if b, _ := l.Blocked("k"); b {
-		t.Fatal("blocked after 1")
+	reserve := func(want bool) time.Duration {
+		t.Helper()
+		ok, wait := l.Reserve("k")
+		if ok != want {
+			t.Fatalf("Reserve at %v: %v, want %v", now.Unix(), ok, want)
+		}
+		return wait
 	}
-	l.Fail("k")
-	b, wait := l.Blocked("k")
-	if !b || wait != time.Minute {
-		t.Fatalf("after 2: %v %v", b, wait)
+	reserve(true)
+	reserve(true)
+	if wait := reserve(false); wait != time.Minute {
+		t.Fatalf("wait %v, want 1m", wait)
 	}
 	now = now.Add(30 * time.Second)
-	if _, wait := l.Blocked("k"); wait != 30*time.Second {
+	if wait := reserve(false); wait != 30*time.Second {
 		t.Errorf("wait %v", wait)
 	}
+	l.Release("k") // a refunded attempt frees its slot
+	reserve(true)
 	now = now.Add(31 * time.Second)
-	if b, _ := l.Blocked("k"); b {
-		t.Error("still blocked after the window")
-	}
-	l.Fail("k")
-	l.Fail("k")
+	reserve(true) // a new window
 	l.Reset("k")
-	if b, _ := l.Blocked("k"); b {
-		t.Error("blocked after Reset")
-	}
-	l.Fail("other")
+	reserve(true)
+	reserve(true)
+	l.Reserve("other")
 	now = now.Add(2 * time.Minute)
-	l.Fail("k")
+	reserve(true)
 	if len(l.entries) != 1 {
 		t.Errorf("sweep kept %d entries", len(l.entries))
+	}
+}
+
+func TestThrottle(t *testing.T) {
+	t.Parallel()
+	now := time.Unix(0, 0)
+	l := NewThrottle(2, 5*time.Second, time.Minute, func() time.Time { return now })
+	for range 2 {
+		if ok, _ := l.Reserve("k"); !ok {
+			t.Fatal("a free attempt was refused")
+		}
+	}
+	// Then 1 s, 2 s, 4 s, and the 5 s cap between attempts.
+	for _, d := range []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 5 * time.Second, 5 * time.Second} {
+		if ok, wait := l.Reserve("k"); ok || wait != d {
+			t.Fatalf("attempt right after the last: %v, wait %v; want refused, wait %v", ok, wait, d)
+		}
+		now = now.Add(d)
+		if ok, _ := l.Reserve("k"); !ok {
+			t.Fatalf("attempt after %v refused", d)
+		}
+	}
+	// Never a hard lock: idle for a window, the key starts afresh.
+	now = now.Add(time.Minute)
+	if ok, _ := l.Reserve("k"); !ok {
+		t.Fatal("refused after a quiet window")
+	}
+	if ok, _ := l.Reserve("k"); !ok {
+		t.Fatal("second free attempt after a quiet window refused")
+	}
+}
+
+func TestClientKey(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		ip     string
+		prefix int
+		want   string
+	}{
+		{"192.0.2.7", 64, "192.0.2.7"},
+		{"::ffff:192.0.2.7", 64, "192.0.2.7"},
+		{"2001:db8:1:2:3:4:5:6", 64, "2001:db8:1:2::/64"},
+		{"2001:db8:1:2:ffff::1", 64, "2001:db8:1:2::/64"},
+		{"2001:db8:1:2:3:4:5:6", 48, "2001:db8:1::/48"},
+		{"2001:db8:1:2:3:4:5:6", 128, "2001:db8:1:2:3:4:5:6/128"},
+		{"fe80::1%eth0", 64, "fe80::/64"},
+		{"not an address", 64, "not an address"},
+	} {
+		if got := clientKey(tc.ip, tc.prefix); got != tc.want {
+			t.Errorf("clientKey(%q, %d) = %q, want %q", tc.ip, tc.prefix, got, tc.want)
+		}
 	}
 }
 

@@ -25,10 +25,20 @@ type User struct {
 	PasswordHash string
 	// CreatedAt is when the account was created.
 	CreatedAt time.Time
+	// CredentialVersion goes up with every password change and every
+	// disabling or enabling of the account. A session records the version
+	// it was signed in with and ends when the account's version moves on;
+	// a login whose version went stale while it checked the password fails.
+	CredentialVersion int64
+	// Disabled accounts cannot sign in, and their sessions end.
+	Disabled bool
 }
 
 // ErrUsernameTaken is returned by UserStore.Create when the name is in use.
 var ErrUsernameTaken = errors.New("username taken")
+
+// errNoSuchUser is returned by updates of a user that does not exist.
+var errNoSuchUser = errors.New("no such user")
 
 // UserStore keeps accounts. Usernames are unique ignoring case: the lookup
 // key is the lower-cased name.
@@ -40,8 +50,17 @@ type UserStore interface {
 	// Create stores a new user, filling in ID and CreatedAt. It returns
 	// ErrUsernameTaken when the name is in use.
 	Create(ctx context.Context, u *User) error
-	// SetPasswordHash replaces the password hash of user id.
-	SetPasswordHash(ctx context.Context, id, hash string) error
+	// SetPasswordHash replaces the password hash of user id after a
+	// password change and increments its credential version, which it
+	// returns.
+	SetPasswordHash(ctx context.Context, id, hash string) (version int64, err error)
+	// RehashPassword replaces the hash of user id, if it is still oldHash,
+	// with newHash, a stronger hash of the same password. The credential
+	// version stays.
+	RehashPassword(ctx context.Context, id, oldHash, newHash string) error
+	// SetDisabled disables or enables user id and increments its
+	// credential version.
+	SetDisabled(ctx context.Context, id string, disabled bool) error
 	// Ping checks that the store is reachable.
 	Ping(ctx context.Context) error
 	// Close releases the store's resources.
@@ -77,8 +96,17 @@ const usersSchema = `CREATE TABLE IF NOT EXISTS authserver_users (
 	username_key  TEXT NOT NULL UNIQUE,
 	password_hash TEXT NOT NULL,
 	created_at    BIGINT NOT NULL,
-	updated_at    BIGINT NOT NULL
+	updated_at    BIGINT NOT NULL,
+	credential_version BIGINT NOT NULL DEFAULT 0,
+	disabled      INTEGER NOT NULL DEFAULT 0
 )`
+
+// usersMigrations add the columns that tables made by earlier versions
+// lack.
+var usersMigrations = []string{
+	`ALTER TABLE authserver_users ADD COLUMN credential_version BIGINT NOT NULL DEFAULT 0`,
+	`ALTER TABLE authserver_users ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0`,
+}
 
 // OpenSQLiteUsers opens (creating it if needed) a SQLite user database.
 func OpenSQLiteUsers(ctx context.Context, path string) (UserStore, error) {
@@ -110,6 +138,14 @@ func newSQLUsers(ctx context.Context, db *sql.DB, postgres bool) (*sqlUsers, err
 		db.Close()
 		return nil, fmt.Errorf("create users table: %w", err)
 	}
+	if _, err := db.ExecContext(ctx, `SELECT credential_version, disabled FROM authserver_users LIMIT 0`); err != nil {
+		for _, m := range usersMigrations {
+			if _, err := db.ExecContext(ctx, m); err != nil {
+				db.Close()
+				return nil, fmt.Errorf("migrate users table: %w", err)
+			}
+		}
+	}
 	return &sqlUsers{db: db, postgres: postgres}, nil
 }
 
@@ -133,16 +169,16 @@ func (s *sqlUsers) q(query string) string {
 
 func (s *sqlUsers) one(ctx context.Context, where string, arg string) (*User, error) {
 	var u User
-	var created int64
-	err := s.db.QueryRowContext(ctx, s.q(`SELECT id, username, password_hash, created_at FROM authserver_users WHERE `+where+` = ?`), arg).
-		Scan(&u.ID, &u.Username, &u.PasswordHash, &created)
+	var created, disabled int64
+	err := s.db.QueryRowContext(ctx, s.q(`SELECT id, username, password_hash, created_at, credential_version, disabled FROM authserver_users WHERE `+where+` = ?`), arg).
+		Scan(&u.ID, &u.Username, &u.PasswordHash, &created, &u.CredentialVersion, &disabled)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	u.CreatedAt = time.UnixMilli(created)
+	u.CreatedAt, u.Disabled = time.UnixMilli(created), disabled != 0
 	return &u, nil
 }
 
@@ -172,10 +208,39 @@ func (s *sqlUsers) Create(ctx context.Context, u *User) error {
 	return nil
 }
 
-func (s *sqlUsers) SetPasswordHash(ctx context.Context, id, hash string) error {
-	_, err := s.db.ExecContext(ctx, s.q(`UPDATE authserver_users SET password_hash = ?, updated_at = ? WHERE id = ?`),
-		hash, time.Now().UnixMilli(), id)
+func (s *sqlUsers) SetPasswordHash(ctx context.Context, id, hash string) (int64, error) {
+	var version int64
+	err := s.db.QueryRowContext(ctx, s.q(`UPDATE authserver_users SET password_hash = ?, updated_at = ?,
+		credential_version = credential_version + 1 WHERE id = ? RETURNING credential_version`),
+		hash, time.Now().UnixMilli(), id).Scan(&version)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, errNoSuchUser
+	}
+	return version, err
+}
+
+func (s *sqlUsers) RehashPassword(ctx context.Context, id, oldHash, newHash string) error {
+	_, err := s.db.ExecContext(ctx, s.q(`UPDATE authserver_users SET password_hash = ?, updated_at = ? WHERE id = ? AND password_hash = ?`),
+		newHash, time.Now().UnixMilli(), id, oldHash)
 	return err
+}
+
+func (s *sqlUsers) SetDisabled(ctx context.Context, id string, disabled bool) error {
+	flag := 0
+	if disabled {
+		flag = 1
+	}
+	res, err := s.db.ExecContext(ctx, s.q(`UPDATE authserver_users SET disabled = ?, updated_at = ?,
+		credential_version = credential_version + 1 WHERE id = ?`), flag, time.Now().UnixMilli(), id)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
+		return errNoSuchUser
+	}
+	return nil
 }
 
 func (s *sqlUsers) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -296,15 +297,117 @@ func RunCoreFlows(t *testing.T, newClient func(name string) *Client, listable bo
 
 	// Logout ends the session on the server: the copied cookie is dead.
 	copied := victim.SessionCookie()
-	MustSeeOther(t, victim.Logout(), "/login")
+	r = victim.Logout()
+	MustSeeOther(t, r, "/login")
+	if got := r.Header.Get("Clear-Site-Data"); got != `"cookies"` {
+		t.Errorf("logout: Clear-Site-Data %q, want %q", got, `"cookies"`)
+	}
 	victim.Anonymous()
 	attacker.SetSessionCookie(copied)
 	attacker.Anonymous()
-	if r := victim.Get("/login"); !strings.Contains(r.Text, "You have been signed out.") {
-		t.Errorf("no sign-out flash on /login:\n%s", r.Text)
+	if r := victim.Get("/login"); len(r.SessionSetCookies()) != 0 {
+		t.Errorf("the sign-in page after logout set a session cookie: %q", r.SessionSetCookies())
 	}
 
 	// Log in again with the new password.
 	MustSeeOther(t, victim.Login("ALICE", "a brand new passphrase", false), "/")
 	victim.LoggedInAs("alice")
+}
+
+// PostLater sends form to path in the background, with extra header
+// name/value pairs. The channel yields the response, or nil after an error,
+// which it reports with t.Error.
+func (c *Client) PostLater(path string, form url.Values, headers ...string) <-chan *Resp {
+	done := make(chan *Resp, 1)
+	req, err := http.NewRequest(http.MethodPost, c.base+path, strings.NewReader(form.Encode()))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("User-Agent", c.ua)
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	go func() {
+		res, err := c.hc.Do(req)
+		if err != nil {
+			c.t.Errorf("%s %s: %v", req.Method, req.URL.Path, err)
+			done <- nil
+			return
+		}
+		defer res.Body.Close()
+		b, err := io.ReadAll(res.Body)
+		if err != nil {
+			c.t.Errorf("%s %s: %v", req.Method, req.URL.Path, err)
+			done <- nil
+			return
+		}
+		done <- &Resp{Response: res, Text: string(b)}
+	}()
+	return done
+}
+
+// Pause holds a code path of the server under test: a test arms it, and the
+// next request that reaches Point waits there until the test releases it.
+// The zero Pause is ready to use and holds nothing.
+type Pause struct {
+	mu      sync.Mutex
+	reached chan struct{}
+	release chan struct{}
+}
+
+// Arm makes the next Point wait. reached is closed when a request waits
+// there; release lets it go on.
+func (p *Pause) Arm() (reached <-chan struct{}, release func()) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.reached, p.release = make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	rel := p.release
+	return p.reached, func() { once.Do(func() { close(rel) }) }
+}
+
+// Point waits, if the pause is armed, until the test releases it. Only one
+// request waits per Arm.
+func (p *Pause) Point() {
+	p.mu.Lock()
+	reached, release := p.reached, p.release
+	p.reached, p.release = nil, nil
+	p.mu.Unlock()
+	if reached == nil {
+		return
+	}
+	close(reached)
+	<-release
+}
+
+// RunStaleLogin checks that a login which read the account before a
+// password change completed fails, and leaves no session, even though the
+// password it carries matched the hash it read. pause must hold the app
+// right after its user store looked up a user by name.
+func RunStaleLogin(t *testing.T, newClient func(name string) *Client, pause *Pause) {
+	owner, stale := newClient("owner"), newClient("stale")
+	MustSeeOther(t, owner.Register("stella", TestPassword), "/")
+
+	reached, release := pause.Arm()
+	defer release()
+	login := stale.PostLater("/login", Form("username", "stella", "password", TestPassword))
+	select {
+	case <-reached:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the login never looked the user up")
+	}
+	// While that login holds the old hash, the owner changes the password.
+	MustSeeOther(t, owner.Post("/password", Form("current_password", TestPassword, "new_password", "a fresh passphrase 2")), "/")
+	release()
+	r := <-login
+	if r == nil {
+		return
+	}
+	if r.StatusCode != http.StatusUnauthorized || len(r.SessionSetCookies()) != 0 {
+		t.Fatalf("login that started before the password change: %d, Set-Cookie %q; want 401 and no session", r.StatusCode, r.SessionSetCookies())
+	}
+	stale.Anonymous()
+	owner.LoggedInAs("stella")
+	MustSeeOther(t, newClient("new").Login("stella", "a fresh passphrase 2", false), "/")
 }
