@@ -12,7 +12,6 @@ import (
 	"testing"
 
 	"github.com/sessionkit/sessionkit/cmd/authserver/internal/apptest"
-	"github.com/sessionkit/sessionkit/internal/testserver"
 )
 
 // pausingUsers holds a login right after its user lookup by name.
@@ -28,7 +27,8 @@ func (u pausingUsers) ByUsername(ctx context.Context, name string) (*User, error
 }
 
 // Defect 3: a login that read the password hash before a password change
-// completed must not sign in afterwards.
+// completed must not sign in afterwards. The e2e module runs the same
+// scenario on the PostgreSQL and MongoDB user stores.
 func TestStaleLoginFails(t *testing.T) {
 	t.Parallel()
 	run := func(t *testing.T, usersURL string) {
@@ -42,15 +42,7 @@ func TestStaleLoginFails(t *testing.T) {
 			t.Error("the stale login's reason is not logged")
 		}
 	}
-	t.Run("sqlite", func(t *testing.T) {
-		t.Parallel()
-		run(t, "sqlite:"+filepath.Join(t.TempDir(), "users.db"))
-	})
-	t.Run("postgres", func(t *testing.T) {
-		t.Parallel()
-		pg := testserver.StartPostgres(t)
-		run(t, pg.CreateDatabase(t, "users"))
-	})
+	run(t, "sqlite:"+filepath.Join(t.TempDir(), "users.db"))
 }
 
 // A session ends when its user's credentials change elsewhere (another
@@ -146,62 +138,6 @@ func TestRunDisableUser(t *testing.T) {
 	if u, err := users.ByUsername(ctx, "xena"); err != nil || u == nil || !u.Disabled || u.CredentialVersion != 1 {
 		t.Fatalf("after -disable-user: %+v %v", u, err)
 	}
-}
-
-// The SQL user stores keep the credential version and the disabled flag.
-func TestUserStoreCredentialVersion(t *testing.T) {
-	t.Parallel()
-	run := func(t *testing.T, usersURL string) {
-		ctx := context.Background()
-		s, err := OpenUsers(ctx, usersURL, t.TempDir())
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
-		u := &User{Username: "Yvonne", PasswordHash: "h0"}
-		if err := s.Create(ctx, u); err != nil {
-			t.Fatal(err)
-		}
-		check := func(step, hash string, version int64, disabled bool) {
-			t.Helper()
-			got, err := s.ByID(ctx, u.ID)
-			if err != nil || got == nil || got.PasswordHash != hash || got.CredentialVersion != version || got.Disabled != disabled {
-				t.Fatalf("%s: %+v %v; want hash %q, version %d, disabled %v", step, got, err, hash, version, disabled)
-			}
-		}
-		check("new", "h0", 0, false)
-		if v, err := s.SetPasswordHash(ctx, u.ID, "h1"); err != nil || v != 1 {
-			t.Fatalf("SetPasswordHash: %d %v", v, err)
-		}
-		check("password change", "h1", 1, false)
-		if err := s.RehashPassword(ctx, u.ID, "h0", "stale"); err != nil {
-			t.Fatal(err)
-		}
-		check("rehash of a replaced hash", "h1", 1, false)
-		if err := s.RehashPassword(ctx, u.ID, "h1", "h1-stronger"); err != nil {
-			t.Fatal(err)
-		}
-		check("rehash", "h1-stronger", 1, false)
-		if err := s.SetDisabled(ctx, u.ID, true); err != nil {
-			t.Fatal(err)
-		}
-		check("disable", "h1-stronger", 2, true)
-		if _, err := s.SetPasswordHash(ctx, "u_missing", "h"); err == nil {
-			t.Error("SetPasswordHash of a missing user: no error")
-		}
-		if err := s.SetDisabled(ctx, "u_missing", true); err == nil {
-			t.Error("SetDisabled of a missing user: no error")
-		}
-	}
-	t.Run("sqlite", func(t *testing.T) {
-		t.Parallel()
-		run(t, "sqlite:"+filepath.Join(t.TempDir(), "users.db"))
-	})
-	t.Run("postgres", func(t *testing.T) {
-		t.Parallel()
-		pg := testserver.StartPostgres(t)
-		run(t, pg.CreateDatabase(t, "users"))
-	})
 }
 
 // A users table made before credential versions existed gains the columns.
