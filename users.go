@@ -52,11 +52,23 @@ func (m *Manager) RevokeUserSessions(ctx context.Context, userID string, except 
 	if userID == "" {
 		return 0, errors.New("sessionkit: empty user ID")
 	}
-	n, err := m.store.revokeUser(ctx, userID, except)
-	if err == nil && n > 0 {
-		m.emit(ctx, Event{Kind: EventDestroyed, UserID: userID, Reason: "revoked"})
+	n, ended, err := m.store.revokeUser(ctx, userID, except)
+	if err == nil {
+		m.revoked(ctx, userID, n, ended)
 	}
 	return n, err
+}
+
+// revoked emits EventDestroyed for each session a revocation of userID's
+// sessions ended, with its store key; a client store, which cannot name
+// them (n is -1), gets one event without an ID.
+func (m *Manager) revoked(ctx context.Context, userID string, n int, ended []string) {
+	if n < 0 {
+		m.emit(ctx, Event{Kind: EventDestroyed, UserID: userID, Reason: "revoked"})
+	}
+	for _, id := range ended {
+		m.emit(ctx, Event{Kind: EventDestroyed, ID: id, UserID: userID, Reason: "revoked"})
+	}
 }
 
 // iteratePage is how many entries Iterate asks the store for at a time.
