@@ -248,7 +248,6 @@ func (s *Session) Destroy() error {
 	if err := s.usable(); err != nil {
 		return err
 	}
-	s.graced = false
 	if s.stored.ID != "" {
 		ctx := s.r.Context()
 		if err := s.m.store.destroy(ctx, s.stored.record()); err != nil {
@@ -257,7 +256,7 @@ func (s *Session) Destroy() error {
 		s.m.emit(ctx, Event{Kind: EventDestroyed, ID: s.stored.ID, UserID: s.stored.UserID, Reason: "destroy"})
 	}
 	s.token, s.rec, s.stored, s.delta = "", Record{}, storedState{}, Delta{}
-	s.status, s.resend = StatusDestroyed, false
+	s.status, s.resend, s.graced = StatusDestroyed, false, false
 	return nil
 }
 
