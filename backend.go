@@ -229,7 +229,22 @@ func (b clientStore) save(ctx context.Context, s *Session, now, exp time.Time, t
 	}
 	s.rec.Values = s.delta.applied(s.rec.Values)
 	s.rec.LastSeen, s.rec.ExpiresAt = now, exp
-	return b.Seal(ctx, &s.rec)
+	value, err := b.Seal(ctx, &s.rec)
+	if err != nil {
+		return "", err
+	}
+	// A parallel request may have revoked the session (Destroy, Renew)
+	// while this one ran: the value would not open, and sending it would
+	// replace the browser's renewed cookie. Report it as a server store
+	// does a record that vanished.
+	rec, err := b.Open(ctx, value)
+	if err != nil {
+		return "", err
+	}
+	if rec == nil {
+		return "", ErrNotFound
+	}
+	return value, nil
 }
 
 // renew revokes the old cookie at once, whatever RenewGrace says: a copied

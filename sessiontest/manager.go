@@ -65,8 +65,8 @@ var managerChecks = []managerCheck{
 	{"Flash", allStores, checkFlash},
 	{"SignOutEverywhereElse", userIndexStores, checkSignOutEverywhereElse},
 	{"OverlappingRequestsKeepBothKeys", serverStores, checkOverlappingRequestsKeepBothKeys},
-	{"SaveAfterParallelDestroy", serverStores, checkSaveAfterParallelDestroy},
-	{"SaveAfterParallelRenew", serverStores, checkSaveAfterParallelRenew},
+	{"SaveAfterParallelDestroy", allStores, checkSaveAfterParallelDestroy},
+	{"SaveAfterParallelRenew", allStores, checkSaveAfterParallelRenew},
 	{"ShadowingCookies", allStores, checkShadowingCookies},
 	{"LargeValue", serverStores, checkLargeValue},
 }
