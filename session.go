@@ -263,7 +263,7 @@ func (s *Session) Destroy() error {
 // RevokeOtherSessions ends every other session of the session's user ("sign
 // out everywhere else") and returns how many it ended (-1 when a client
 // store cannot count them). The store must implement UserIndex, or the
-// client store UserRevoker.
+// client store UserRevoker. It emits events as Manager.RevokeUserSessions.
 func (s *Session) RevokeOtherSessions() (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -47,7 +47,9 @@ func (m *Manager) RevokeSession(ctx context.Context, userID, id string) error {
 // returns how many sessions it ended; with a client store, which cannot
 // count them, it returns -1. The store must implement UserIndex, or the
 // client store UserRevoker (which cannot spare sessions: except must be
-// empty).
+// empty). It emits one EventDestroyed per session it ends, with its store
+// key (a client store: one without ID); a session created while it runs
+// is ended but may not be reported.
 func (m *Manager) RevokeUserSessions(ctx context.Context, userID string, except ...string) (int, error) {
 	if userID == "" {
 		return 0, errors.New("sessionkit: empty user ID")
