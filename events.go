@@ -30,7 +30,9 @@ type Event struct {
 	Kind EventKind
 	// ID is the session's store key (see Tokens.StoreKey). For
 	// EventRejected it is the store key of an unknown token, and empty for
-	// a forged one or with a client store.
+	// a forged one or with a client store. With a Tokens scheme whose
+	// StoreKey is the token itself (package express), it is as secret as
+	// the cookie.
 	ID string
 	// UserID is the linked user, if any.
 	UserID string
