@@ -51,8 +51,10 @@ type Config struct {
 	TouchInterval time.Duration
 	// RenewGrace keeps the old token of a renewed session working for this
 	// long, so that requests the browser sent in parallel with the renewing
-	// one are not logged out. The default, 0, ends the old token at once,
-	// which is what a login (a privilege change) needs.
+	// one are not logged out. The grace is a hard deadline that no later
+	// request extends, and the old token may only read the session: a
+	// change through it returns ErrRenewed. The default, 0, ends the old
+	// token at once, which is what a login (a privilege change) needs.
 	RenewGrace time.Duration
 
 	// Codec encodes values (default JSONCodec).
@@ -80,10 +82,13 @@ type Config struct {
 	// handed to it: it gets no answer (the client has gone).
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
 	// OnEvent is called after a session is created, renewed, destroyed or
-	// found expired. It must not block.
+	// found expired, and when a request carries a forged or unknown token.
+	// It must not block.
 	OnEvent func(ctx context.Context, e Event)
-	// Logger receives errors and suspicious events; it never receives a
-	// token. Default: slog.Default().
+	// Logger receives errors, suspicious events (rejected tokens) and, at
+	// Info, the creation, renewal and expiry of sessions with their user
+	// ID, client IP and User-Agent; it never receives a token. Default:
+	// slog.Default().
 	Logger *slog.Logger
 	// Now returns the current time (default time.Now). It is the one clock
 	// that decides expiry (stores keep none); tests inject a fake one here.

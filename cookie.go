@@ -76,10 +76,17 @@ func checkCookie(c CookieConfig) (CookieConfig, error) {
 	return c, nil
 }
 
-// cookieValue returns the value of the first cookie named name in the
-// request's Cookie headers, as http.Request.Cookie does, without parsing the
-// other cookies.
-func cookieValue(h http.Header, name string) (string, bool) {
+// maxCookieValues is how many cookies of the session's name a request may
+// carry that the manager tries, in order, before giving up: a shadowing
+// cookie (set by a sibling subdomain or a path-scoped cookie) comes first in
+// the header but must not hide, nor get cleared in place of, the real one.
+const maxCookieValues = 5
+
+// cookieValues returns the values of the cookies named name in the
+// request's Cookie headers, in order and at most maxCookieValues of them,
+// appended to dst, without parsing the other cookies.
+func cookieValues(dst []string, h http.Header, name string) []string {
+	values := dst
 	for _, line := range h["Cookie"] {
 		for part := range strings.SplitSeq(line, ";") {
 			part = textproto.TrimString(part)
@@ -90,10 +97,12 @@ func cookieValue(h http.Header, name string) (string, bool) {
 			if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
 				v = v[1 : len(v)-1]
 			}
-			return v, true
+			if values = append(values, v); len(values)-len(dst) == maxCookieValues {
+				return values
+			}
 		}
 	}
-	return "", false
+	return values
 }
 
 // cookieFor returns the session cookie carrying value. Persistent sessions

@@ -29,7 +29,14 @@
 // Config.Secrets additionally signs the cookie value; Config.Tokens replaces
 // the whole token scheme (package express provides express-session's). A
 // token the server did not issue, or one that expired, is never adopted: the
-// request gets a new, empty session, and a new token if it stores anything.
+// request gets a new, empty session, and a new token if it stores anything;
+// the manager reports it (EventRejected, reason RejectedForged or
+// RejectedUnknown, or EventExpired) and logs it at Info, without the value.
+// When a request carries several cookies of the session's name (a shadowing
+// cookie from a sibling subdomain or another path), the first of up to five
+// that names a live session wins, and the cookie is expired only when none
+// does. Creation, renewal and expiry are logged at Info through
+// Config.Logger with the user ID, client IP and User-Agent, never the token.
 // The cookie is named __Host-sid and is Secure, HttpOnly, SameSite=Lax,
 // Path=/, without Domain; contradictory settings are refused by New. Every
 // response that sets the cookie carries Cache-Control: no-store and Vary:
@@ -52,8 +59,12 @@
 //
 // A request saves only what it changed (a Delta), so two overlapping
 // requests that change different keys both survive. A save that arrives
-// after a parallel request destroyed the session changes nothing and
-// expires the cookie; stores never recreate a record on update.
+// after a parallel request destroyed or renewed the session changes
+// nothing and leaves the cookie alone, since the browser may already hold
+// the renewed one; stores never recreate a record on update. With
+// Config.RenewGrace, the old token of a renewed session reads the session
+// until the grace ends, a deadline no later request extends, and cannot
+// change it (ErrRenewed).
 //
 // # Stores
 //

@@ -16,6 +16,12 @@ var ErrNoSession = errors.New("sessionkit: no session in context (is the middlew
 // store, so it is refused rather than silently lost.
 var ErrCommitted = errors.New("sessionkit: session changed after the response was committed")
 
+// ErrRenewed is returned when a request that carried the old token of a
+// session renewed with Config.RenewGrace tries to change it: the old token
+// may still read the session until the grace ends, but never write it, so
+// that a copy of it cannot outlive the renewal.
+var ErrRenewed = errors.New("sessionkit: session was renewed; its old token is read-only")
+
 // ErrNotSupported is returned when the store lacks an optional capability,
 // such as the per-user index.
 var ErrNotSupported = errors.New("sessionkit: not supported by this store")

@@ -1,6 +1,9 @@
 package sessionkit
 
-import "context"
+import (
+	"context"
+	"log/slog"
+)
 
 // EventKind says what happened to a session.
 type EventKind int
@@ -11,12 +14,13 @@ const (
 	EventRenewed                        // a session got a new token
 	EventDestroyed                      // a session was ended by Destroy or a revocation
 	EventExpired                        // a request carried a session that had expired
+	EventRejected                       // a request carried a forged or unknown token
 )
 
 // String returns the kind's name, such as "created".
 func (k EventKind) String() string {
-	if k >= EventCreated && k <= EventExpired {
-		return [...]string{"created", "renewed", "destroyed", "expired"}[k-EventCreated]
+	if k >= EventCreated && k <= EventRejected {
+		return [...]string{"created", "renewed", "destroyed", "expired", "rejected"}[k-EventCreated]
 	}
 	return "unknown"
 }
@@ -24,13 +28,41 @@ func (k EventKind) String() string {
 // Event reports a change in a session's life. It never carries the token.
 type Event struct {
 	Kind EventKind
-	// ID is the session's store key (see Tokens.StoreKey).
+	// ID is the session's store key (see Tokens.StoreKey). For
+	// EventRejected it is the store key of an unknown token, and empty for
+	// a forged one or with a client store. With a Tokens scheme whose
+	// StoreKey is the token itself (package express), it is as secret as
+	// the cookie.
 	ID string
 	// UserID is the linked user, if any.
 	UserID string
 	// Reason says why a session was destroyed or expired, such as "destroy",
-	// "idle timeout" or "absolute timeout".
+	// "idle timeout" or "absolute timeout", or why a token was rejected:
+	// RejectedForged or RejectedUnknown.
 	Reason string
+}
+
+// The reasons of EventRejected.
+const (
+	// RejectedForged is a cookie value that does not decode or whose
+	// signature does not verify: not a token the server could have issued.
+	RejectedForged = "forged"
+	// RejectedUnknown is a well-formed token that names no session: never
+	// issued, or already ended (destroyed, renewed, deleted by the store).
+	// A client store cannot tell a forged value from an unknown one and
+	// reports every value it cannot open as unknown.
+	RejectedUnknown = "unknown"
+)
+
+// lifecycle logs the creation, renewal or expiry e of a session at Info,
+// with its user, client IP and User-Agent from meta (see
+// DefaultMetadata), and hands e to Config.OnEvent. The log never carries
+// the token nor the store key.
+func (m *Manager) lifecycle(ctx context.Context, e Event, meta map[string]string) {
+	m.cfg.Logger.LogAttrs(ctx, slog.LevelInfo, "sessionkit: session "+e.Kind.String(),
+		slog.String("user", e.UserID), slog.String("reason", e.Reason),
+		slog.String("ip", meta["ip"]), slog.String("user_agent", meta["ua"]))
+	m.emit(ctx, e)
 }
 
 // emit hands e to Config.OnEvent, if set.

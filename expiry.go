@@ -63,3 +63,16 @@ func (m *Manager) alive(info SessionInfo, now time.Time) bool {
 		AbsoluteExpiry: info.ExpiresAt, Persistent: info.Persistent,
 	}, now) == ""
 }
+
+// graced reports whether rec is the old record of a session renewed under
+// Config.RenewGrace: the renewal cut its absolute deadline, short of the
+// one its creation gives, to at most RenewGrace after its last write. Its
+// token may read the session until then but never write it. (A session
+// whose Lifetime a configuration change raised looks the same in the last
+// RenewGrace of its life, and is read-only then.) Client stores revoke the
+// old cookie at once and have no grace.
+func (m *Manager) graced(rec *Record) bool {
+	return m.cfg.RenewGrace > 0 && m.cfg.ClientStore == nil &&
+		rec.AbsoluteExpiry.Before(m.absolute(rec.CreatedAt, rec.Persistent)) &&
+		!rec.AbsoluteExpiry.After(rec.LastSeen.Add(m.cfg.RenewGrace))
+}

@@ -2,6 +2,9 @@ package sessionkit
 
 import (
 	"bytes"
+	"net/http"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -32,4 +35,37 @@ func FuzzCookieValue(f *testing.F) {
 			}
 		}
 	})
+}
+
+// FuzzCookieValues feeds arbitrary Cookie headers to the header parser. It
+// must never panic, return more than maxCookieValues values, or return a
+// value that spans two cookies.
+func FuzzCookieValues(f *testing.F) {
+	f.Add("sid=a")
+	f.Add("sid=junk; sid=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
+	f.Add(`sid="quoted"; other=x; sid=; sid`)
+	f.Add("sid=1;sid=2;sid=3;sid=4;sid=5;sid=6;sid=7")
+	f.Fuzz(func(t *testing.T, header string) {
+		h := http.Header{"Cookie": {header, header}}
+		var buf [maxCookieValues]string
+		values := cookieValues(buf[:0], h, "sid")
+		if len(values) > maxCookieValues {
+			t.Fatalf("%d values, more than %d", len(values), maxCookieValues)
+		}
+		for _, v := range values {
+			if strings.Contains(v, ";") || !strings.Contains(header, v) {
+				t.Fatalf("value %q is not one cookie of %q", v, header)
+			}
+		}
+	})
+}
+
+// TestCookieValuesBounded checks that the parser keeps every cookie of the
+// name, in order, up to maxCookieValues, and ignores the rest.
+func TestCookieValuesBounded(t *testing.T) {
+	h := http.Header{"Cookie": {"sid=1; x=y; sid=\"2\"", "sid=3;sid=4; sid=5; sid=6"}}
+	got := cookieValues(nil, h, "sid")
+	if want := []string{"1", "2", "3", "4", "5"}; !slices.Equal(got, want) {
+		t.Fatalf("cookieValues = %q; want %q", got, want)
+	}
 }

@@ -28,6 +28,7 @@ type Session struct {
 	status    Status
 	committed bool        // saved (or failed to save): no more changes
 	hadCookie bool        // the request carried a cookie of this manager
+	graced    bool        // loaded through the old token of a renewal: read-only
 	stored    storedState // what the store holds; ID "" until stored
 	token     string      // the token of the stored session
 	// rec is the session as the request sees it: header fields with their
@@ -58,28 +59,50 @@ func (s Status) String() string {
 
 // load reads the session named by the request's cookie. An absent, malformed,
 // forged, unknown or expired cookie gives a new, empty session: a token the
-// server did not issue is never adopted.
+// server did not issue is never adopted. When the request carries several
+// cookies of the name (a shadowing cookie from a sibling domain or path),
+// the first that names a live session wins.
 func (m *Manager) load(ctx context.Context, r *http.Request) (*Session, error) {
 	s := &Session{m: m, r: r, status: StatusNew}
-	value, ok := cookieValue(r.Header, m.cfg.Cookie.Name)
-	if !ok {
+	var buf [maxCookieValues]string
+	values := cookieValues(buf[:0], r.Header, m.cfg.Cookie.Name)
+	if len(values) == 0 {
 		return s, nil
 	}
 	s.hadCookie = true
-	rec, token, reseal, err := m.store.open(ctx, value)
-	if err != nil || rec == nil {
-		return s, err
-	}
-	if reason := m.ended(rec, m.cfg.Now()); reason != "" {
-		if err := m.store.expired(ctx, rec); err != nil {
+	now := m.cfg.Now()
+	for _, value := range values {
+		o, err := m.store.open(ctx, value)
+		if err != nil {
 			return nil, err
 		}
-		m.emit(ctx, Event{Kind: EventExpired, ID: rec.ID, UserID: rec.UserID, Reason: reason})
+		rec := o.rec
+		if rec == nil {
+			m.rejected(ctx, r, o)
+			continue
+		}
+		if reason := m.ended(rec, now); reason != "" {
+			if err := m.store.expired(ctx, rec); err != nil {
+				return nil, err
+			}
+			m.lifecycle(ctx, Event{Kind: EventExpired, ID: rec.ID, UserID: rec.UserID, Reason: reason}, rec.Meta)
+			continue
+		}
+		s.rec, s.token, s.status, s.resend = *rec, o.token, StatusUnmodified, o.reseal
+		s.stored, s.graced = storedAs(rec), m.graced(rec)
 		return s, nil
 	}
-	s.rec, s.token, s.status, s.resend = *rec, token, StatusUnmodified, reseal
-	s.stored = storedState{ID: rec.ID, UserID: rec.UserID, ExpiresAt: rec.ExpiresAt}
 	return s, nil
+}
+
+// rejected reports a cookie value that named no session (checklist: log
+// and count unknown and forged tokens) at Info, without the value, and as
+// EventRejected.
+func (m *Manager) rejected(ctx context.Context, r *http.Request, o opened) {
+	meta := m.cfg.Metadata(r)
+	m.cfg.Logger.LogAttrs(ctx, slog.LevelInfo, "sessionkit: session token rejected",
+		slog.String("reason", o.rejected), slog.String("ip", meta["ip"]), slog.String("user_agent", meta["ua"]))
+	m.emit(ctx, Event{Kind: EventRejected, ID: o.key, Reason: o.rejected})
 }
 
 // change runs f under the session's lock if the session can still be
@@ -87,10 +110,22 @@ func (m *Manager) load(ctx context.Context, r *http.Request) (*Session, error) {
 func (s *Session) change(f func() error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.usable(); err != nil {
+	if err := s.writable(); err != nil {
 		return err
 	}
 	return f()
+}
+
+// writable returns why the session cannot be changed, or nil: usable, and
+// not read through the old token of a renewal.
+func (s *Session) writable() error {
+	if err := s.usable(); err != nil {
+		return err
+	}
+	if s.graced {
+		return ErrRenewed
+	}
+	return nil
 }
 
 // usable returns why the session cannot be changed, or nil.
@@ -196,44 +231,54 @@ func (s *Session) Renew(keepData bool) error {
 			return err
 		}
 		s.rec, s.token, s.resend = *rec, token, true
-		s.stored = storedState{ID: rec.ID, UserID: rec.UserID, ExpiresAt: rec.ExpiresAt}
-		m.emit(ctx, Event{Kind: EventRenewed, ID: rec.ID, UserID: rec.UserID})
+		s.stored = storedAs(rec)
+		m.lifecycle(ctx, Event{Kind: EventRenewed, ID: rec.ID, UserID: rec.UserID}, rec.Meta)
 		return nil
 	})
 }
 
 // Destroy ends the session: it is deleted from the store at once (or
 // revoked, for a client store) and the response expires the cookie. Values
-// put after Destroy start a new session with a new token.
+// put after Destroy start a new session with a new token. Destroy also
+// works on the old token of a renewal (see ErrRenewed): it ends that token
+// only.
 func (s *Session) Destroy() error {
-	return s.change(func() error {
-		if s.stored.ID != "" {
-			ctx := s.r.Context()
-			if err := s.m.store.destroy(ctx, s.stored.record()); err != nil {
-				return err
-			}
-			s.m.emit(ctx, Event{Kind: EventDestroyed, ID: s.stored.ID, UserID: s.stored.UserID, Reason: "destroy"})
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.usable(); err != nil {
+		return err
+	}
+	if s.stored.ID != "" {
+		ctx := s.r.Context()
+		if err := s.m.store.destroy(ctx, s.stored.record()); err != nil {
+			return err
 		}
-		s.token, s.rec, s.stored, s.delta = "", Record{}, storedState{}, Delta{}
-		s.status, s.resend = StatusDestroyed, false
-		return nil
-	})
+		s.m.emit(ctx, Event{Kind: EventDestroyed, ID: s.stored.ID, UserID: s.stored.UserID, Reason: "destroy"})
+	}
+	s.token, s.rec, s.stored, s.delta = "", Record{}, storedState{}, Delta{}
+	s.status, s.resend, s.graced = StatusDestroyed, false, false
+	return nil
 }
 
 // RevokeOtherSessions ends every other session of the session's user ("sign
 // out everywhere else") and returns how many it ended (-1 when a client
 // store cannot count them). The store must implement UserIndex, or the
-// client store UserRevoker.
+// client store UserRevoker. It emits events as Manager.RevokeUserSessions.
 func (s *Session) RevokeOtherSessions() (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.usable(); err != nil {
+	if err := s.writable(); err != nil {
 		return 0, err
 	}
 	if s.rec.UserID == "" {
 		return 0, errors.New("sessionkit: session has no user")
 	}
-	return s.m.store.revokeOthers(s.r.Context(), s)
+	ctx := s.r.Context()
+	n, ended, err := s.m.store.revokeOthers(ctx, s)
+	if err == nil {
+		s.m.revoked(ctx, s.rec.UserID, n, ended)
+	}
+	return n, err
 }
 
 // save writes the session's changes and returns the cookie to send, if any.
@@ -260,12 +305,14 @@ func (s *Session) save() (*http.Cookie, error) {
 		return s.create(ctx, now)
 	}
 	exp := m.deadline(now, s.rec.Persistent, s.rec.AbsoluteExpiry)
-	touch := now.Sub(s.rec.LastSeen) >= m.cfg.TouchInterval
+	touch := !s.graced && now.Sub(s.rec.LastSeen) >= m.cfg.TouchInterval
 	value, err := m.store.save(ctx, s, now, exp, touch)
 	if errors.Is(err, ErrNotFound) {
-		// A parallel request ended the session: never bring it back.
+		// A parallel request ended the session (renewed or destroyed it)
+		// while this one ran: never bring it back, and leave the cookie
+		// alone, as the browser may already hold the renewed one.
 		m.cfg.Logger.LogAttrs(ctx, slog.LevelInfo, "sessionkit: session ended by a parallel request; changes dropped")
-		return m.expiredCookie(), nil
+		return nil, nil
 	}
 	if err != nil || value == "" {
 		return nil, err
@@ -287,8 +334,8 @@ func (s *Session) create(ctx context.Context, now time.Time) (*http.Cookie, erro
 		return nil, err
 	}
 	s.token = token
-	s.stored = storedState{ID: rec.ID, UserID: rec.UserID, ExpiresAt: rec.ExpiresAt}
-	m.emit(ctx, Event{Kind: EventCreated, ID: rec.ID, UserID: rec.UserID})
+	s.stored = storedAs(rec)
+	m.lifecycle(ctx, Event{Kind: EventCreated, ID: rec.ID, UserID: rec.UserID}, rec.Meta)
 	return m.cookieFor(value, rec.Persistent, rec.ExpiresAt, now), nil
 }
 

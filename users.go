@@ -47,16 +47,30 @@ func (m *Manager) RevokeSession(ctx context.Context, userID, id string) error {
 // returns how many sessions it ended; with a client store, which cannot
 // count them, it returns -1. The store must implement UserIndex, or the
 // client store UserRevoker (which cannot spare sessions: except must be
-// empty).
+// empty). It emits one EventDestroyed per session it ends, with its store
+// key (a client store: one without ID); a session created while it runs
+// is ended but may not be reported.
 func (m *Manager) RevokeUserSessions(ctx context.Context, userID string, except ...string) (int, error) {
 	if userID == "" {
 		return 0, errors.New("sessionkit: empty user ID")
 	}
-	n, err := m.store.revokeUser(ctx, userID, except)
-	if err == nil && n > 0 {
-		m.emit(ctx, Event{Kind: EventDestroyed, UserID: userID, Reason: "revoked"})
+	n, ended, err := m.store.revokeUser(ctx, userID, except)
+	if err == nil {
+		m.revoked(ctx, userID, n, ended)
 	}
 	return n, err
+}
+
+// revoked emits EventDestroyed for each session a revocation of userID's
+// sessions ended, with its store key; a client store, which cannot name
+// them (n is -1), gets one event without an ID.
+func (m *Manager) revoked(ctx context.Context, userID string, n int, ended []string) {
+	if n < 0 {
+		m.emit(ctx, Event{Kind: EventDestroyed, UserID: userID, Reason: "revoked"})
+	}
+	for _, id := range ended {
+		m.emit(ctx, Event{Kind: EventDestroyed, ID: id, UserID: userID, Reason: "revoked"})
+	}
 }
 
 // iteratePage is how many entries Iterate asks the store for at a time.

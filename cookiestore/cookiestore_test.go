@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"reflect"
 	"strings"
 	"sync"
@@ -630,5 +632,68 @@ func TestParseRecordRejects(t *testing.T) {
 	huge = append(huge, 0xff, 0xff, 0xff, 0xff, 0x0f, 0)
 	if _, _, ok := recordcodec.Parse(huge); ok {
 		t.Error("parseRecord accepts a huge count")
+	}
+}
+
+// TestLogoutRevocationPurged checks that the deny-list entry a logout
+// through the manager leaves is purged once the session's absolute
+// deadline has passed: the manager hands Revoke the session's real
+// deadlines, not a record that keeps the entry for centuries.
+func TestLogoutRevocationPurged(t *testing.T) {
+	c := newClock()
+	revs := NewMemoryRevocations(c.Now)
+	s := newStore(t, Options{Now: c.Now, Revocations: revs})
+	m, err := sessionkit.New(sessionkit.Config{ClientStore: s, Now: c.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	serve := func(cookie string, f func(*sessionkit.Session)) string {
+		req := httptest.NewRequest("GET", "https://example.test/", nil)
+		if cookie != "" {
+			req.Header.Set("Cookie", sessionkit.DefaultCookieName+"="+cookie)
+		}
+		rr := httptest.NewRecorder()
+		m.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			f(m.Session(r.Context()))
+		})).ServeHTTP(rr, req)
+		for _, ck := range rr.Result().Cookies() {
+			return ck.Value
+		}
+		return ""
+	}
+	value := serve("", func(s *sessionkit.Session) { _ = s.SetUserID("alice") })
+	c.Advance(time.Minute)
+	serve(value, func(s *sessionkit.Session) {
+		if err := s.Destroy(); err != nil {
+			t.Error(err)
+		}
+	})
+	size := func() int {
+		revs.mu.Lock()
+		defer revs.mu.Unlock()
+		return len(revs.ids)
+	}
+	if size() != 1 {
+		t.Fatalf("%d deny-list entries after logout, want 1", size())
+	}
+	c.Advance(sessionkit.DefaultLifetime + purgeEvery)
+	if err := revs.RevokeUser(context.Background(), "someone", c.Now()); err != nil { // a write purges
+		t.Fatal(err)
+	}
+	if size() != 0 {
+		t.Fatal("the logout's deny-list entry outlived the session's absolute deadline")
+	}
+}
+
+// TestRevokeWithoutLastSeen checks that a record without LastSeen and
+// AbsoluteExpiry is kept until its ExpiresAt, not for centuries.
+func TestRevokeWithoutLastSeen(t *testing.T) {
+	c := newClock()
+	m := NewMemoryRevocations(c.Now)
+	if err := m.Revoke(context.Background(), &sessionkit.Record{ID: "x", ExpiresAt: c.Now().Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if until := m.ids["x"]; until.After(c.Now().Add(time.Hour)) {
+		t.Fatalf("entry kept until %v, more than an hour", until)
 	}
 }

@@ -80,11 +80,14 @@ func (m *MemoryRevocations) Revoked(ctx context.Context, rec *sessionkit.Record)
 	return false, nil
 }
 
-// Revoke puts rec.ID on the deny list. It never returns an error.
+// Revoke puts rec.ID on the deny list until rec could no longer open: its
+// AbsoluteExpiry (the manager always passes it), or without one its
+// ExpiresAt plus the idle period ExpiresAt - LastSeen when LastSeen is set.
+// It never returns an error.
 func (m *MemoryRevocations) Revoke(ctx context.Context, rec *sessionkit.Record) error {
 	until := rec.ExpiresAt
 	if rec.AbsoluteExpiry.IsZero() {
-		if idle := rec.ExpiresAt.Sub(rec.LastSeen); idle > 0 {
+		if idle := rec.ExpiresAt.Sub(rec.LastSeen); idle > 0 && !rec.LastSeen.IsZero() {
 			until = until.Add(idle)
 		}
 	} else if rec.AbsoluteExpiry.After(until) {

@@ -21,16 +21,18 @@
 //	sessionkit_session_store_duration_seconds{op,outcome}      latency of each store call
 //
 // The reasons are those of sessionkit.Event. The rejected-tokens counter
-// counts what the core reports: today only expired sessions
-// (reason="expired"), not unknown or forged tokens, for which the core
-// emits no event yet. Note too that a store that drops expired records by
-// itself (such as memstore, or Redis with its TTL) reports them to the
-// manager as unknown, so most expiries are seen only by the manager's own
-// clock when the store's clock is behind it.
+// counts every cookie value the manager refused: reason="expired" for an
+// EventExpired, and reason="forged" or "unknown" for an EventRejected
+// (sessionkit.RejectedForged, sessionkit.RejectedUnknown); the three are
+// exported at zero from the start. A client store cannot tell forged from
+// unknown and reports both as unknown. A store that drops expired records
+// by itself (such as memstore, or Redis with its TTL) reports them to the
+// manager as absent, so they count as unknown, not expired.
 //
-// A RevokeUserSessions call that ends several sessions is one event, so it
-// adds one to sessions_destroyed_total{reason="revoked"}; the store
-// histogram's delete_by_user calls show how often it ran.
+// Revocations count one per ended session: RevokeUserSessions and
+// RevokeOtherSessions add one to sessions_destroyed_total{reason="revoked"}
+// for every session they end (with a client store, which cannot count
+// them, one per call).
 //
 // The op and outcome labels are the names of storewrap.Op and
 // storewrap.Outcome: op is load, create, update, touch, delete,
@@ -101,14 +103,16 @@ func New(opts Options) *Collector {
 		expired: prometheus.NewCounterVec(counter("sessions_expired_total",
 			"Requests that carried a session that had expired, by reason."), []string{"reason"}),
 		rejected: prometheus.NewCounterVec(counter("session_tokens_rejected_total",
-			"Session cookies refused by the manager, by reason; counts only the reasons the core reports."), []string{"reason"}),
+			"Session cookies refused by the manager, by reason: expired, forged or unknown."), []string{"reason"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: ns, Name: "session_store_duration_seconds", ConstLabels: opts.ConstLabels,
 			Help:    "Latency of session store calls, by operation and outcome.",
 			Buckets: buckets,
 		}, []string{"op", "outcome"}),
 	}
-	c.rejected.WithLabelValues("expired") // exported at zero from the start
+	for _, reason := range []string{"expired", sessionkit.RejectedForged, sessionkit.RejectedUnknown} {
+		c.rejected.WithLabelValues(reason) // exported at zero from the start
+	}
 	for op := range storewrap.Op(storewrap.NumOps) {
 		for outcome := range storewrap.Outcome(storewrap.NumOutcomes) {
 			c.observers[op][outcome] = c.latency.WithLabelValues(op.String(), outcome.String())
@@ -148,6 +152,8 @@ func (c *Collector) OnEvent(_ context.Context, e sessionkit.Event) {
 	case sessionkit.EventExpired:
 		c.expired.WithLabelValues(e.Reason).Inc()
 		c.rejected.WithLabelValues("expired").Inc()
+	case sessionkit.EventRejected:
+		c.rejected.WithLabelValues(e.Reason).Inc()
 	}
 }
 

@@ -125,13 +125,17 @@ func (e *env) want(lines ...string) {
 
 func TestSessionLifeIsCounted(t *testing.T) {
 	e := newEnv(t)
-	e.want("test_sessions_created_total 0", "test_sessions_renewed_total 0", `test_session_tokens_rejected_total{reason="expired"} 0`)
+	e.want("test_sessions_created_total 0", "test_sessions_renewed_total 0",
+		`test_session_tokens_rejected_total{reason="expired"} 0`,
+		`test_session_tokens_rejected_total{reason="forged"} 0`,
+		`test_session_tokens_rejected_total{reason="unknown"} 0`)
 
 	c := e.do("/put", nil) // created
 	c = e.do("/login", c)  // renewed
 	e.do("/get", c)
-	e.do("/logout", c)            // destroyed
-	e.do("/get", c)               // an unknown token now
+	e.do("/logout", c) // destroyed
+	e.do("/get", c)    // an unknown token now
+	e.do("/get", &http.Cookie{Name: sessionkit.DefaultInsecureCookieName, Value: "forged"})
 	c2 := e.do("/put", nil)       // created
 	e.clock.Add(31 * time.Minute) // past the idle timeout, by the manager's clock only
 	e.do("/get", c2)              // expired
@@ -142,6 +146,8 @@ func TestSessionLifeIsCounted(t *testing.T) {
 		`test_sessions_destroyed_total{reason="destroy"} 1`,
 		`test_sessions_expired_total{reason="idle timeout"} 1`,
 		`test_session_tokens_rejected_total{reason="expired"} 1`,
+		`test_session_tokens_rejected_total{reason="forged"} 1`,
+		`test_session_tokens_rejected_total{reason="unknown"} 1`,
 		`test_session_store_duration_seconds_count{op="create",outcome="ok"} 3`,
 		`test_session_store_duration_seconds_count{op="load",outcome="ok"} 4`,
 		`test_session_store_duration_seconds_count{op="load",outcome="not_found"} 1`,
@@ -154,7 +160,7 @@ func TestSessionLifeIsCounted(t *testing.T) {
 	for _, ev := range e.events {
 		kinds = append(kinds, ev.Kind.String())
 	}
-	if got, want := strings.Join(kinds, " "), "created renewed destroyed created expired"; got != want {
+	if got, want := strings.Join(kinds, " "), "created renewed destroyed rejected rejected created expired"; got != want {
 		t.Errorf("chained OnEvent saw %q, want %q", got, want)
 	}
 }
@@ -168,7 +174,7 @@ func TestRevocationIsCounted(t *testing.T) {
 		t.Fatalf("RevokeUserSessions = %d, %v", n, err)
 	}
 	e.want(
-		`test_sessions_destroyed_total{reason="revoked"} 1`,
+		`test_sessions_destroyed_total{reason="revoked"} 2`,
 		`test_session_store_duration_seconds_count{op="delete_by_user",outcome="ok"} 1`,
 	)
 }
@@ -196,7 +202,7 @@ func TestLint(t *testing.T) {
 	for _, p := range problems {
 		t.Errorf("%s: %s", p.Metric, p.Text)
 	}
-	if n := testutil.CollectAndCount(c); n != 2+1+1+int(6*8) {
+	if n := testutil.CollectAndCount(c); n != 2+3+1+int(6*8) {
 		t.Errorf("collected %d series", n)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -144,11 +145,25 @@ func (h harness) env(t *testing.T, tweak func(*sessionkit.Config)) *env {
 // middleware, with fn as the handler.
 func (e *env) do(cookie string, fn func(w http.ResponseWriter, r *http.Request, s *sessionkit.Session)) *http.Response {
 	e.t.Helper()
+	if cookie == "" {
+		return e.doCookies(fn)
+	}
+	return e.doCookies(fn, cookie)
+}
+
+// doCookies runs one request carrying a cookie of the session's name for
+// each of values, in order, in one Cookie header.
+func (e *env) doCookies(fn func(w http.ResponseWriter, r *http.Request, s *sessionkit.Session), values ...string) *http.Response {
+	e.t.Helper()
 	req := httptest.NewRequest("GET", "https://example.test/", nil)
 	req.Header.Set("User-Agent", "sessiontest-agent")
-	if cookie != "" {
+	var pairs []string
+	for _, v := range values {
+		pairs = append(pairs, e.name+"="+v)
+	}
+	if len(pairs) > 0 {
 		// Set the header by hand: AddCookie would sanitize hostile values.
-		req.Header.Set("Cookie", e.name+"="+cookie)
+		req.Header.Set("Cookie", strings.Join(pairs, "; "))
 	}
 	rr := httptest.NewRecorder()
 	e.m.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -65,7 +65,9 @@ var managerChecks = []managerCheck{
 	{"Flash", allStores, checkFlash},
 	{"SignOutEverywhereElse", userIndexStores, checkSignOutEverywhereElse},
 	{"OverlappingRequestsKeepBothKeys", serverStores, checkOverlappingRequestsKeepBothKeys},
-	{"SaveAfterParallelDestroy", serverStores, checkSaveAfterParallelDestroy},
+	{"SaveAfterParallelDestroy", allStores, checkSaveAfterParallelDestroy},
+	{"SaveAfterParallelRenew", allStores, checkSaveAfterParallelRenew},
+	{"ShadowingCookies", allStores, checkShadowingCookies},
 	{"LargeValue", serverStores, checkLargeValue},
 }
 
@@ -309,21 +311,42 @@ func checkRenew(t *testing.T, h harness) {
 	}
 }
 
-// checkRenewGrace checks that the token replaced by Renew keeps working for
-// Config.RenewGrace and no longer.
+// checkRenewGrace checks that the token replaced by Renew keeps reading the
+// session for Config.RenewGrace and no longer, whatever it does meanwhile:
+// it cannot write, and neither a write attempt nor a touch extends it.
 func checkRenewGrace(t *testing.T, h harness) {
-	e := h.env(t, func(c *sessionkit.Config) { c.RenewGrace = 10 * time.Second })
+	e := h.env(t, func(c *sessionkit.Config) {
+		c.RenewGrace = 10 * time.Second
+		c.TouchInterval = time.Millisecond // every request may slide the deadline
+	})
 	old := e.put("", "user", "gopher")
-	res := e.do(old, func(w http.ResponseWriter, r *http.Request, s *sessionkit.Session) { _ = s.Renew(true) })
-	if c := e.cookie(res); c == nil || c.Value == old {
+	res := e.do(old, func(w http.ResponseWriter, r *http.Request, s *sessionkit.Session) {
+		if err := s.Renew(true); err != nil {
+			t.Error(err)
+		}
+	})
+	renewed := e.cookie(res)
+	if renewed == nil || renewed.Value == old {
 		t.Fatal("no new token")
 	}
-	if _, ok := e.get(old, "user"); !ok {
-		t.Fatal("the old token stopped working inside the grace window")
+	e.clock.Advance(5 * time.Second)
+	res = e.do(old, func(w http.ResponseWriter, r *http.Request, s *sessionkit.Session) {
+		if v, ok, err := sessionkit.Get[string](s, "user"); err != nil || !ok || v != "gopher" {
+			t.Errorf("the old token stopped reading inside the grace window: %q, %v, %v", v, ok, err)
+		}
+		if err := s.Put("cart", "through the old token"); !errors.Is(err, sessionkit.ErrRenewed) {
+			t.Errorf("Put through the old token inside the grace window = %v, want ErrRenewed", err)
+		}
+	})
+	if c := e.cookie(res); c != nil {
+		t.Errorf("a request on the old token set the cookie %q", c.String())
 	}
-	e.clock.Advance(11 * time.Second)
+	e.clock.Advance(6 * time.Second) // 11 s after the renewal
 	if _, ok := e.get(old, "user"); ok {
 		t.Fatal("the old token works after the grace window")
+	}
+	if v, _ := e.get(renewed.Value, "user"); v != "gopher" {
+		t.Fatal("the renewed session lost its data")
 	}
 }
 
@@ -653,6 +676,74 @@ func checkSaveAfterParallelDestroy(t *testing.T, h harness) {
 	}
 	if _, ok := e.get(c, "user"); ok {
 		t.Fatal("a save after a parallel Destroy brought the session back")
+	}
+}
+
+// checkSaveAfterParallelRenew checks that a request that loaded the session
+// before a parallel request renewed it drops its own changes without
+// expiring the cookie: its response, arriving after the renewal's, must
+// not delete the renewed cookie from the browser.
+func checkSaveAfterParallelRenew(t *testing.T, h harness) {
+	e := h.env(t, nil)
+	c := e.put("", "user", "gopher")
+	loaded := make(chan struct{})
+	proceed := make(chan struct{})
+	done := make(chan *http.Response)
+	go func() {
+		done <- e.do(c, func(w http.ResponseWriter, r *http.Request, s *sessionkit.Session) {
+			close(loaded)
+			<-proceed
+			_ = s.Put("cart", "late write")
+		})
+	}()
+	<-loaded
+	renewed := e.cookie(e.do(c, func(w http.ResponseWriter, r *http.Request, s *sessionkit.Session) {
+		if err := s.Renew(true); err != nil {
+			t.Error(err)
+		}
+	}))
+	close(proceed)
+	res := <-done
+	if renewed == nil {
+		t.Fatal("Renew set no cookie")
+	}
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("late save answered %d", res.StatusCode)
+	}
+	if lc := e.cookie(res); lc != nil {
+		t.Fatalf("the late response set %q, which replaces the renewed cookie", lc.String())
+	}
+	if v, _ := e.get(renewed.Value, "user"); v != "gopher" {
+		t.Fatal("the renewed session lost its data")
+	}
+	if _, ok := e.get(c, "user"); ok {
+		t.Fatal("the late save brought the old session back")
+	}
+}
+
+// checkShadowingCookies checks that a dead cookie of the session's name
+// sent next to the live one (a shadowing cookie from a sibling domain or
+// another path) neither hides the session nor gets the live cookie
+// expired, and that a request carrying only dead ones gets its cookie
+// expired.
+func checkShadowingCookies(t *testing.T, h harness) {
+	e := h.env(t, nil)
+	live := e.put("", "user", "gopher")
+	ended := e.put("", "user", "someone")
+	e.do(ended, func(w http.ResponseWriter, r *http.Request, s *sessionkit.Session) { _ = s.Destroy() })
+	for _, values := range [][]string{{"junk", live}, {ended, live}, {live, "junk"}, {"a", "b", "c", "d", live}} {
+		res := e.doCookies(func(w http.ResponseWriter, r *http.Request, s *sessionkit.Session) {
+			if v, _, err := sessionkit.Get[string](s, "user"); err != nil || v != "gopher" {
+				t.Errorf("cookies %q: user = %q, %v; want the live session's", values, v, err)
+			}
+		}, values...)
+		if c := e.cookie(res); c != nil && c.MaxAge < 0 {
+			t.Errorf("cookies %q: the response expires the session cookie", values)
+		}
+	}
+	res := e.doCookies(noop, "junk", ended)
+	if c := e.cookie(res); c == nil || c.MaxAge >= 0 {
+		t.Error("a request carrying only dead cookies did not get its cookie expired")
 	}
 }
 
