@@ -81,7 +81,10 @@ func (b serverStore) save(ctx context.Context, s *Session, now, exp time.Time, t
 	var err error
 	switch {
 	case s.status == StatusModified:
-		d := s.delta
+		var d Delta
+		if s.delta != nil {
+			d = *s.delta
+		}
 		d.LastSeen, d.ExpiresAt = now, exp
 		if d.Persistent != nil {
 			d.AbsoluteExpiry = s.rec.AbsoluteExpiry
@@ -164,9 +167,10 @@ func (b clientStore) save(ctx context.Context, s *Session, now, exp time.Time, t
 	if s.status != StatusModified && !s.resend && !touch {
 		return "", nil
 	}
-	s.rec.Values = s.delta.applied(s.rec.Values)
-	s.rec.LastSeen, s.rec.ExpiresAt = now, exp
-	return b.Seal(ctx, &s.rec)
+	rec := s.edit()
+	rec.Values = s.delta.applied(rec.Values)
+	rec.LastSeen, rec.ExpiresAt = now, exp
+	return b.Seal(ctx, rec)
 }
 
 // renew revokes the old cookie at once, whatever RenewGrace says: a copied
@@ -191,7 +195,7 @@ func (b clientStore) revokeOthers(ctx context.Context, s *Session) (int, error) 
 	if _, err := b.revokeUserAt(ctx, s.rec.UserID, now); err != nil {
 		return 0, err
 	}
-	s.rec.CreatedAt, s.resend = now, true
+	s.edit().CreatedAt, s.resend = now, true
 	return -1, nil
 }
 

@@ -2,6 +2,7 @@ package sessionkit
 
 import (
 	"bytes"
+	"encoding/json"
 	"testing"
 )
 
@@ -30,6 +31,22 @@ func FuzzCookieValue(f *testing.F) {
 			if decoded(c, c.Encode(tok)) != tok {
 				t.Fatalf("decode(encode(%q)) differs", tok)
 			}
+		}
+	})
+}
+
+// FuzzJSONCodecString checks that JSONCodec decodes any input into a
+// *string exactly as encoding/json does, its fast path included.
+func FuzzJSONCodecString(f *testing.F) {
+	for _, s := range []string{`"gopher"`, `""`, `"a\"b"`, `"\u00e9t\u00e9"`, `"été"`, " \"x\" ", `"x`, `x"`, `"`, "\"\xff\"", "\"a\tb\"", `"\u003c"`, `null`, `1`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var got, want string
+		gotErr := JSONCodec{}.Unmarshal(data, &got)
+		wantErr := json.Unmarshal(data, &want)
+		if (gotErr == nil) != (wantErr == nil) || got != want {
+			t.Fatalf("Unmarshal(%q) = %q, %v; encoding/json: %q, %v", data, got, gotErr, want, wantErr)
 		}
 	})
 }

@@ -31,10 +31,38 @@ type Session struct {
 	stored    storedState // what the store holds; ID "" until stored
 	token     string      // the token of the stored session
 	// rec is the session as the request sees it: header fields with their
-	// changes, Values as stored (the store's map: never modified).
-	rec    Record
-	delta  Delta // pending changes to the values, user and remember-me
-	resend bool  // the cookie is due even without a change (new token, remember-me, retired key)
+	// changes, Values as stored (the store's map: never modified). Until
+	// the first change it is shared (the store's record, or emptyRecord)
+	// and read only: change its fields through edit.
+	rec   *Record
+	owned bool // rec is the session's own copy
+	// delta holds the pending changes to the values, user and remember-me;
+	// nil until the first one (read it through pending, or nil-safely).
+	delta  *Delta
+	resend bool // the cookie is due even without a change (new token, remember-me, retired key)
+}
+
+// emptyRecord is the record of a session that is not stored yet, until its
+// first change. It is never modified.
+var emptyRecord Record
+
+// edit returns the session's record for changing its fields, copying it
+// first when it is shared. The caller holds s.mu.
+func (s *Session) edit() *Record {
+	if !s.owned {
+		c := *s.rec
+		s.rec, s.owned = &c, true
+	}
+	return s.rec
+}
+
+// pending returns the pending changes, allocating them on the first
+// change. The caller holds s.mu.
+func (s *Session) pending() *Delta {
+	if s.delta == nil {
+		s.delta = new(Delta)
+	}
+	return s.delta
 }
 
 // Status reports what a request did to its session.
@@ -60,7 +88,7 @@ func (s Status) String() string {
 // forged, unknown or expired cookie gives a new, empty session: a token the
 // server did not issue is never adopted.
 func (m *Manager) load(ctx context.Context, r *http.Request) (*Session, error) {
-	s := &Session{m: m, r: r, status: StatusNew}
+	s := &Session{m: m, r: r, status: StatusNew, rec: &emptyRecord}
 	value, ok := cookieValue(r.Header, m.cfg.Cookie.Name)
 	if !ok {
 		return s, nil
@@ -77,7 +105,7 @@ func (m *Manager) load(ctx context.Context, r *http.Request) (*Session, error) {
 		m.emit(ctx, Event{Kind: EventExpired, ID: rec.ID, UserID: rec.UserID, Reason: reason})
 		return s, nil
 	}
-	s.rec, s.token, s.status, s.resend = *rec, token, StatusUnmodified, reseal
+	s.rec, s.token, s.status, s.resend = rec, token, StatusUnmodified, reseal
 	s.stored = storedState{ID: rec.ID, UserID: rec.UserID, ExpiresAt: rec.ExpiresAt}
 	return s, nil
 }
@@ -115,8 +143,8 @@ func (s *Session) UserID() string {
 // devices", "sign out everywhere"). Call Renew first when this is a login.
 func (s *Session) SetUserID(userID string) error {
 	return s.change(func() error {
-		s.rec.UserID = userID
-		s.delta.UserID = &userID
+		s.edit().UserID = userID
+		s.pending().UserID = &userID
 		s.status = StatusModified
 		return nil
 	})
@@ -130,11 +158,12 @@ func (s *Session) RememberMe(on bool) error {
 		if s.rec.Persistent == on && (s.stored.ID != "" || s.status == StatusModified) {
 			return nil
 		}
-		s.rec.Persistent = on
+		rec := s.edit()
+		rec.Persistent = on
 		if s.stored.ID != "" {
-			s.rec.AbsoluteExpiry = s.m.absolute(s.rec.CreatedAt, on)
+			rec.AbsoluteExpiry = s.m.absolute(rec.CreatedAt, on)
 		}
-		s.delta.Persistent = &on
+		s.pending().Persistent = &on
 		s.status, s.resend = StatusModified, true
 		return nil
 	})
@@ -178,10 +207,10 @@ func (s *Session) Renew(keepData bool) error {
 			rec = s.rec.Clone()
 			rec.Values = maps.Clone(s.delta.applied(s.rec.Values))
 		}
-		s.delta = Delta{}
+		s.delta = nil
 		if s.stored.ID == "" {
 			// A new session gets a fresh token when it is saved anyway.
-			s.rec = *rec
+			s.rec, s.owned = rec, true
 			if !keepData && s.status == StatusModified {
 				s.status = StatusNew
 			}
@@ -195,7 +224,7 @@ func (s *Session) Renew(keepData bool) error {
 		if err := m.store.renew(ctx, s, rec); err != nil {
 			return err
 		}
-		s.rec, s.token, s.resend = *rec, token, true
+		s.rec, s.owned, s.token, s.resend = rec, true, token, true
 		s.stored = storedState{ID: rec.ID, UserID: rec.UserID, ExpiresAt: rec.ExpiresAt}
 		m.emit(ctx, Event{Kind: EventRenewed, ID: rec.ID, UserID: rec.UserID})
 		return nil
@@ -214,7 +243,7 @@ func (s *Session) Destroy() error {
 			}
 			s.m.emit(ctx, Event{Kind: EventDestroyed, ID: s.stored.ID, UserID: s.stored.UserID, Reason: "destroy"})
 		}
-		s.token, s.rec, s.stored, s.delta = "", Record{}, storedState{}, Delta{}
+		s.token, s.rec, s.owned, s.stored, s.delta = "", &emptyRecord, false, storedState{}, nil
 		s.status, s.resend = StatusDestroyed, false
 		return nil
 	})
@@ -276,8 +305,8 @@ func (s *Session) save() (*http.Cookie, error) {
 // create stores a new session under a fresh token.
 func (s *Session) create(ctx context.Context, now time.Time) (*http.Cookie, error) {
 	m := s.m
-	rec := &s.rec
-	rec.Values = s.delta.applied(s.rec.Values)
+	rec := s.edit()
+	rec.Values = s.delta.applied(rec.Values)
 	token, err := s.begin(rec, now)
 	if err != nil {
 		return nil, err
