@@ -35,7 +35,7 @@ func TestPairedRatios(t *testing.T) {
 			run{Server: "sessionkit + memstore", Endpoint: "/read", Conns: 64, Round: round + 1, ReqPerS: v[1]},
 			run{Server: "sessionkit + memstore", Endpoint: "/read", Conns: 4, Round: round + 1, ReqPerS: 1})
 	}
-	got := pairedRatios(runs, "sk-mem", "hello", "/read", 64)
+	got := pairedRatios(runs, "sk-mem", "hello", "/read", 64, rate)
 	want := []float64{0.5, 0.8, 0.9}
 	if len(got) != len(want) {
 		t.Fatalf("pairedRatios = %v, want %v", got, want)

@@ -62,12 +62,24 @@ func latency(us float64) string {
 	return fmt.Sprintf("%.0f µs", us)
 }
 
-// pairedRatios returns, for each round at conns, the req/s of mode divided
-// by that of base on endpoint in the same round, sorted. Within a round the
-// servers run one after the other, so each ratio compares them on nearly
-// the same machine load.
-func pairedRatios(runs []run, mode, base, endpoint string, conns int) []float64 {
-	rps := make(map[string]map[int]float64) // mode → round → req/s
+// rate returns a run's requests per second.
+func rate(r run) float64 { return r.ReqPerS }
+
+// cpuRate returns the requests per second of CPU time the server spent: the
+// throughput the run would have had with one core to itself.
+func cpuRate(r run) float64 {
+	if r.CPUus == 0 {
+		return 0
+	}
+	return 1e6 / r.CPUus
+}
+
+// pairedRatios returns, for each round at conns, value of mode's run divided
+// by that of base's run on endpoint in the same round, sorted. Within a
+// round the servers run one after the other, so each ratio compares them on
+// nearly the same machine load.
+func pairedRatios(runs []run, mode, base, endpoint string, conns int, value func(run) float64) []float64 {
+	rps := make(map[string]map[int]float64) // mode → round → value
 	for _, s := range servers {
 		if s.Mode != mode && s.Mode != base {
 			continue
@@ -75,7 +87,7 @@ func pairedRatios(runs []run, mode, base, endpoint string, conns int) []float64 
 		rps[s.Mode] = make(map[int]float64)
 		for _, r := range runs {
 			if r.Server == s.Name && r.Endpoint == endpoint && r.Conns == conns {
-				rps[s.Mode][r.Round] = r.ReqPerS
+				rps[s.Mode][r.Round] = value(r)
 			}
 		}
 	}
@@ -91,7 +103,7 @@ func pairedRatios(runs []run, mode, base, endpoint string, conns int) []float64 
 
 // paired returns the median of the paired ratios as a table cell.
 func paired(runs []run, mode, base, endpoint string, conns int) string {
-	p := pairedRatios(runs, mode, base, endpoint, conns)
+	p := pairedRatios(runs, mode, base, endpoint, conns, rate)
 	if len(p) == 0 {
 		return "–"
 	}
@@ -137,10 +149,11 @@ func markdown(c config, conns int, list []*server, runs []run, rss map[string]in
 	}
 	var lines []string
 	for _, t := range targets {
-		p := pairedRatios(runs, t.mode, t.base, t.endpoint, conns)
+		p := pairedRatios(runs, t.mode, t.base, t.endpoint, conns, rate)
 		if len(p) == 0 {
 			continue
 		}
+		cpu := median(pairedRatios(runs, t.mode, t.base, t.endpoint, conns, cpuRate))
 		var each []string
 		for _, r := range p {
 			each = append(each, fmt.Sprintf("%.2f", r))
@@ -153,11 +166,12 @@ func markdown(c config, conns int, list []*server, runs []run, rss map[string]in
 		if conns != c.conns[0] {
 			verdict = "(judged at c" + strconv.Itoa(c.conns[0]) + ")"
 		}
-		lines = append(lines, fmt.Sprintf("| %s ≥ %.2f× | %.2f× | %s | %s |\n", t.what, t.want, got, strings.Join(each, ", "), verdict))
+		lines = append(lines, fmt.Sprintf("| %s ≥ %.2f× | %.2f× | %s | %.2f× | %s |\n", t.what, t.want, got, strings.Join(each, ", "), cpu, verdict))
 	}
 	if len(lines) > 0 {
-		b.WriteString("\nTargets: the median of the paired ratios of the rounds.\n\n")
-		b.WriteString("| target | paired ratio, median | each round (sorted) | verdict |\n|---|--:|---|---|\n")
+		b.WriteString("\nTargets: the median of the paired req/s ratios of the rounds. The CPU ratio (median of the paired ratios of\n")
+		b.WriteString("requests per CPU second of the server, base's CPU µs/req ÷ the stack's) is shown beside: it moves less with the load.\n\n")
+		b.WriteString("| target | paired ratio, median | each round (sorted) | CPU ratio, median | verdict |\n|---|--:|---|--:|---|\n")
 		for _, l := range lines {
 			b.WriteString(l)
 		}
