@@ -34,11 +34,11 @@ type Session struct {
 	// changes, Values as stored (the store's map: never modified). Until
 	// the first change it is shared (the store's record, or emptyRecord)
 	// and read only: change its fields through edit.
-	rec   *Record
-	owned bool // rec is the session's own copy
+	rec *Record
 	// delta holds the pending changes to the values, user and remember-me;
 	// nil until the first one (read it through pending, or nil-safely).
 	delta  *Delta
+	owned  bool // rec is the session's own copy
 	resend bool // the cookie is due even without a change (new token, remember-me, retired key)
 }
 
