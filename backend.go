@@ -112,7 +112,10 @@ func (b serverStore) save(ctx context.Context, s *Session, now, exp time.Time, t
 	var err error
 	switch {
 	case s.status == StatusModified:
-		d := s.delta
+		var d Delta
+		if s.delta != nil {
+			d = *s.delta
+		}
 		d.LastSeen, d.ExpiresAt = now, exp
 		if d.Persistent != nil {
 			d.AbsoluteExpiry = s.rec.AbsoluteExpiry
@@ -227,9 +230,10 @@ func (b clientStore) save(ctx context.Context, s *Session, now, exp time.Time, t
 	if s.status != StatusModified && !s.resend && !touch {
 		return "", nil
 	}
-	s.rec.Values = s.delta.applied(s.rec.Values)
-	s.rec.LastSeen, s.rec.ExpiresAt = now, exp
-	value, err := b.Seal(ctx, &s.rec)
+	rec := s.edit()
+	rec.Values = s.delta.applied(rec.Values)
+	rec.LastSeen, rec.ExpiresAt = now, exp
+	value, err := b.Seal(ctx, rec)
 	if err != nil {
 		return "", err
 	}
@@ -237,11 +241,11 @@ func (b clientStore) save(ctx context.Context, s *Session, now, exp time.Time, t
 	// while this one ran: the value would not open, and sending it would
 	// replace the browser's renewed cookie. Report it as a server store
 	// does a record that vanished.
-	rec, err := b.Open(ctx, value)
+	opened, err := b.Open(ctx, value)
 	if err != nil {
 		return "", err
 	}
-	if rec == nil {
+	if opened == nil {
 		return "", ErrNotFound
 	}
 	return value, nil
@@ -269,7 +273,7 @@ func (b clientStore) revokeOthers(ctx context.Context, s *Session) (int, []strin
 	if _, err := b.revokeUserAt(ctx, s.rec.UserID, now); err != nil {
 		return 0, nil, err
 	}
-	s.rec.CreatedAt, s.resend = now, true
+	s.edit().CreatedAt, s.resend = now, true
 	return -1, nil, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/gob"
 	"encoding/json"
+	"unicode/utf8"
 )
 
 // Codec encodes session values for storage. Each value is encoded on its own,
@@ -21,8 +22,37 @@ type JSONCodec struct{}
 // Marshal implements Codec.
 func (JSONCodec) Marshal(v any) ([]byte, error) { return json.Marshal(v) }
 
-// Unmarshal implements Codec.
-func (JSONCodec) Unmarshal(data []byte, v any) error { return json.Unmarshal(data, v) }
+// Unmarshal implements Codec. A string without escapes into a *string, the
+// most common read, skips encoding/json's reflection; the result is the
+// same.
+func (JSONCodec) Unmarshal(data []byte, v any) error {
+	if p, ok := v.(*string); ok && p != nil {
+		if s, ok := plainJSONString(data); ok {
+			*p = s
+			return nil
+		}
+	}
+	return json.Unmarshal(data, v)
+}
+
+// plainJSONString returns the string that data encodes if data is exactly a
+// JSON string with no escape sequence and valid UTF-8, as encoding/json
+// writes most strings. For anything else ok is false.
+func plainJSONString(data []byte) (s string, ok bool) {
+	if len(data) < 2 || data[0] != '"' || data[len(data)-1] != '"' {
+		return "", false
+	}
+	body := data[1 : len(data)-1]
+	for _, c := range body {
+		if c < 0x20 || c == '"' || c == '\\' {
+			return "", false
+		}
+	}
+	if !utf8.Valid(body) {
+		return "", false
+	}
+	return string(body), true
+}
 
 // GobCodec encodes values with encoding/gob. It keeps Go types exactly (for
 // example time.Time with its monotonic-free location, or integer widths) but

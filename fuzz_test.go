@@ -2,6 +2,7 @@ package sessionkit
 
 import (
 	"bytes"
+	"encoding/json"
 	"net/http"
 	"slices"
 	"strings"
@@ -68,4 +69,20 @@ func TestCookieValuesBounded(t *testing.T) {
 	if want := []string{"1", "2", "3", "4", "5"}; !slices.Equal(got, want) {
 		t.Fatalf("cookieValues = %q; want %q", got, want)
 	}
+}
+
+// FuzzJSONCodecString checks that JSONCodec decodes any input into a
+// *string exactly as encoding/json does, its fast path included.
+func FuzzJSONCodecString(f *testing.F) {
+	for _, s := range []string{`"gopher"`, `""`, `"a\"b"`, `"\u00e9t\u00e9"`, `"été"`, " \"x\" ", `"x`, `x"`, `"`, "\"\xff\"", "\"a\tb\"", `"\u003c"`, `null`, `1`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var got, want string
+		gotErr := JSONCodec{}.Unmarshal(data, &got)
+		wantErr := json.Unmarshal(data, &want)
+		if (gotErr == nil) != (wantErr == nil) || got != want {
+			t.Fatalf("Unmarshal(%q) = %q, %v; encoding/json: %q, %v", data, got, gotErr, want, wantErr)
+		}
+	})
 }

@@ -32,10 +32,38 @@ type Session struct {
 	stored    storedState // what the store holds; ID "" until stored
 	token     string      // the token of the stored session
 	// rec is the session as the request sees it: header fields with their
-	// changes, Values as stored (the store's map: never modified).
-	rec    Record
-	delta  Delta // pending changes to the values, user and remember-me
-	resend bool  // the cookie is due even without a change (new token, remember-me, retired key)
+	// changes, Values as stored (the store's map: never modified). Until
+	// the first change it is shared (the store's record, or emptyRecord)
+	// and read only: change its fields through edit.
+	rec *Record
+	// delta holds the pending changes to the values, user and remember-me;
+	// nil until the first one (read it through pending, or nil-safely).
+	delta  *Delta
+	owned  bool // rec is the session's own copy
+	resend bool // the cookie is due even without a change (new token, remember-me, retired key)
+}
+
+// emptyRecord is the record of a session that is not stored yet, until its
+// first change. It is never modified.
+var emptyRecord Record
+
+// edit returns the session's record for changing its fields, copying it
+// first when it is shared. The caller holds s.mu.
+func (s *Session) edit() *Record {
+	if !s.owned {
+		c := *s.rec
+		s.rec, s.owned = &c, true
+	}
+	return s.rec
+}
+
+// pending returns the pending changes, allocating them on the first
+// change. The caller holds s.mu.
+func (s *Session) pending() *Delta {
+	if s.delta == nil {
+		s.delta = new(Delta)
+	}
+	return s.delta
 }
 
 // Status reports what a request did to its session.
@@ -63,7 +91,7 @@ func (s Status) String() string {
 // cookies of the name (a shadowing cookie from a sibling domain or path),
 // the first that names a live session wins.
 func (m *Manager) load(ctx context.Context, r *http.Request) (*Session, error) {
-	s := &Session{m: m, r: r, status: StatusNew}
+	s := &Session{m: m, r: r, status: StatusNew, rec: &emptyRecord}
 	var buf [maxCookieValues]string
 	values := cookieValues(buf[:0], r.Header, m.cfg.Cookie.Name)
 	if len(values) == 0 {
@@ -88,7 +116,7 @@ func (m *Manager) load(ctx context.Context, r *http.Request) (*Session, error) {
 			m.lifecycle(ctx, Event{Kind: EventExpired, ID: rec.ID, UserID: rec.UserID, Reason: reason}, rec.Meta)
 			continue
 		}
-		s.rec, s.token, s.status, s.resend = *rec, o.token, StatusUnmodified, o.reseal
+		s.rec, s.token, s.status, s.resend = rec, o.token, StatusUnmodified, o.reseal
 		s.stored, s.graced = storedAs(rec), m.graced(rec)
 		return s, nil
 	}
@@ -150,8 +178,8 @@ func (s *Session) UserID() string {
 // devices", "sign out everywhere"). Call Renew first when this is a login.
 func (s *Session) SetUserID(userID string) error {
 	return s.change(func() error {
-		s.rec.UserID = userID
-		s.delta.UserID = &userID
+		s.edit().UserID = userID
+		s.pending().UserID = &userID
 		s.status = StatusModified
 		return nil
 	})
@@ -165,11 +193,12 @@ func (s *Session) RememberMe(on bool) error {
 		if s.rec.Persistent == on && (s.stored.ID != "" || s.status == StatusModified) {
 			return nil
 		}
-		s.rec.Persistent = on
+		rec := s.edit()
+		rec.Persistent = on
 		if s.stored.ID != "" {
-			s.rec.AbsoluteExpiry = s.m.absolute(s.rec.CreatedAt, on)
+			rec.AbsoluteExpiry = s.m.absolute(rec.CreatedAt, on)
 		}
-		s.delta.Persistent = &on
+		s.pending().Persistent = &on
 		s.status, s.resend = StatusModified, true
 		return nil
 	})
@@ -213,10 +242,10 @@ func (s *Session) Renew(keepData bool) error {
 			rec = s.rec.Clone()
 			rec.Values = maps.Clone(s.delta.applied(s.rec.Values))
 		}
-		s.delta = Delta{}
+		s.delta = nil
 		if s.stored.ID == "" {
 			// A new session gets a fresh token when it is saved anyway.
-			s.rec = *rec
+			s.rec, s.owned = rec, true
 			if !keepData && s.status == StatusModified {
 				s.status = StatusNew
 			}
@@ -230,7 +259,7 @@ func (s *Session) Renew(keepData bool) error {
 		if err := m.store.renew(ctx, s, rec); err != nil {
 			return err
 		}
-		s.rec, s.token, s.resend = *rec, token, true
+		s.rec, s.owned, s.token, s.resend = rec, true, token, true
 		s.stored = storedAs(rec)
 		m.lifecycle(ctx, Event{Kind: EventRenewed, ID: rec.ID, UserID: rec.UserID}, rec.Meta)
 		return nil
@@ -255,7 +284,7 @@ func (s *Session) Destroy() error {
 		}
 		s.m.emit(ctx, Event{Kind: EventDestroyed, ID: s.stored.ID, UserID: s.stored.UserID, Reason: "destroy"})
 	}
-	s.token, s.rec, s.stored, s.delta = "", Record{}, storedState{}, Delta{}
+	s.token, s.rec, s.owned, s.stored, s.delta = "", &emptyRecord, false, storedState{}, nil
 	s.status, s.resend, s.graced = StatusDestroyed, false, false
 	return nil
 }
@@ -323,8 +352,8 @@ func (s *Session) save() (*http.Cookie, error) {
 // create stores a new session under a fresh token.
 func (s *Session) create(ctx context.Context, now time.Time) (*http.Cookie, error) {
 	m := s.m
-	rec := &s.rec
-	rec.Values = s.delta.applied(s.rec.Values)
+	rec := s.edit()
+	rec.Values = s.delta.applied(rec.Values)
 	token, err := s.begin(rec, now)
 	if err != nil {
 		return nil, err

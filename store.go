@@ -78,9 +78,9 @@ type Delta struct {
 }
 
 // applied returns values with d's value changes applied, without modifying
-// values: with no change it is values itself.
+// values: with no change (or a nil d) it is values itself.
 func (d *Delta) applied(values map[string][]byte) map[string][]byte {
-	if !d.Clear && len(d.Set) == 0 && len(d.Del) == 0 {
+	if d == nil || !d.Clear && len(d.Set) == 0 && len(d.Del) == 0 {
 		return values
 	}
 	out := make(map[string][]byte)

@@ -14,11 +14,13 @@ const flashKey = reservedPrefix + "flash"
 // lookup returns the encoded value of key, pending changes included.
 // The caller holds s.mu.
 func (s *Session) lookup(key string) ([]byte, bool) {
-	if b, ok := s.delta.Set[key]; ok {
-		return b, true
-	}
-	if s.delta.Clear || slices.Contains(s.delta.Del, key) {
-		return nil, false
+	if d := s.delta; d != nil {
+		if b, ok := d.Set[key]; ok {
+			return b, true
+		}
+		if d.Clear || slices.Contains(d.Del, key) {
+			return nil, false
+		}
 	}
 	b, ok := s.rec.Values[key]
 	return b, ok
@@ -94,12 +96,13 @@ func (s *Session) Put(key string, v any) error {
 
 // setLocked records key=b as a pending change. The caller holds s.mu.
 func (s *Session) setLocked(key string, b []byte) {
-	if s.delta.Set == nil {
-		s.delta.Set = make(map[string][]byte)
+	d := s.pending()
+	if d.Set == nil {
+		d.Set = make(map[string][]byte)
 	}
-	s.delta.Set[key] = b
-	if i := slices.Index(s.delta.Del, key); i >= 0 {
-		s.delta.Del = slices.Delete(s.delta.Del, i, i+1)
+	d.Set[key] = b
+	if i := slices.Index(d.Del, key); i >= 0 {
+		d.Del = slices.Delete(d.Del, i, i+1)
 	}
 	s.status = StatusModified
 }
@@ -110,9 +113,10 @@ func (s *Session) Delete(key string) error {
 		if _, ok := s.lookup(key); !ok {
 			return nil
 		}
-		delete(s.delta.Set, key)
-		if !s.delta.Clear {
-			s.delta.Del = append(s.delta.Del, key)
+		d := s.pending()
+		delete(d.Set, key)
+		if !d.Clear {
+			d.Del = append(d.Del, key)
 		}
 		s.status = StatusModified
 		return nil
@@ -123,7 +127,8 @@ func (s *Session) Delete(key string) error {
 // remember-me setting stay.
 func (s *Session) Clear() error {
 	return s.change(func() error {
-		s.delta.Set, s.delta.Del, s.delta.Clear = nil, nil, true
+		d := s.pending()
+		d.Set, d.Del, d.Clear = nil, nil, true
 		s.status = StatusModified
 		return nil
 	})

@@ -2,8 +2,8 @@
 # Runs every test of every module in the workspace, with the race detector.
 #
 # On a fresh Debian machine with only Go installed it first installs what the
-# tests need (as root, or through sudo): redis-server, PostgreSQL, Chromium
-# and Node.js from Debian, then the npm fixtures from their lock files.
+# tests need (as root, or through sudo): redis-server, PostgreSQL, Chromium,
+# Node.js and wrk from Debian, then the npm fixtures from their lock files.
 # Under CI (CI=true) a test that cannot find its server fails instead of
 # skipping. Last, the release check (docs/RELEASING.md) installs every
 # published module from a file-based module proxy, as a user would.
@@ -17,6 +17,7 @@ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v chromium >/dev/null || need+=(chromium)
 command -v node >/dev/null || need+=(nodejs)
 command -v npm >/dev/null || need+=(npm)
+command -v wrk >/dev/null || need+=(wrk)
 if [ ${#need[@]} -gt 0 ]; then
 	echo "==> installing Debian packages: ${need[*]}"
 	sudo=""

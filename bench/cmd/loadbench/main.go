@@ -2,8 +2,12 @@
 // own redis-server on a free loopback port, one benchserver process per Go
 // session stack, and the express-session server of bench/node, then runs wrk
 // against each server's GET /read and GET /write in interleaved rounds, each
-// with session cookies obtained first. It prints one table of medians and
-// writes it, a raw JSON dump and an SVG bar chart to -out.
+// with session cookies obtained first. Each run also measures the CPU time
+// the server process spent per request (utime+stime from /proc/<pid>/stat)
+// and the load average before and after it. For each connection count of -c
+// (64, then 4, by default) it prints one table of medians, with each
+// stack's ratios to the floor, express and hello-world taken round by round,
+// and writes the tables, a raw JSON dump and an SVG bar chart to -out.
 //
 // run.sh builds the binaries and calls it; see docs/BENCHMARKS.md.
 package main
@@ -61,28 +65,40 @@ var endpoints = []string{"/read", "/write"}
 
 // run is the result of one wrk run.
 type run struct {
-	Server   string  `json:"server"`
-	Endpoint string  `json:"endpoint"`
-	Round    int     `json:"round"`
-	Requests int64   `json:"requests"`
-	ReqPerS  float64 `json:"req_per_s"`
-	P50us    float64 `json:"p50_us"`
-	P99us    float64 `json:"p99_us"`
-	Errors   int64   `json:"errors"`
-	Non2xx   int64   `json:"non_2xx"`
+	Server    string  `json:"server"`
+	Endpoint  string  `json:"endpoint"`
+	Conns     int     `json:"conns"`
+	Round     int     `json:"round"`
+	Requests  int64   `json:"requests"`
+	ReqPerS   float64 `json:"req_per_s"`
+	CPUus     float64 `json:"cpu_us_per_req"` // server process CPU time (user+system) per request
+	P50us     float64 `json:"p50_us"`
+	P99us     float64 `json:"p99_us"`
+	Errors    int64   `json:"errors"`
+	Non2xx    int64   `json:"non_2xx"`
+	LoadStart float64 `json:"load1_start"` // 1-minute load average before the run
+	LoadEnd   float64 `json:"load1_end"`   // and after it
 }
 
 type config struct {
 	serverBin, nodeDir, redisBin, wrkBin, out string
 	duration, warmup                          time.Duration
-	rounds, threads, conns                    int
+	rounds, threads                           int
+	conns                                     []int
 	only                                      string
+	quick                                     bool
 }
+
+// quick is the smoke-test setting of -quick: short runs, two rounds.
+var quick = struct {
+	duration, warmup time.Duration
+	rounds           int
+}{time.Second, time.Second, 2}
 
 func main() {
 	var c config
 	flag.StringVar(&c.serverBin, "server", "", "path of the benchserver binary (required)")
-	flag.StringVar(&c.nodeDir, "node", "node", "directory of the express-session server, with node_modules installed")
+	flag.StringVar(&c.nodeDir, "node", "node", "directory of the express-session server, with node_modules installed (empty: no express row)")
 	flag.StringVar(&c.redisBin, "redis-server", "redis-server", "redis-server binary")
 	flag.StringVar(&c.wrkBin, "wrk", "wrk", "wrk binary")
 	flag.StringVar(&c.out, "out", "", "directory to write results.md, results.json and results.svg to (none if empty)")
@@ -90,23 +106,57 @@ func main() {
 	flag.DurationVar(&c.warmup, "warmup", 3*time.Second, "duration of the warm-up run of each server and endpoint")
 	flag.IntVar(&c.rounds, "rounds", 5, "interleaved rounds")
 	flag.IntVar(&c.threads, "t", 2, "wrk threads (one session per thread)")
-	flag.IntVar(&c.conns, "c", 4, "wrk connections")
+	conns := flag.String("c", "64,4", "wrk connections: a comma-separated list, one table each")
 	flag.StringVar(&c.only, "only", "", "comma-separated modes to run (default all)")
+	flag.BoolVar(&c.quick, "quick", false, fmt.Sprintf("smoke test: %v runs, %v warm-up, %d rounds, tables printed only (overrides -d, -warmup, -rounds and -out)",
+		quick.duration, quick.warmup, quick.rounds))
 	flag.Parse()
 	log.SetFlags(log.Ltime)
 	if c.serverBin == "" {
 		log.Fatal("loadbench: -server is required")
+	}
+	var err error
+	if c.conns, err = parseConns(*conns); err != nil {
+		log.Fatal("loadbench: -c: ", err)
+	}
+	if c.quick {
+		// A smoke test's figures are not results: print them only.
+		c.duration, c.warmup, c.rounds, c.out = quick.duration, quick.warmup, quick.rounds, ""
 	}
 	if err := bench(c); err != nil {
 		log.Fatal("loadbench: ", err)
 	}
 }
 
-func bench(c config) error {
-	list := servers
+// parseConns parses the -c list.
+func parseConns(s string) ([]int, error) {
+	var out []int
+	for f := range strings.SplitSeq(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("%q is not a positive connection count", f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// selected returns the servers that c runs: those of -only, without
+// express when no node directory is given.
+func selected(c config) []*server {
+	var modes []string
 	if c.only != "" {
-		modes := strings.Split(c.only, ",")
-		list = slices.DeleteFunc(slices.Clone(servers), func(s *server) bool { return !slices.Contains(modes, s.Mode) })
+		modes = strings.Split(c.only, ",")
+	}
+	return slices.DeleteFunc(slices.Clone(servers), func(s *server) bool {
+		return (modes != nil && !slices.Contains(modes, s.Mode)) || (s.Mode == "express" && c.nodeDir == "")
+	})
+}
+
+func bench(c config) error {
+	list := selected(c)
+	if len(list) == 0 {
+		return errors.New("no server selected")
 	}
 	tmp, err := os.MkdirTemp("", "loadbench")
 	if err != nil {
@@ -114,12 +164,16 @@ func bench(c config) error {
 	}
 	defer os.RemoveAll(tmp)
 
-	redisAddr, stopRedis, err := startRedis(c.redisBin, tmp)
-	if err != nil {
-		return err
+	var redisAddr string
+	if slices.ContainsFunc(list, func(s *server) bool { return s.Redis }) {
+		addr, stopRedis, err := startRedis(c.redisBin, tmp)
+		if err != nil {
+			return err
+		}
+		defer stopRedis()
+		redisAddr = addr
+		log.Printf("redis-server on %s", redisAddr)
 	}
-	defer stopRedis()
-	log.Printf("redis-server on %s", redisAddr)
 
 	defer func() {
 		for _, s := range list {
@@ -136,37 +190,49 @@ func bench(c config) error {
 		log.Printf("%-32s on %s", s.Name, s.addr)
 	}
 
-	log.Printf("warm-up: %v per server and endpoint", c.warmup)
+	loadStart := loadAverage()
+	log.Printf("load average %s", loadStart)
+	log.Printf("warm-up: %v per server and endpoint at c%d", c.warmup, c.conns[0])
 	for _, s := range list {
 		for _, ep := range endpoints {
-			if _, err := wrk(c, s, ep, c.warmup); err != nil {
+			if _, err := wrk(c, s, ep, c.conns[0], c.warmup); err != nil {
 				return err
 			}
 		}
 	}
 	var runs []run
-	for round := 1; round <= c.rounds; round++ {
-		log.Printf("round %d of %d", round, c.rounds)
-		for _, ep := range endpoints {
-			for _, s := range list {
-				r, err := wrk(c, s, ep, c.duration)
-				if err != nil {
-					return err
+	for _, conns := range c.conns {
+		for round := 1; round <= c.rounds; round++ {
+			log.Printf("c%d, round %d of %d; load average %s", conns, round, c.rounds, loadAverage())
+			for _, ep := range endpoints {
+				for _, s := range list {
+					r, err := wrk(c, s, ep, conns, c.duration)
+					if err != nil {
+						return err
+					}
+					r.Server, r.Endpoint, r.Round = s.Name, ep, round
+					log.Printf("  %-32s %-6s %8.0f req/s %7.1f µs CPU/req  load %.2f→%.2f",
+						s.Name, ep, r.ReqPerS, r.CPUus, r.LoadStart, r.LoadEnd)
+					runs = append(runs, r)
 				}
-				r.Server, r.Endpoint, r.Round = s.Name, ep, round
-				runs = append(runs, r)
 			}
 		}
 	}
+	loadEnd := loadAverage()
+	log.Printf("load average %s", loadEnd)
 	rss := make(map[string]int64)
 	for _, s := range list {
 		rss[s.Name] = peakRSS(s.proc.cmd.Process.Pid)
 	}
 
-	rows := summarize(list, runs, rss)
-	table := markdown(c, rows, runs)
+	var table strings.Builder
+	fmt.Fprintf(&table, "Load average (1, 5, 15 min) at the start: %s; at the end: %s.\n\n", loadStart, loadEnd)
+	for _, conns := range c.conns {
+		table.WriteString(markdown(c, conns, list, runs, rss))
+		table.WriteString("\n")
+	}
 	fmt.Println()
-	fmt.Print(table)
+	fmt.Print(table.String())
 	if c.out == "" {
 		return nil
 	}
@@ -178,9 +244,9 @@ func bench(c config) error {
 		return err
 	}
 	files := map[string][]byte{
-		"results.md":   []byte(table),
+		"results.md":   []byte(table.String()),
 		"results.json": append(raw, '\n'),
-		"results.svg":  []byte(chart(rows)),
+		"results.svg":  []byte(chart(summarize(list, runs, rss, c.conns[0]))),
 	}
 	for name, b := range files {
 		if err := os.WriteFile(filepath.Join(c.out, name), b, 0o644); err != nil {
@@ -359,13 +425,20 @@ function done(summary, latency, requests)
 end
 `
 
-func wrk(c config, s *server, endpoint string, d time.Duration) (run, error) {
+// wrk runs wrk with conns connections against s's endpoint for d, and
+// measures the server's CPU time and the load average around it.
+func wrk(c config, s *server, endpoint string, conns int, d time.Duration) (run, error) {
 	secs := max(1, int(d.Round(time.Second)/time.Second))
 	ctx, cancel := context.WithTimeout(context.Background(), d+30*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, c.wrkBin, "-t", strconv.Itoa(c.threads), "-c", strconv.Itoa(c.conns),
+	cmd := exec.CommandContext(ctx, c.wrkBin, "-t", strconv.Itoa(c.threads), "-c", strconv.Itoa(conns),
 		"-d", strconv.Itoa(secs)+"s", "--timeout", "5s", "-s", s.script, "http://"+s.addr+endpoint)
+	pid := s.proc.cmd.Process.Pid
+	loadBefore := load1()
+	cpu0, cpuErr := cpuTime(pid)
 	out, err := cmd.CombinedOutput()
+	cpu1, cpuErr1 := cpuTime(pid)
+	loadAfter := load1()
 	if err != nil {
 		return run{}, fmt.Errorf("wrk %s%s: %w\n%s", s.Name, endpoint, err, out)
 	}
@@ -388,10 +461,18 @@ func wrk(c config, s *server, endpoint string, d time.Duration) (run, error) {
 		if v.DurationUS <= 0 {
 			return run{}, fmt.Errorf("wrk %s%s: no duration", s.Name, endpoint)
 		}
-		return run{
-			Requests: v.Requests, ReqPerS: float64(v.Requests) / (float64(v.DurationUS) / 1e6),
+		if err := errors.Join(cpuErr, cpuErr1); err != nil {
+			return run{}, fmt.Errorf("%s: server CPU time: %w", s.Name, err)
+		}
+		r := run{
+			Conns: conns, Requests: v.Requests, ReqPerS: float64(v.Requests) / (float64(v.DurationUS) / 1e6),
 			P50us: v.P50, P99us: v.P99, Errors: v.Errors + v.Non2xx, Non2xx: v.Non2xx,
-		}, nil
+			LoadStart: loadBefore, LoadEnd: loadAfter,
+		}
+		if v.Requests > 0 {
+			r.CPUus = float64(cpu1-cpu0) / float64(time.Microsecond) / float64(v.Requests)
+		}
+		return r, nil
 	}
 	return run{}, errors.New("wrk printed no result:\n" + string(out))
 }
@@ -410,4 +491,62 @@ func peakRSS(pid int) int64 {
 		}
 	}
 	return 0
+}
+
+// clockTick is the unit of the CPU times in /proc/<pid>/stat: USER_HZ, which
+// Linux fixes at 100 per second on every architecture that Go supports.
+const clockTick = 10 * time.Millisecond
+
+// cpuTime returns the CPU time (user plus system) that process pid has used
+// so far, from /proc/<pid>/stat.
+func cpuTime(pid int) (time.Duration, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, err
+	}
+	return parseStatCPU(string(b))
+}
+
+// parseStatCPU returns utime+stime of a /proc/<pid>/stat line. The command
+// name, field 2, is in parentheses and may hold spaces and parentheses
+// itself, so the fields are counted from the last ')'.
+func parseStatCPU(stat string) (time.Duration, error) {
+	i := strings.LastIndexByte(stat, ')')
+	if i < 0 {
+		return 0, errors.New("malformed /proc stat line")
+	}
+	// After the name, field 3 (state) is f[0]: utime (14) is f[11] and
+	// stime (15) is f[12].
+	f := strings.Fields(stat[i+1:])
+	if len(f) < 13 {
+		return 0, errors.New("short /proc stat line")
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err := errors.Join(err1, err2); err != nil {
+		return 0, fmt.Errorf("malformed /proc stat line: %w", err)
+	}
+	return time.Duration(utime+stime) * clockTick, nil
+}
+
+// loadAverage returns the 1, 5 and 15 minute load averages as
+// /proc/loadavg shows them, or "unknown".
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	f := strings.Fields(string(b))
+	if err != nil || len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], ", ")
+}
+
+// load1 returns the 1-minute load average, or 0 if unknown.
+func load1() float64 {
+	b, _ := os.ReadFile("/proc/loadavg")
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return 0
+	}
+	v, _ := strconv.ParseFloat(f[0], 64)
+	return v
 }

@@ -3,18 +3,22 @@ package main
 import (
 	"fmt"
 	"html"
+	"math"
 	"slices"
+	"strconv"
 	"strings"
 )
 
-// row is the summary of one server and endpoint over every round.
+// row is the summary of one server and endpoint over every round at one
+// connection count.
 type row struct {
-	Server, Endpoint string
-	ReqPerS          float64 // median
-	P50us, P99us     float64 // medians
-	Errors           int64   // sum
-	RSS              int64   // peak of the server process, bytes
-	Rounds           int
+	Server, Mode, Endpoint string
+	ReqPerS                float64 // median
+	CPUus                  float64 // median server CPU µs per request
+	P50us, P99us           float64 // medians
+	Errors                 int64   // sum
+	RSS                    int64   // peak of the server process, bytes
+	Rounds                 int
 }
 
 func median(v []float64) float64 {
@@ -29,46 +33,26 @@ func median(v []float64) float64 {
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
-func summarize(list []*server, runs []run, rss map[string]int64) []row {
+// summarize returns the medians of every server and endpoint at conns.
+func summarize(list []*server, runs []run, rss map[string]int64, conns int) []row {
 	var rows []row
 	for _, s := range list {
 		for _, ep := range endpoints {
-			r := row{Server: s.Name, Endpoint: ep, RSS: rss[s.Name]}
-			var rps, p50, p99 []float64
+			r := row{Server: s.Name, Mode: s.Mode, Endpoint: ep, RSS: rss[s.Name]}
+			var rps, cpu, p50, p99 []float64
 			for _, x := range runs {
-				if x.Server == s.Name && x.Endpoint == ep {
-					rps, p50, p99 = append(rps, x.ReqPerS), append(p50, x.P50us), append(p99, x.P99us)
+				if x.Server == s.Name && x.Endpoint == ep && x.Conns == conns {
+					rps, cpu = append(rps, x.ReqPerS), append(cpu, x.CPUus)
+					p50, p99 = append(p50, x.P50us), append(p99, x.P99us)
 					r.Errors += x.Errors
 					r.Rounds++
 				}
 			}
-			r.ReqPerS, r.P50us, r.P99us = median(rps), median(p50), median(p99)
+			r.ReqPerS, r.CPUus, r.P50us, r.P99us = median(rps), median(cpu), median(p50), median(p99)
 			rows = append(rows, r)
 		}
 	}
 	return rows
-}
-
-// find returns the median req/s of the row whose mode is mode, or 0.
-func find(rows []row, mode, endpoint string) float64 {
-	for _, s := range servers {
-		if s.Mode != mode {
-			continue
-		}
-		for _, r := range rows {
-			if r.Server == s.Name && r.Endpoint == endpoint {
-				return r.ReqPerS
-			}
-		}
-	}
-	return 0
-}
-
-func ratio(a, b float64) string {
-	if b == 0 {
-		return "–"
-	}
-	return fmt.Sprintf("%.2f×", a/b)
 }
 
 func latency(us float64) string {
@@ -78,30 +62,38 @@ func latency(us float64) string {
 	return fmt.Sprintf("%.0f µs", us)
 }
 
-// pairedRatios returns, for each round, the req/s of mode divided by that
-// of base on endpoint in the same round, sorted. The two run one after the
-// other, so each ratio compares them on the same machine load.
-func pairedRatios(runs []run, mode, base, endpoint string) []float64 {
-	rps := func(mode string, round int) float64 {
-		for _, s := range servers {
-			if s.Mode != mode {
-				continue
-			}
-			for _, r := range runs {
-				if r.Server == s.Name && r.Endpoint == endpoint && r.Round == round {
-					return r.ReqPerS
-				}
-			}
-		}
+// rate returns a run's requests per second.
+func rate(r run) float64 { return r.ReqPerS }
+
+// cpuRate returns the requests per second of CPU time the server spent: the
+// throughput the run would have had with one core to itself.
+func cpuRate(r run) float64 {
+	if r.CPUus == 0 {
 		return 0
 	}
-	var out []float64
-	for round := 1; ; round++ {
-		a, b := rps(mode, round), rps(base, round)
-		if a == 0 && b == 0 {
-			break
+	return 1e6 / r.CPUus
+}
+
+// pairedRatios returns, for each round at conns, value of mode's run divided
+// by that of base's run on endpoint in the same round, sorted. Within a
+// round the servers run one after the other, so each ratio compares them on
+// nearly the same machine load.
+func pairedRatios(runs []run, mode, base, endpoint string, conns int, value func(run) float64) []float64 {
+	rps := make(map[string]map[int]float64) // mode → round → value
+	for _, s := range servers {
+		if s.Mode != mode && s.Mode != base {
+			continue
 		}
-		if a > 0 && b > 0 {
+		rps[s.Mode] = make(map[int]float64)
+		for _, r := range runs {
+			if r.Server == s.Name && r.Endpoint == endpoint && r.Conns == conns {
+				rps[s.Mode][r.Round] = value(r)
+			}
+		}
+	}
+	var out []float64
+	for round, a := range rps[mode] {
+		if b := rps[base][round]; a > 0 && b > 0 {
 			out = append(out, a/b)
 		}
 	}
@@ -109,44 +101,81 @@ func pairedRatios(runs []run, mode, base, endpoint string) []float64 {
 	return out
 }
 
-// markdown renders the table and the targets.
-func markdown(c config, rows []row, runs []run) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "wrk -t%d -c%d, %v per run after a %v warm-up, %d interleaved rounds; medians over the rounds, errors summed.\n\n",
-		c.threads, c.conns, c.duration, c.warmup, c.rounds)
-	b.WriteString("| server | endpoint | req/s | p50 | p99 | errors | server RSS | × floor | × express | × hello |\n")
-	b.WriteString("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|\n")
-	for _, r := range rows {
-		fmt.Fprintf(&b, "| %s | %s | %.0f | %s | %s | %d | %.1f MiB | %s | %s | %s |\n",
-			r.Server, r.Endpoint, r.ReqPerS, latency(r.P50us), latency(r.P99us), r.Errors,
-			float64(r.RSS)/(1<<20),
-			ratio(r.ReqPerS, find(rows, "floor", r.Endpoint)),
-			ratio(r.ReqPerS, find(rows, "express", r.Endpoint)),
-			ratio(r.ReqPerS, find(rows, "hello", r.Endpoint)))
+// paired returns the median of the paired ratios as a table cell.
+func paired(runs []run, mode, base, endpoint string, conns int) string {
+	p := pairedRatios(runs, mode, base, endpoint, conns, rate)
+	if len(p) == 0 {
+		return "–"
 	}
-	b.WriteString("\nTargets. The verdict goes by the median of the paired ratios: in each round the two servers run one after\n")
-	b.WriteString("the other, so their ratio is taken under the same load. The table's ratio of medians is shown too.\n\n")
-	b.WriteString("| target | paired ratio, median | each round (sorted) | ratio of medians | verdict |\n|---|--:|---|--:|---|\n")
-	target := func(what, mode, base, endpoint string, want float64) {
-		paired := pairedRatios(runs, mode, base, endpoint)
-		if len(paired) == 0 {
-			return
+	return fmt.Sprintf("%.2f×", median(p))
+}
+
+// target is a goal of issue 16, judged at the first connection count.
+type target struct {
+	what, mode, base, endpoint string
+	want                       float64
+}
+
+var targets = []target{
+	{"sessionkit + redisstore `/read` vs floor", "sk-redis", "floor", "/read", 0.95},
+	{"sessionkit + redisstore `/write` vs floor", "sk-redis", "floor", "/write", 0.90},
+	{"sessionkit + memstore `/read` vs hello-world", "sk-mem", "hello", "/read", 0.85},
+}
+
+// markdown renders the table of one connection count and its targets.
+func markdown(c config, conns int, list []*server, runs []run, rss map[string]int64) string {
+	rows := summarize(list, runs, rss, conns)
+	var b strings.Builder
+	fmt.Fprintf(&b, "### wrk -t%d -c%d\n\n", c.threads, conns)
+	lo, hi := math.Inf(1), 0.0
+	for _, r := range runs {
+		if r.Conns == conns {
+			lo, hi = min(lo, r.LoadStart, r.LoadEnd), max(hi, r.LoadStart, r.LoadEnd)
 		}
+	}
+	fmt.Fprintf(&b, "%v per run after a %v warm-up, %d interleaved rounds; medians over the rounds, errors summed; "+
+		"1-minute load average %.2f–%.2f during the runs. CPU is the server process's user+system time per request. "+
+		"The × columns are medians of ratios taken round by round, so that both sides of each ratio saw nearly the same load.\n\n",
+		c.duration, c.warmup, c.rounds, lo, hi)
+	b.WriteString("| server | endpoint | req/s | CPU µs/req | p50 | p99 | errors | server RSS | × floor | × express | × hello |\n")
+	b.WriteString("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
+	for _, r := range rows {
+		fmt.Fprintf(&b, "| %s | %s | %.0f | %.1f | %s | %s | %d | %.1f MiB | %s | %s | %s |\n",
+			r.Server, r.Endpoint, r.ReqPerS, r.CPUus, latency(r.P50us), latency(r.P99us), r.Errors,
+			float64(r.RSS)/(1<<20),
+			paired(runs, r.Mode, "floor", r.Endpoint, conns),
+			paired(runs, r.Mode, "express", r.Endpoint, conns),
+			paired(runs, r.Mode, "hello", r.Endpoint, conns))
+	}
+	var lines []string
+	for _, t := range targets {
+		p := pairedRatios(runs, t.mode, t.base, t.endpoint, conns, rate)
+		if len(p) == 0 {
+			continue
+		}
+		cpu := median(pairedRatios(runs, t.mode, t.base, t.endpoint, conns, cpuRate))
 		var each []string
-		for _, r := range paired {
+		for _, r := range p {
 			each = append(each, fmt.Sprintf("%.2f", r))
 		}
-		got := median(paired)
+		got := median(p)
 		verdict := "met"
-		if got < want {
+		if got < t.want {
 			verdict = "MISSED"
 		}
-		fmt.Fprintf(&b, "| %s ≥ %.1f× | %.2f× | %s | %s | %s |\n", what, want, got, strings.Join(each, ", "),
-			ratio(find(rows, mode, endpoint), find(rows, base, endpoint)), verdict)
+		if conns != c.conns[0] {
+			verdict = "(judged at c" + strconv.Itoa(c.conns[0]) + ")"
+		}
+		lines = append(lines, fmt.Sprintf("| %s ≥ %.2f× | %.2f× | %s | %.2f× | %s |\n", t.what, t.want, got, strings.Join(each, ", "), cpu, verdict))
 	}
-	target("sessionkit + redisstore `/read` vs floor", "sk-redis", "floor", "/read", 0.9)
-	target("sessionkit + redisstore `/write` vs floor", "sk-redis", "floor", "/write", 0.9)
-	target("sessionkit + memstore `/read` vs hello-world", "sk-mem", "hello", "/read", 0.7)
+	if len(lines) > 0 {
+		b.WriteString("\nTargets: the median of the paired req/s ratios of the rounds. The CPU ratio (median of the paired ratios of\n")
+		b.WriteString("requests per CPU second of the server, base's CPU µs/req ÷ the stack's) is shown beside: it moves less with the load.\n\n")
+		b.WriteString("| target | paired ratio, median | each round (sorted) | CPU ratio, median | verdict |\n|---|--:|---|--:|---|\n")
+		for _, l := range lines {
+			b.WriteString(l)
+		}
+	}
 	return b.String()
 }
 
