@@ -217,9 +217,11 @@ func (a *App) routes() http.Handler {
 	pages.HandleFunc("POST /login", a.login)
 	pages.HandleFunc("POST /logout", a.logout)
 	pages.HandleFunc("GET /sessions", a.sessions)
-	pages.HandleFunc("POST /sessions/revoke", a.revokeSession)
-	pages.HandleFunc("POST /sessions/revoke-others", a.revokeOthers)
-	pages.HandleFunc("POST /password", a.changePassword)
+	pages.Handle("POST /sessions/revoke", a.sudo("/sessions", a.revokeSession))
+	pages.Handle("POST /sessions/revoke-others", a.sudo("/sessions", a.revokeOthers))
+	pages.Handle("POST /password", a.sudo("/", a.changePassword))
+	pages.HandleFunc("GET /reauth", a.reauthForm)
+	pages.HandleFunc("POST /reauth", a.reauth)
 
 	csrf := http.NewCrossOriginProtection()
 	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -127,13 +127,17 @@ func (a *App) register(w http.ResponseWriter, r *http.Request) {
 }
 
 // startSession logs u in on the request's session: a new token (no
-// fixation), no data from before the login, the user link and remember-me.
+// fixation), no data from before the login, the user link, the time of
+// the password entry (for SudoMaxAge) and remember-me.
 func (a *App) startSession(r *http.Request, u *User, remember bool, flash string) error {
 	s := a.sm.Session(r.Context())
 	if err := s.Renew(false); err != nil {
 		return err
 	}
 	if err := s.SetUserID(u.ID); err != nil {
+		return err
+	}
+	if err := s.MarkAuthenticated(sessionkit.MethodPassword); err != nil {
 		return err
 	}
 	if err := s.Put(credentialVersionKey, u.CredentialVersion); err != nil {
