@@ -405,3 +405,57 @@ func TestNew(t *testing.T) {
 		}
 	}
 }
+
+// barrierStore lets every Rotate wait until n Gets happened, so that n
+// parallel restores all read the token before any of them rotates it.
+type barrierStore struct {
+	*remember.MemoryStore
+	gets sync.WaitGroup
+	seen sync.Map // request contexts whose first Get was counted
+}
+
+func (s *barrierStore) Get(ctx context.Context, sel string) (remember.Token, error) {
+	t, err := s.MemoryStore.Get(ctx, sel)
+	if _, done := s.seen.LoadOrStore(ctx, true); !done {
+		s.gets.Done()
+	}
+	return t, err
+}
+
+func (s *barrierStore) Rotate(ctx context.Context, sel string, oldHash, newHash [32]byte, graceUntil time.Time) error {
+	s.gets.Wait()
+	return s.MemoryStore.Rotate(ctx, sel, oldHash, newHash, graceUntil)
+}
+
+// Two requests that both read the token before either rotates it: one
+// rotation wins, the other request finds its validator replaced within the
+// grace, and both are logged in.
+func TestRotationRace(t *testing.T) {
+	a := newApp(t)
+	c := loggedInWithRememberMe(t, a)
+	bs := &barrierStore{MemoryStore: a.store}
+	bs.gets.Add(2)
+	var err error
+	a.rm, err = remember.New(remember.Config{Sessions: a.sessions, Store: bs, Now: a.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	users := make([]string, 2)
+	errs := make([]error, 2)
+	for i := range 2 {
+		req := httptest.NewRequest("GET", "https://example.test/", nil)
+		req.AddCookie(&http.Cookie{Name: cookieName, Value: c.cookies[cookieName]})
+		wg.Go(func() {
+			a.sessions.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				users[i], errs[i] = a.rm.Restore(w, r)
+			})).ServeHTTP(httptest.NewRecorder(), req)
+		})
+	}
+	wg.Wait()
+	for i := range 2 {
+		if users[i] != "u1" || errs[i] != nil {
+			t.Errorf("request %d: %q, %v; want u1", i, users[i], errs[i])
+		}
+	}
+}
