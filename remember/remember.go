@@ -57,6 +57,8 @@ var (
 	// ErrTheft: the cookie carried a validator that was already replaced;
 	// every token and session of the user has been ended.
 	ErrTheft = errors.New("remember: token reused after rotation (possible theft)")
+	// ErrRefused: Config.OnRestore refused the login.
+	ErrRefused = errors.New("remember: login refused")
 )
 
 // Config configures a Manager. Sessions and Store are required.
@@ -82,6 +84,13 @@ type Config struct {
 	Now func() time.Time
 	// OnTheft, if set, is called after a theft was detected and answered.
 	OnTheft func(ctx context.Context, t Theft)
+	// OnRestore, if set, is called with the new session of a restored
+	// token, after Renew, SetUserID and MarkAuthenticated: the place to
+	// check that the user may still sign in and to put the app's own
+	// values. When it returns an error, the session is destroyed, the token
+	// deleted and its cookie expired, and Restore returns the error joined
+	// with ErrRefused.
+	OnRestore func(ctx context.Context, s *sessionkit.Session, userID string) error
 }
 
 // Theft reports a reused remember-me token and what was done about it.
@@ -173,9 +182,9 @@ func (m *Manager) Issue(w http.ResponseWriter, r *http.Request, userID string) e
 // rotates the token and starts a new, non-fresh session for its user, whom
 // it returns. It must run inside the session middleware, before the
 // response starts. A cookie that logs nobody in is expired and reported as
-// ErrNoCookie, ErrMalformed, ErrNotFound, ErrExpired or ErrTheft (the
-// latter possibly joined with the revocation's error); other errors come
-// from the stores.
+// ErrNoCookie, ErrMalformed, ErrNotFound, ErrExpired, ErrTheft (possibly
+// joined with the revocation's error) or ErrRefused; other errors come from
+// the stores.
 func (m *Manager) Restore(w http.ResponseWriter, r *http.Request) (userID string, err error) {
 	ctx := r.Context()
 	sel, validator, err := m.read(r)
@@ -206,6 +215,12 @@ func (m *Manager) Restore(w http.ResponseWriter, r *http.Request) (userID string
 	}
 	if err := s.MarkAuthenticated(sessionkit.MethodRememberMe); err != nil {
 		return "", err
+	}
+	if m.cfg.OnRestore != nil {
+		if err := m.cfg.OnRestore(ctx, s, t.UserID); err != nil {
+			http.SetCookie(w, m.expired())
+			return "", errors.Join(ErrRefused, err, s.Destroy(), m.cfg.Store.Delete(ctx, sel))
+		}
 	}
 	return t.UserID, nil
 }
@@ -267,7 +282,8 @@ func (m *Manager) theft(r *http.Request, userID string) error {
 // rejected reports whether err means that the cookie logs nobody in, as
 // opposed to a store failure.
 func rejected(err error) bool {
-	return errors.Is(err, ErrMalformed) || errors.Is(err, ErrNotFound) || errors.Is(err, ErrExpired) || errors.Is(err, ErrTheft)
+	return errors.Is(err, ErrMalformed) || errors.Is(err, ErrNotFound) || errors.Is(err, ErrExpired) ||
+		errors.Is(err, ErrTheft) || errors.Is(err, ErrRefused)
 }
 
 // Middleware restores the session of a request that carries a remember-me

@@ -459,3 +459,45 @@ func TestRotationRace(t *testing.T) {
 		}
 	}
 }
+
+func TestOnRestoreRefuses(t *testing.T) {
+	a := newApp(t)
+	c := loggedInWithRememberMe(t, a)
+	disabled := errors.New("account disabled")
+	var err error
+	a.rm, err = remember.New(remember.Config{
+		Sessions: a.sessions, Store: a.store, Now: a.clock.Now,
+		OnRestore: func(ctx context.Context, s *sessionkit.Session, userID string) error {
+			if userID != "u1" || s.UserID() != "u1" {
+				t.Errorf("OnRestore(%q) with session user %q", userID, s.UserID())
+			}
+			return disabled
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := httptest.NewRequest("GET", "https://example.test/", nil)
+	req.AddCookie(&http.Cookie{Name: cookieName, Value: c.cookies[cookieName]})
+	rr := httptest.NewRecorder()
+	var user string
+	a.sessions.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		user, err = a.rm.Restore(w, r)
+		if uid := a.sessions.Session(r.Context()).UserID(); uid != "" {
+			t.Errorf("session user after a refusal: %q", uid)
+		}
+	})).ServeHTTP(rr, req)
+	if user != "" || !errors.Is(err, remember.ErrRefused) || !errors.Is(err, disabled) {
+		t.Errorf("Restore = %q, %v; want ErrRefused and the hook's error", user, err)
+	}
+	if sel, _, _ := strings.Cut(c.cookies[cookieName], "."); sel != "" {
+		if _, err := a.store.Get(context.Background(), sel); !errors.Is(err, remember.ErrNotFound) {
+			t.Errorf("refused token still stored: %v", err)
+		}
+	}
+	for _, ck := range rr.Result().Cookies() {
+		if ck.Name == sessionkit.DefaultCookieName && ck.MaxAge >= 0 {
+			t.Errorf("a session cookie was set after a refusal: %v", ck)
+		}
+	}
+}
