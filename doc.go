@@ -55,6 +55,19 @@
 // after a parallel request destroyed the session changes nothing and
 // expires the cookie; stores never recreate a record on update.
 //
+// # Sudo mode and remember-me
+//
+// Session.MarkAuthenticated, called at every login after Renew and
+// SetUserID, records when and how (MethodPassword, MethodTOTP, …) the user
+// authenticated, as a reserved session value. Session.Fresh(maxAge) and
+// Manager.RequireRecentAuth guard sensitive actions such as a password
+// change ("sudo mode"); Session.AuthenticatedWith and
+// Manager.RequireMethods require methods such as a second factor. A session
+// started from a remember-me token (MethodRememberMe, package remember) is
+// never fresh. Package remember keeps "remember me" out of the session: a
+// rotating, hashed selector.validator token with theft detection that
+// starts a new session instead of keeping one alive for weeks.
+//
 // # Stores
 //
 // Server-side stores implement Store, and optionally UserIndex (list and end
