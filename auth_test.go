@@ -1,6 +1,7 @@
 package sessionkit_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -65,8 +66,14 @@ func sudoStatus(m *sessionkit.Manager, cookie string) int {
 }
 
 func TestRequireRecentAuth(t *testing.T) {
+	for _, codec := range []sessionkit.Codec{sessionkit.JSONCodec{}, sessionkit.GobCodec{}} {
+		t.Run(fmt.Sprintf("%T", codec), func(t *testing.T) { testRequireRecentAuth(t, codec) })
+	}
+}
+
+func testRequireRecentAuth(t *testing.T, codec sessionkit.Codec) {
 	clock := newFakeClock()
-	m := newManager(t, sessionkit.Config{Now: clock.Now})
+	m := newManager(t, sessionkit.Config{Now: clock.Now, Codec: codec})
 	cookie := login(t, m, sessionkit.MethodPassword)
 
 	if got := sudoStatus(m, cookie); got != http.StatusOK {
