@@ -66,6 +66,19 @@
 // until the grace ends, a deadline no later request extends, and cannot
 // change it (ErrRenewed).
 //
+// # Sudo mode and remember-me
+//
+// Session.MarkAuthenticated, called at every login after Renew and
+// SetUserID, records when and how (MethodPassword, MethodTOTP, …) the user
+// authenticated, as a reserved session value. Session.Fresh(maxAge) and
+// Manager.RequireRecentAuth guard sensitive actions such as a password
+// change ("sudo mode"); Session.AuthenticatedWith and
+// Manager.RequireMethods require methods such as a second factor. A session
+// started from a remember-me token (MethodRememberMe, package remember) is
+// never fresh. Package remember keeps "remember me" out of the session: a
+// rotating, hashed selector.validator token with theft detection that
+// starts a new session instead of keeping one alive for weeks.
+//
 // # Stores
 //
 // Server-side stores implement Store, and optionally UserIndex (list and end

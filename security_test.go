@@ -15,6 +15,7 @@ import (
 
 	"github.com/sessionkit/sessionkit"
 	"github.com/sessionkit/sessionkit/cookiestore"
+	"github.com/sessionkit/sessionkit/sessiontest"
 )
 
 // eventLog collects the events a manager emits.
@@ -37,16 +38,6 @@ func (l *eventLog) take() []sessionkit.Event {
 	l.events = nil
 	return e
 }
-
-// fakeClock is a clock tests move by hand.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-
-func (c *fakeClock) Advance(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
 // login runs a request that links a new session to user and returns its
 // cookie value and store key.
@@ -215,7 +206,7 @@ func TestRejectedTokens(t *testing.T) {
 // nor a store key ever reaches the log.
 func TestLifecycleLogged(t *testing.T) {
 	logger, logs := logCapture()
-	clock := &fakeClock{t: time.Now()}
+	clock := sessiontest.NewClock()
 	m := newManager(t, sessionkit.Config{Logger: logger, Now: clock.Now})
 	var secrets []string
 	do := func(cookie string, f func(s *sessionkit.Session)) string {

@@ -38,7 +38,7 @@ func startApp(t *testing.T, sessionsURL, usersURL string, tls, dev bool, wrap ..
 		users = w(users)
 	}
 	a, err := app.New(app.Options{
-		Store: b.Store, ClientStore: b.ClientStore, Users: users, Dev: dev, Logger: log,
+		Store: b.Store, ClientStore: b.ClientStore, Remember: b.Remember, Users: users, Dev: dev, Logger: log,
 		Secrets: [][]byte{[]byte("test-secret-0123456789abcdefghijklmnopqrstuvwxyz")},
 	})
 	if err != nil {

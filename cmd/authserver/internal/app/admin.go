@@ -25,6 +25,9 @@ func (a *App) SetUserDisabled(ctx context.Context, username string, disabled boo
 	if err := a.users.SetDisabled(ctx, u.ID, disabled); err != nil {
 		return err
 	}
+	if err := a.forgetUser(ctx, u.ID); err != nil {
+		return err
+	}
 	n := 0
 	if disabled {
 		// Best effort: the version check ends them anyway.

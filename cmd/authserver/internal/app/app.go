@@ -25,6 +25,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/sessionkit/sessionkit"
+	"github.com/sessionkit/sessionkit/remember"
 )
 
 //go:embed templates/*.html
@@ -96,6 +97,10 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Remember, if set, keeps remember-me tokens (package remember):
+	// "keep me signed in" then gives the browser a rotating token that
+	// starts new, non-fresh sessions, instead of a persistent session.
+	Remember remember.Store
 }
 
 // App is the HTTP application. Create it with New and serve App.Handler.
@@ -113,6 +118,7 @@ type App struct {
 	acctSlow *Limiter      // progressive delay per account
 	regIP    *Limiter
 	handler  http.Handler
+	rm       *remember.Manager // nil without Options.Remember
 }
 
 // New returns an App for opts.
@@ -184,6 +190,9 @@ func New(opts Options) (*App, error) {
 	if a.sm, err = sessionkit.New(cfg); err != nil {
 		return nil, err
 	}
+	if a.rm, err = a.newRemember(); err != nil {
+		return nil, err
+	}
 	a.handler = a.routes()
 	return a, nil
 }
@@ -217,9 +226,11 @@ func (a *App) routes() http.Handler {
 	pages.HandleFunc("POST /login", a.login)
 	pages.HandleFunc("POST /logout", a.logout)
 	pages.HandleFunc("GET /sessions", a.sessions)
-	pages.HandleFunc("POST /sessions/revoke", a.revokeSession)
-	pages.HandleFunc("POST /sessions/revoke-others", a.revokeOthers)
-	pages.HandleFunc("POST /password", a.changePassword)
+	pages.Handle("POST /sessions/revoke", a.sudo("/sessions", a.revokeSession))
+	pages.Handle("POST /sessions/revoke-others", a.sudo("/sessions", a.revokeOthers))
+	pages.Handle("POST /password", a.sudo("/", a.changePassword))
+	pages.HandleFunc("GET /reauth", a.reauthForm)
+	pages.HandleFunc("POST /reauth", a.reauth)
 
 	csrf := http.NewCrossOriginProtection()
 	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -232,7 +243,7 @@ func (a *App) routes() http.Handler {
 	static, _ := fs.Sub(staticFS, "static")
 	mux.Handle("GET /static/", http.StripPrefix("/static/", cacheFor(time.Hour, http.FileServerFS(static))))
 	mux.HandleFunc("GET /healthz", a.healthz)
-	mux.Handle("/", noStore(csrf.Handler(limitBody(a.sm.Middleware(pages)))))
+	mux.Handle("/", noStore(csrf.Handler(limitBody(a.sm.Middleware(a.restoreRemembered(pages))))))
 	return a.securityHeaders(a.logRequests(mux))
 }
 

@@ -127,7 +127,8 @@ func (a *App) register(w http.ResponseWriter, r *http.Request) {
 }
 
 // startSession logs u in on the request's session: a new token (no
-// fixation), no data from before the login, the user link and remember-me.
+// fixation), no data from before the login, the user link, the time of
+// the password entry (for SudoMaxAge) and remember-me.
 func (a *App) startSession(r *http.Request, u *User, remember bool, flash string) error {
 	s := a.sm.Session(r.Context())
 	if err := s.Renew(false); err != nil {
@@ -136,10 +137,14 @@ func (a *App) startSession(r *http.Request, u *User, remember bool, flash string
 	if err := s.SetUserID(u.ID); err != nil {
 		return err
 	}
+	if err := s.MarkAuthenticated(sessionkit.MethodPassword); err != nil {
+		return err
+	}
 	if err := s.Put(credentialVersionKey, u.CredentialVersion); err != nil {
 		return err
 	}
-	if err := s.RememberMe(remember); err != nil {
+	// With remember-me tokens the session stays a browser-session cookie.
+	if err := s.RememberMe(remember && a.rm == nil); err != nil {
 		return err
 	}
 	return s.AddFlash("success", flash)
@@ -229,6 +234,10 @@ func (a *App) login(w http.ResponseWriter, r *http.Request) {
 		a.serverError(w, r, err)
 		return
 	}
+	if err := a.rememberDevice(w, r, u.ID, remember); err != nil {
+		a.serverError(w, r, err)
+		return
+	}
 	a.metrics.logins.WithLabelValues("succeeded").Inc()
 	a.log.LogAttrs(ctx, slog.LevelInfo, "login succeeded", slog.String("user_id", u.ID), slog.String("ip", ip), slog.Bool("remember", remember))
 	redirect(w, r, "/")
@@ -262,6 +271,10 @@ func (a *App) busy(w http.ResponseWriter, r *http.Request, name string, p *page)
 func (a *App) logout(w http.ResponseWriter, r *http.Request) {
 	s := a.sm.Session(r.Context())
 	uid := s.UserID()
+	if err := a.forgetDevice(w, r); err != nil {
+		a.serverError(w, r, err)
+		return
+	}
 	if err := s.Destroy(); err != nil {
 		a.serverError(w, r, err)
 		return
@@ -314,6 +327,9 @@ func (a *App) revokeSession(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	err := a.sm.RevokeSession(r.Context(), u.ID, id)
+	if err == nil {
+		err = a.forgetUser(r.Context(), u.ID)
+	}
 	switch {
 	case errors.Is(err, sessionkit.ErrNotSupported):
 		_ = s.AddFlash("error", "This session store cannot end single devices; use “Sign out everywhere else”.")
@@ -328,11 +344,14 @@ func (a *App) revokeSession(w http.ResponseWriter, r *http.Request) {
 }
 
 // endOtherSessions ends every session of the user but the current one,
-// which gets a new token. The order matters for the cookie store, which
+// which gets a new token, and forgets every remember-me token. The order matters for the cookie store, which
 // revokes by creation time: revoke first, then renew.
-func (a *App) endOtherSessions(s *sessionkit.Session) (int, error) {
+func (a *App) endOtherSessions(ctx context.Context, s *sessionkit.Session) (int, error) {
 	n, err := s.RevokeOtherSessions()
 	if err != nil {
+		return 0, err
+	}
+	if err := a.forgetUser(ctx, s.UserID()); err != nil {
 		return 0, err
 	}
 	return n, s.Renew(true)
@@ -343,7 +362,7 @@ func (a *App) revokeOthers(w http.ResponseWriter, r *http.Request) {
 	if u == nil {
 		return
 	}
-	n, err := a.endOtherSessions(s)
+	n, err := a.endOtherSessions(r.Context(), s)
 	if err != nil {
 		a.serverError(w, r, err)
 		return
@@ -414,7 +433,7 @@ func (a *App) changePassword(w http.ResponseWriter, r *http.Request) {
 		a.serverError(w, r, err)
 		return
 	}
-	if _, err := a.endOtherSessions(s); err != nil {
+	if _, err := a.endOtherSessions(ctx, s); err != nil {
 		a.serverError(w, r, err)
 		return
 	}

@@ -13,7 +13,7 @@ import (
 
 // pageNames are the templates under templates/, each rendered inside
 // layout.html.
-var pageNames = []string{"home", "login", "register", "sessions"}
+var pageNames = []string{"home", "login", "register", "sessions", "reauth"}
 
 func parsePages() (map[string]*template.Template, error) {
 	funcs := template.FuncMap{
@@ -48,7 +48,8 @@ type page struct {
 	Error    string
 	Username string // form value to show again
 	Dev      bool
-	Narrow   bool // a small form page (sign in, register)
+	Narrow   bool   // a small form page (sign in, register, re-authenticate)
+	Next     string // re-authentication page: where it returns to
 
 	// sessions page
 	Devices        []device
@@ -67,7 +68,7 @@ type device struct {
 // first, so a template error becomes a clean 500.
 func (a *App) render(w http.ResponseWriter, r *http.Request, status int, name string, p *page) {
 	p.Dev = a.opts.Dev
-	p.Narrow = name == "login" || name == "register"
+	p.Narrow = name == "login" || name == "register" || name == "reauth"
 	if p.Flashes == nil {
 		p.Flashes, _ = a.sm.Session(r.Context()).Flashes()
 	}

@@ -346,7 +346,7 @@ func open(ctx context.Context, c *Config, log *slog.Logger) (a *App, kind string
 		Store: backend.Store, ClientStore: backend.ClientStore, Users: users, Secrets: secrets,
 		Dev: c.Dev, TrustedProxies: c.TrustedProxies, IPv6Prefix: c.IPv6Prefix,
 		IdleTimeout: c.IdleTimeout, Lifetime: c.Lifetime, RememberMeLifetime: c.RememberFor, RememberMeIdleTimeout: c.RememberIdle,
-		Registry: reg, Logger: log,
+		Registry: reg, Logger: log, Remember: backend.Remember,
 	})
 	if err != nil {
 		closeStores()

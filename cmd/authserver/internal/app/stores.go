@@ -16,6 +16,7 @@ import (
 	"github.com/sessionkit/sessionkit/memstore"
 	"github.com/sessionkit/sessionkit/mongostore"
 	"github.com/sessionkit/sessionkit/redisstore"
+	"github.com/sessionkit/sessionkit/remember"
 	"github.com/sessionkit/sessionkit/sqlitestore"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
@@ -26,6 +27,8 @@ import (
 type SessionBackend struct {
 	Store       sessionkit.Store
 	ClientStore sessionkit.ClientStore
+	// Remember keeps remember-me tokens; only the memory: backend has one.
+	Remember remember.Store
 	// Kind names the backend for logs ("sqlite", "redis", …).
 	Kind  string
 	close []func() error
@@ -66,6 +69,7 @@ func OpenSessions(ctx context.Context, rawURL, dataDir, cookieName string, cooki
 	case "memory":
 		s := memstore.New(memstore.Options{})
 		b.Store, b.close = s, append(b.close, s.Close)
+		b.Remember = remember.NewMemoryStore()
 	case "sqlite":
 		if rest == "" {
 			rest = defaultDBPath(dataDir, "sessions.db")

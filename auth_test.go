@@ -1,0 +1,169 @@
+package sessionkit_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/sessionkit/sessionkit"
+	"github.com/sessionkit/sessionkit/sessiontest"
+)
+
+// loginWith returns the cookie of a session of user "u1" authenticated with
+// methods.
+func loginWith(t *testing.T, m *sessionkit.Manager, methods ...string) string {
+	t.Helper()
+	res := serve(m, "", func(w http.ResponseWriter, r *http.Request) {
+		s := m.Session(r.Context())
+		if err := s.SetUserID("u1"); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.MarkAuthenticated(methods...); err != nil {
+			t.Fatal(err)
+		}
+	})
+	c := sessionCookie(res)
+	if c == nil {
+		t.Fatal("login set no cookie")
+	}
+	return c.Value
+}
+
+// sudoStatus requests a route behind RequireRecentAuth(15 min) and returns
+// the status: 200 through, 303 to the re-auth page.
+func sudoStatus(m *sessionkit.Manager, cookie string) int {
+	stale := http.RedirectHandler("/reauth", http.StatusSeeOther)
+	h := m.RequireRecentAuth(15*time.Minute, stale)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	req := httptest.NewRequest("POST", "https://example.test/password", nil)
+	req.Header.Set("Cookie", sessionkit.DefaultCookieName+"="+cookie)
+	rr := httptest.NewRecorder()
+	m.Middleware(h).ServeHTTP(rr, req)
+	return rr.Code
+}
+
+func TestRequireRecentAuth(t *testing.T) {
+	for _, codec := range []sessionkit.Codec{sessionkit.JSONCodec{}, sessionkit.GobCodec{}} {
+		t.Run(fmt.Sprintf("%T", codec), func(t *testing.T) { testRequireRecentAuth(t, codec) })
+	}
+}
+
+func testRequireRecentAuth(t *testing.T, codec sessionkit.Codec) {
+	clock := sessiontest.NewClock()
+	m := newManager(t, sessionkit.Config{Now: clock.Now, Codec: codec})
+	cookie := loginWith(t, m, sessionkit.MethodPassword)
+
+	if got := sudoStatus(m, cookie); got != http.StatusOK {
+		t.Fatalf("right after login: status %d, want 200", got)
+	}
+	clock.Advance(15 * time.Minute)
+	if got := sudoStatus(m, cookie); got != http.StatusOK {
+		t.Fatalf("15 min after login: status %d, want 200", got)
+	}
+	clock.Advance(5 * time.Minute)
+	if got := sudoStatus(m, cookie); got != http.StatusSeeOther {
+		t.Fatalf("20 min after login: status %d, want 303 to re-auth", got)
+	}
+
+	// Re-authentication makes the session fresh again.
+	serve(m, cookie, func(w http.ResponseWriter, r *http.Request) {
+		if err := m.Session(r.Context()).MarkAuthenticated(sessionkit.MethodPassword); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if got := sudoStatus(m, cookie); got != http.StatusOK {
+		t.Fatalf("after re-auth: status %d, want 200", got)
+	}
+}
+
+func TestRememberMeIsNeverFresh(t *testing.T) {
+	clock := sessiontest.NewClock()
+	m := newManager(t, sessionkit.Config{Now: clock.Now})
+	cookie := loginWith(t, m, sessionkit.MethodRememberMe)
+	if got := sudoStatus(m, cookie); got != http.StatusSeeOther {
+		t.Fatalf("remember-me session: status %d, want 303 to re-auth", got)
+	}
+	serve(m, cookie, func(w http.ResponseWriter, r *http.Request) {
+		at, methods, ok := m.Session(r.Context()).Authentication()
+		if !ok || !at.Equal(clock.Now()) || len(methods) != 1 || methods[0] != sessionkit.MethodRememberMe {
+			t.Errorf("Authentication() = %v, %v, %v", at, methods, ok)
+		}
+	})
+}
+
+func TestFreshNeedsAnAuthenticationOfTheCurrentUser(t *testing.T) {
+	m := newManager(t, sessionkit.Config{})
+	serve(m, "", func(w http.ResponseWriter, r *http.Request) {
+		s := m.Session(r.Context())
+		if s.Fresh(time.Hour) {
+			t.Error("a new session is fresh")
+		}
+		if err := s.MarkAuthenticated(sessionkit.MethodPassword); err == nil {
+			t.Error("MarkAuthenticated without a user succeeded")
+		}
+		if err := s.SetUserID("alice"); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.MarkAuthenticated(); err == nil {
+			t.Error("MarkAuthenticated without methods succeeded")
+		}
+		if err := s.MarkAuthenticated(sessionkit.MethodPassword); err != nil {
+			t.Fatal(err)
+		}
+		if !s.Fresh(time.Minute) {
+			t.Error("not fresh right after MarkAuthenticated")
+		}
+		if s.Fresh(0) {
+			t.Error("fresh with maxAge 0")
+		}
+		// Another user taking over the session (Renew(true) + SetUserID)
+		// does not inherit alice's authentication.
+		if err := s.SetUserID("mallory"); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, ok := s.Authentication(); ok {
+			t.Error("mallory inherited alice's authentication")
+		}
+		if s.Fresh(time.Minute) {
+			t.Error("fresh for a user who never authenticated")
+		}
+		if err := s.SetUserID("alice"); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Put("sessionkit.auth", "forged"); err == nil {
+			t.Error("Put on the reserved key succeeded")
+		}
+		if err := s.Clear(); err != nil {
+			t.Fatal(err)
+		}
+		if s.Fresh(time.Minute) {
+			t.Error("fresh after Clear")
+		}
+	})
+	// Without the middleware: never fresh, 403 by default.
+	h := m.RequireRecentAuth(time.Hour, nil)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	rr := httptest.NewRecorder()
+	h.ServeHTTP(rr, httptest.NewRequest("GET", "/", nil))
+	if rr.Code != http.StatusForbidden {
+		t.Errorf("without a session: status %d, want 403", rr.Code)
+	}
+}
+
+func TestRequireMethods(t *testing.T) {
+	m := newManager(t, sessionkit.Config{})
+	status := func(cookie string) int {
+		h := m.RequireMethods(nil, sessionkit.MethodPassword, sessionkit.MethodTOTP)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+		req := httptest.NewRequest("GET", "https://example.test/admin", nil)
+		req.Header.Set("Cookie", sessionkit.DefaultCookieName+"="+cookie)
+		rr := httptest.NewRecorder()
+		m.Middleware(h).ServeHTTP(rr, req)
+		return rr.Code
+	}
+	if got := status(loginWith(t, m, sessionkit.MethodPassword)); got != http.StatusForbidden {
+		t.Errorf("password only on a two-factor route: status %d, want 403", got)
+	}
+	if got := status(loginWith(t, m, sessionkit.MethodPassword, sessionkit.MethodTOTP)); got != http.StatusOK {
+		t.Errorf("password and TOTP: status %d, want 200", got)
+	}
+}

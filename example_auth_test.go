@@ -1,0 +1,60 @@
+package sessionkit_test
+
+import (
+	"fmt"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"time"
+
+	"github.com/sessionkit/sessionkit"
+	"github.com/sessionkit/sessionkit/memstore"
+)
+
+// A password change behind "sudo mode": it needs an authentication younger
+// than 15 minutes, otherwise the user is sent to a page that asks for the
+// password again.
+func ExampleManager_RequireRecentAuth() {
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	store := memstore.New(memstore.Options{})
+	defer store.Close()
+	sessions, err := sessionkit.New(sessionkit.Config{Store: store, Now: func() time.Time { return now }})
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
+		// (check the password first)
+		s := sessions.Session(r.Context())
+		if err := s.Renew(false); err != nil {
+			http.Error(w, "session error", http.StatusInternalServerError)
+			return
+		}
+		s.SetUserID("42")
+		s.MarkAuthenticated(sessionkit.MethodPassword)
+	})
+	reauth := http.RedirectHandler("/reauth", http.StatusSeeOther)
+	sudo := sessions.RequireRecentAuth(15*time.Minute, reauth)
+	mux.Handle("POST /password", sudo(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintln(w, "password changed")
+	})))
+	handler := sessions.Middleware(mux)
+
+	rec := httptest.NewRecorder()
+	handler.ServeHTTP(rec, httptest.NewRequest("POST", "https://example.com/login", nil))
+	cookie := rec.Result().Cookies()[0]
+	change := func() {
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest("POST", "https://example.com/password", nil)
+		req.AddCookie(cookie)
+		handler.ServeHTTP(rec, req)
+		fmt.Printf("%d %q %q\n", rec.Code, rec.Header().Get("Location"), rec.Body.String())
+	}
+	change()
+	now = now.Add(20 * time.Minute)
+	change()
+	// Output:
+	// 200 "" "password changed\n"
+	// 303 "/reauth" ""
+}
