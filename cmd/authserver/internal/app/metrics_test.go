@@ -1,7 +1,6 @@
 package app
 
 import (
-	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -25,10 +24,7 @@ func TestMetricsOfStoreCalls(t *testing.T) {
 	replay.SetSessionCookie(old)
 	replay.Anonymous()
 
-	// Metrics are served on their own listener, not by the app's handler.
-	ms := httptest.NewServer(e.app.MetricsHandler())
-	defer ms.Close()
-	r := apptest.NewClient(t, ms, "prometheus").Get("/metrics")
+	r := c.Get("/metrics")
 	for _, want := range []string{
 		`authserver_session_store_duration_seconds_count{op="list_by_user",outcome="ok"} 1`,
 		`authserver_session_store_duration_seconds_count{op="load",outcome="not_found"} `,
