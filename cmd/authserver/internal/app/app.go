@@ -240,10 +240,9 @@ func (a *App) routes() http.Handler {
 	}))
 
 	mux := http.NewServeMux()
-	static, _ := fs.Sub(staticFS, "static")
-	mux.Handle("GET /static/", http.StripPrefix("/static/", cacheFor(time.Hour, http.FileServerFS(static))))
+	mux.Handle("GET /static/", a.staticFiles())
 	mux.HandleFunc("GET /healthz", a.healthz)
-	mux.Handle("/", noStore(csrf.Handler(limitBody(a.sm.Middleware(a.restoreRemembered(pages))))))
+	mux.Handle("/", noStore(csrf.Handler(limitBody(a.sm.Middleware(a.restoreRemembered(a.errorPages(pages)))))))
 	return a.securityHeaders(a.logRequests(mux))
 }
 
@@ -338,6 +337,20 @@ func noStore(next http.Handler) http.Handler {
 		w.Header().Set("Cache-Control", "no-store")
 		next.ServeHTTP(w, r)
 	})
+}
+
+// staticFiles serves the embedded files under /static/, and the app's 404
+// page for any other name (no directory listings).
+func (a *App) staticFiles() http.Handler {
+	static, _ := fs.Sub(staticFS, "static")
+	files := cacheFor(time.Hour, http.FileServerFS(static))
+	return http.StripPrefix("/static/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if st, err := fs.Stat(static, r.URL.Path); err != nil || st.IsDir() {
+			a.renderError(w, r, http.StatusNotFound)
+			return
+		}
+		files.ServeHTTP(w, r)
+	}))
 }
 
 func cacheFor(d time.Duration, next http.Handler) http.Handler {

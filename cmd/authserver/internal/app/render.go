@@ -13,7 +13,7 @@ import (
 
 // pageNames are the templates under templates/, each rendered inside
 // layout.html.
-var pageNames = []string{"home", "login", "register", "sessions", "reauth"}
+var pageNames = []string{"home", "login", "register", "sessions", "reauth", "error"}
 
 func parsePages() (map[string]*template.Template, error) {
 	funcs := template.FuncMap{
@@ -50,6 +50,8 @@ type page struct {
 	Dev      bool
 	Narrow   bool   // a small form page (sign in, register, re-authenticate)
 	Next     string // re-authentication page: where it returns to
+	Message  string // error page: what went wrong
+	NoLinks  bool   // error page: no account links, which need the user
 
 	// sessions page
 	Devices        []device
@@ -80,6 +82,59 @@ func (a *App) render(w http.ResponseWriter, r *http.Request, status int, name st
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
 	_, _ = buf.WriteTo(w)
+}
+
+// errorPages serves mux, and answers what mux has no route for with the
+// app's own pages: 404 for an unknown path, 405 (with mux's Allow header)
+// for a known path and another method.
+func (a *App) errorPages(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, pattern := mux.Handler(r); pattern != "" {
+			mux.ServeHTTP(w, r)
+			return
+		}
+		// No route: mux answers 404 or 405 in plain text (or redirects).
+		// Keep its status and headers, replace its body.
+		ew := &errorWriter{ResponseWriter: w}
+		mux.ServeHTTP(ew, r)
+		if ew.status != 0 {
+			a.renderError(w, r, ew.status)
+		}
+	})
+}
+
+// errorWriter swallows a 404 or 405 answer and records its status; any
+// other answer goes through.
+type errorWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *errorWriter) WriteHeader(code int) {
+	if code == http.StatusNotFound || code == http.StatusMethodNotAllowed {
+		w.status = code
+		return
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *errorWriter) Write(b []byte) (int, error) {
+	if w.status != 0 {
+		return len(b), nil
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// renderError answers status (404 or 405) with the app's error page. It
+// neither looks up the user nor takes the queued flash messages, so it
+// changes no session and creates none.
+func (a *App) renderError(w http.ResponseWriter, r *http.Request, status int) {
+	p := &page{Title: "Page not found", Message: "There is no page at this address.", NoLinks: true, Flashes: []sessionkit.Flash{}}
+	if status == http.StatusMethodNotAllowed {
+		p.Title, p.Message = "Method not allowed", "This address does not accept "+r.Method+" requests."
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	a.render(w, r, status, "error", p)
 }
 
 func (a *App) serverError(w http.ResponseWriter, r *http.Request, err error) {

@@ -62,7 +62,7 @@ Usage: authserver [flags]
 
 With no flags it serves http://localhost:3000 and keeps users and sessions
 in SQLite files under ./data, created on first run together with the
-secrets (mode 0600).
+secrets, readable by their owner only (files 0600, directory 0700).
 
 Cookies are Secure (__Host-sid) unless -dev is given. Browsers keep Secure
 cookies on https:// and on http://localhost, so the default works on the

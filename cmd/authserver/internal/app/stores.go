@@ -74,6 +74,9 @@ func OpenSessions(ctx context.Context, rawURL, dataDir, cookieName string, cooki
 		if rest == "" {
 			rest = defaultDBPath(dataDir, "sessions.db")
 		}
+		if err := createPrivate(rest); err != nil {
+			return nil, err
+		}
 		s, err := sqlitestore.Open(ctx, rest, sqlitestore.Options{Logger: log})
 		if err != nil {
 			return nil, err
