@@ -151,6 +151,27 @@ func (e *env) do(cookie string, fn func(w http.ResponseWriter, r *http.Request, 
 	return e.doCookies(fn, cookie)
 }
 
+// lateWrite runs a request on cookie that loads the session and then waits
+// while parallel runs in a second request on the same cookie; only then
+// does the first put a value. It returns the first request's response and
+// the second's.
+func (e *env) lateWrite(cookie string, parallel func(w http.ResponseWriter, r *http.Request, s *sessionkit.Session)) (late, other *http.Response) {
+	loaded := make(chan struct{})
+	proceed := make(chan struct{})
+	done := make(chan *http.Response)
+	go func() {
+		done <- e.do(cookie, func(w http.ResponseWriter, r *http.Request, s *sessionkit.Session) {
+			close(loaded)
+			<-proceed
+			_ = s.Put("cart", "late write")
+		})
+	}()
+	<-loaded
+	other = e.do(cookie, parallel)
+	close(proceed)
+	return <-done, other
+}
+
 // doCookies runs one request carrying a cookie of the session's name for
 // each of values, in order, in one Cookie header.
 func (e *env) doCookies(fn func(w http.ResponseWriter, r *http.Request, s *sessionkit.Session), values ...string) *http.Response {

@@ -657,20 +657,7 @@ func checkOverlappingRequestsKeepBothKeys(t *testing.T, h harness) {
 func checkSaveAfterParallelDestroy(t *testing.T, h harness) {
 	e := h.env(t, nil)
 	c := e.put("", "user", "gopher")
-	loaded := make(chan struct{})
-	proceed := make(chan struct{})
-	done := make(chan *http.Response)
-	go func() {
-		done <- e.do(c, func(w http.ResponseWriter, r *http.Request, s *sessionkit.Session) {
-			close(loaded)
-			<-proceed
-			_ = s.Put("cart", "late write")
-		})
-	}()
-	<-loaded
-	e.do(c, func(w http.ResponseWriter, r *http.Request, s *sessionkit.Session) { _ = s.Destroy() })
-	close(proceed)
-	res := <-done
+	res, _ := e.lateWrite(c, func(w http.ResponseWriter, r *http.Request, s *sessionkit.Session) { _ = s.Destroy() })
 	if res.StatusCode != http.StatusOK {
 		t.Fatalf("late save answered %d", res.StatusCode)
 	}
@@ -686,24 +673,12 @@ func checkSaveAfterParallelDestroy(t *testing.T, h harness) {
 func checkSaveAfterParallelRenew(t *testing.T, h harness) {
 	e := h.env(t, nil)
 	c := e.put("", "user", "gopher")
-	loaded := make(chan struct{})
-	proceed := make(chan struct{})
-	done := make(chan *http.Response)
-	go func() {
-		done <- e.do(c, func(w http.ResponseWriter, r *http.Request, s *sessionkit.Session) {
-			close(loaded)
-			<-proceed
-			_ = s.Put("cart", "late write")
-		})
-	}()
-	<-loaded
-	renewed := e.cookie(e.do(c, func(w http.ResponseWriter, r *http.Request, s *sessionkit.Session) {
+	res, other := e.lateWrite(c, func(w http.ResponseWriter, r *http.Request, s *sessionkit.Session) {
 		if err := s.Renew(true); err != nil {
 			t.Error(err)
 		}
-	}))
-	close(proceed)
-	res := <-done
+	})
+	renewed := e.cookie(other)
 	if renewed == nil {
 		t.Fatal("Renew set no cookie")
 	}
