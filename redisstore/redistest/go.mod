@@ -9,6 +9,8 @@ require (
 	github.com/sessionkit/sessionkit/redisstore v0.1.0
 )
 
+require github.com/sessionkit/sessionkit/redislayout v0.1.0 // indirect
+
 require (
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	go.uber.org/atomic v1.12.0 // indirect
@@ -18,5 +20,6 @@ require (
 replace (
 	github.com/sessionkit/sessionkit => ../..
 	github.com/sessionkit/sessionkit/internal/testserver => ../../internal/testserver
+	github.com/sessionkit/sessionkit/redislayout => ../../redislayout
 	github.com/sessionkit/sessionkit/redisstore => ..
 )
