@@ -10,7 +10,10 @@
 // Each session is a hash whose key expires at the session's ExpiresAt, and
 // each user with sessions has a sorted set of their session IDs. Every
 // script touches a single key, so the store works on a Redis Cluster without
-// CROSSSLOT errors. See the README for the key layout and the guarantees.
+// CROSSSLOT errors. The layout (keys, scripts, encoding) is package
+// redislayout's, shared with rueidisstore, so the two stores are
+// interchangeable on the same data. See the README for the key layout and
+// the guarantees.
 //
 // On a Redis Cluster, a call that fails because a node is unreachable or
 // the cluster is down makes the *redis.ClusterClient reload its map of the
