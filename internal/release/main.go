@@ -81,7 +81,7 @@ var testOnly = []string{
 	"bench",
 	"cmd/authserver/e2e",
 	"internal/ferretdbtest",
-	"internal/redisfailover",
+	"internal/redissuite",
 	"internal/release",
 	"internal/testserver",
 	"interop",

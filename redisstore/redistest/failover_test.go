@@ -12,19 +12,19 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/redis/go-redis/v9/logging"
 	"github.com/sessionkit/sessionkit"
-	"github.com/sessionkit/sessionkit/internal/redisfailover"
+	"github.com/sessionkit/sessionkit/internal/redissuite"
 	"github.com/sessionkit/sessionkit/internal/testserver"
 	"github.com/sessionkit/sessionkit/redisstore"
 )
 
-// TestClusterFailover runs the failover test of package redisfailover on
+// TestClusterFailover runs the failover test of package redissuite on
 // the store's two formats, each with a ClusterClient set up as the README
 // shows, with go-redis's default settings.
 func TestClusterFailover(t *testing.T) {
 	// go-redis logs every failed dial of the dead master.
 	logging.Disable()
 	t.Cleanup(logging.Enable)
-	redisfailover.Run(t, func(t *testing.T, masters []string) []redisfailover.Format {
+	redissuite.RunFailover(t, func(t *testing.T, masters []string) []redissuite.Format {
 		// Each format has a client of its own, so that neither recovers
 		// thanks to the other.
 		client := func() redis.UniversalClient {
@@ -39,7 +39,7 @@ func TestClusterFailover(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return []redisfailover.Format{
+		return []redissuite.Format{
 			{Name: "Native", Store: newStore(t, client(), "fo:"), Key: func(id string) string { return "fo:s:{" + id + "}" }},
 			{Name: "Express", Express: true, Store: express, Key: func(id string) string { return "fox:" + id }},
 		}
@@ -65,7 +65,7 @@ func TestExpressUpdateOnReplica(t *testing.T) {
 		stores[addr] = st
 	}
 	now := time.Now()
-	if err := stores[master.Addr].Create(ctx, expressRecord("sid", now)); err != nil {
+	if err := stores[master.Addr].Create(ctx, redissuite.ExpressRecord("sid", now)); err != nil {
 		t.Fatal(err)
 	}
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {

@@ -9,16 +9,16 @@ import (
 
 	"github.com/redis/rueidis"
 	"github.com/sessionkit/sessionkit"
-	"github.com/sessionkit/sessionkit/internal/redisfailover"
+	"github.com/sessionkit/sessionkit/internal/redissuite"
 	"github.com/sessionkit/sessionkit/internal/testserver"
 	"github.com/sessionkit/sessionkit/rueidisstore"
 )
 
-// TestClusterFailover runs the failover test of package redisfailover on
+// TestClusterFailover runs the failover test of package redissuite on
 // the store's two formats, each with a rueidis client set up as the README
 // shows, with rueidis's default settings.
 func TestClusterFailover(t *testing.T) {
-	redisfailover.Run(t, func(t *testing.T, masters []string) []redisfailover.Format {
+	redissuite.RunFailover(t, func(t *testing.T, masters []string) []redissuite.Format {
 		// Each format has a client of its own, so that neither recovers
 		// thanks to the other.
 		client := func() rueidis.Client {
@@ -32,7 +32,7 @@ func TestClusterFailover(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return []redisfailover.Format{
+		return []redissuite.Format{
 			{Name: "Native", Store: newStore(t, client(), "fo:"), Key: func(id string) string { return "fo:s:{" + id + "}" }},
 			{Name: "Express", Express: true, Store: express, Key: func(id string) string { return "fox:" + id }},
 		}
@@ -64,7 +64,7 @@ func TestUpdateOnReplica(t *testing.T) {
 	}
 	now := time.Now()
 	rec := newRecord("u")
-	if err := by[master.Addr].express.Create(ctx, expressRecord(rec.ID, now)); err != nil {
+	if err := by[master.Addr].express.Create(ctx, redissuite.ExpressRecord(rec.ID, now)); err != nil {
 		t.Fatal(err)
 	}
 	if err := by[master.Addr].native.Create(ctx, rec); err != nil {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/sessionkit/sessionkit"
+	"github.com/sessionkit/sessionkit/internal/redissuite"
 	"github.com/sessionkit/sessionkit/redisstore"
 	"github.com/sessionkit/sessionkit/rueidisstore"
 )
@@ -166,7 +167,7 @@ func checkShared(t *testing.T, a, b nativeStore) {
 func checkSharedExpress(t *testing.T, a, b sessionkit.Store) {
 	ctx := t.Context()
 	now := time.Now()
-	rec := expressRecord(randomPrefix(), now)
+	rec := redissuite.ExpressRecord(randomPrefix(), now)
 	if err := a.Create(ctx, rec); err != nil {
 		t.Fatal(err)
 	}

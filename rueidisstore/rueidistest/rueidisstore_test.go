@@ -14,6 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/redis/rueidis"
 	"github.com/sessionkit/sessionkit"
+	"github.com/sessionkit/sessionkit/internal/redissuite"
 	"github.com/sessionkit/sessionkit/internal/testserver"
 	"github.com/sessionkit/sessionkit/rueidisstore"
 	"github.com/sessionkit/sessionkit/sessiontest"
@@ -186,7 +187,7 @@ func allOps(ctx context.Context, st *rueidisstore.Store, ex *rueidisstore.Expres
 		"Express.Touch":  ex.Touch(ctx, rec.ID, rec.LastSeen, rec.ExpiresAt),
 		"Express.Delete": ex.Delete(ctx, rec.ID),
 	}
-	errs["Express.Create"] = ex.Create(ctx, expressRecord(rec.ID, rec.CreatedAt))
+	errs["Express.Create"] = ex.Create(ctx, redissuite.ExpressRecord(rec.ID, rec.CreatedAt))
 	errs["Express.Update"] = ex.Update(ctx, rec.ID, sessionkit.Delta{Set: map[string][]byte{"a": []byte("3")}, LastSeen: rec.LastSeen, ExpiresAt: rec.ExpiresAt})
 	return errs
 }

@@ -1,9 +1,12 @@
-// Package redisfailover is the Cluster failover test shared by the
-// Redis stores' test modules (redisstore/redistest, on go-redis, and
-// rueidisstore/rueidistest, on rueidis): a master of a Redis Cluster with
-// replicas killed under load, recovery measured through the manager's
-// middleware. It is a test-only module.
-package redisfailover
+// Package redissuite holds the tests shared by the Redis stores' test
+// modules (redisstore/redistest, on go-redis, and rueidisstore/rueidistest,
+// on rueidis), which differ only in the client: RunFailover kills a master
+// of a Redis Cluster with replicas under load and measures the recovery
+// through the manager's middleware; RunExpress checks the connect-redis /
+// express-session format against the data Express writes. It is a
+// test-only module: it inspects Redis with testserver.RedisDo and needs no
+// Redis client.
+package redissuite
 
 import (
 	"bytes"
@@ -21,7 +24,7 @@ import (
 	"github.com/sessionkit/sessionkit/internal/testserver"
 )
 
-// Bounds of Run. Redis promotes the replica about nodeTimeout plus one
+// Bounds of RunFailover. Redis promotes the replica about nodeTimeout plus one
 // second after the kill; the store must serve every session again within
 // RecoveryBound of the promotion.
 const (
@@ -85,7 +88,7 @@ func (r *failoverRun) Write(b []byte) (int, error) {
 	return r.log.Write(b)
 }
 
-// Run kills the master that owns a third of the slots of a three-master,
+// RunFailover kills the master that owns a third of the slots of a three-master,
 // three-replica Redis Cluster (cluster-node-timeout 2 s) while eight
 // clients per store format send requests that increment a counter in
 // their sessions, through the manager's middleware. formats returns the
@@ -96,7 +99,7 @@ func (r *failoverRun) Write(b []byte) (int, error) {
 // last failed request, counts the failed requests and checks that every
 // session is served again within RecoveryBound of the promotion, that
 // every failure is a 503 and that no acknowledged increment is lost.
-func Run(t *testing.T, formats func(t *testing.T, masters []string) []Format) {
+func RunFailover(t *testing.T, formats func(t *testing.T, masters []string) []Format) {
 	cluster := testserver.StartRedisClusterWith(t, testserver.RedisClusterOptions{Replicas: 1, NodeTimeout: nodeTimeout})
 	victim := cluster.Masters[1]
 

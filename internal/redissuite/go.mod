@@ -1,4 +1,4 @@
-module github.com/sessionkit/sessionkit/internal/redisfailover
+module github.com/sessionkit/sessionkit/internal/redissuite
 
 go 1.25.0
 
