@@ -354,3 +354,33 @@ func expressManager(t *testing.T, newExpressEnv func(*testing.T, ExpressOptions)
 		t.Fatalf("second request: %q", rec.Body.String())
 	}
 }
+
+// RunExpressCluster checks that a store in connect-redis's format keeps
+// each of its commands (WATCH, MULTI, pipelines) on one slot of a Redis
+// Cluster: every operation on sessions spread over the slots succeeds.
+// newStore returns the store on the Cluster whose masters it is given.
+func RunExpressCluster(t *testing.T, newStore func(t *testing.T, masters []string) sessionkit.Store) {
+	ctx := context.Background()
+	st := newStore(t, testserver.StartRedisCluster(t))
+	now := time.Now()
+	for i := range 20 {
+		id := fmt.Sprintf("sid%d", i)
+		if err := st.Create(ctx, ExpressRecord(id, now)); err != nil {
+			t.Fatal(err)
+		}
+		d := sessionkit.Delta{Set: map[string][]byte{"k": []byte("1")}, LastSeen: now, ExpiresAt: now.Add(time.Hour)}
+		if err := st.Update(ctx, id, d); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Touch(ctx, id, now, now.Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		rec, err := st.Load(ctx, id)
+		if err != nil || rec == nil || string(rec.Values["k"]) != "1" {
+			t.Fatalf("Load %s: %v %v", id, rec, err)
+		}
+		if err := st.Delete(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -3,7 +3,6 @@ package redistest
 import (
 	"context"
 	"errors"
-	"fmt"
 	"testing"
 	"time"
 
@@ -65,36 +64,16 @@ func TestExpressUnavailable(t *testing.T) {
 	}
 }
 
-// TestExpressCluster checks that the store's commands (WATCH, MULTI,
-// pipelines) stay on one slot.
+// TestExpressCluster runs the Cluster check of the Express format: the
+// store's commands (WATCH, MULTI, pipelines) stay on one slot.
 func TestExpressCluster(t *testing.T) {
-	ctx := context.Background()
-	addrs := testserver.StartRedisCluster(t)
-	client := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs})
-	t.Cleanup(func() { client.Close() })
-	st, err := redisstore.NewExpress(client, redisstore.ExpressOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now()
-	for i := range 20 {
-		id := fmt.Sprintf("sid%d", i)
-		if err := st.Create(ctx, redissuite.ExpressRecord(id, now)); err != nil {
+	redissuite.RunExpressCluster(t, func(t *testing.T, masters []string) sessionkit.Store {
+		client := redis.NewClusterClient(&redis.ClusterOptions{Addrs: masters})
+		t.Cleanup(func() { client.Close() })
+		st, err := redisstore.NewExpress(client, redisstore.ExpressOptions{})
+		if err != nil {
 			t.Fatal(err)
 		}
-		d := sessionkit.Delta{Set: map[string][]byte{"k": []byte("1")}, LastSeen: now, ExpiresAt: now.Add(time.Hour)}
-		if err := st.Update(ctx, id, d); err != nil {
-			t.Fatal(err)
-		}
-		if err := st.Touch(ctx, id, now, now.Add(time.Hour)); err != nil {
-			t.Fatal(err)
-		}
-		rec, err := st.Load(ctx, id)
-		if err != nil || rec == nil || string(rec.Values["k"]) != "1" {
-			t.Fatalf("Load %s: %v %v", id, rec, err)
-		}
-		if err := st.Delete(ctx, id); err != nil {
-			t.Fatal(err)
-		}
-	}
+		return st
+	})
 }

@@ -1,10 +1,7 @@
 package rueidistest
 
 import (
-	"context"
-	"fmt"
 	"testing"
-	"time"
 
 	"github.com/redis/rueidis"
 	"github.com/sessionkit/sessionkit"
@@ -23,34 +20,15 @@ func TestExpress(t *testing.T) {
 	})
 }
 
-// TestExpressCluster checks that the store's commands (WATCH, MULTI,
-// pipelines, the dedicated connection) stay on one slot.
+// TestExpressCluster runs the Cluster check of the Express format: the
+// store's commands (WATCH, MULTI, pipelines, the dedicated connection)
+// stay on one slot.
 func TestExpressCluster(t *testing.T) {
-	ctx := context.Background()
-	client, _ := cluster(t)
-	st, err := rueidisstore.NewExpress(client, rueidisstore.ExpressOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now()
-	for i := range 20 {
-		id := fmt.Sprintf("sid%d", i)
-		if err := st.Create(ctx, redissuite.ExpressRecord(id, now)); err != nil {
+	redissuite.RunExpressCluster(t, func(t *testing.T, masters []string) sessionkit.Store {
+		st, err := rueidisstore.NewExpress(newRueidis(t, rueidis.ClientOption{InitAddress: masters}), rueidisstore.ExpressOptions{})
+		if err != nil {
 			t.Fatal(err)
 		}
-		d := sessionkit.Delta{Set: map[string][]byte{"k": []byte("1")}, LastSeen: now, ExpiresAt: now.Add(time.Hour)}
-		if err := st.Update(ctx, id, d); err != nil {
-			t.Fatal(err)
-		}
-		if err := st.Touch(ctx, id, now, now.Add(time.Hour)); err != nil {
-			t.Fatal(err)
-		}
-		rec, err := st.Load(ctx, id)
-		if err != nil || rec == nil || string(rec.Values["k"]) != "1" {
-			t.Fatalf("Load %s: %v %v", id, rec, err)
-		}
-		if err := st.Delete(ctx, id); err != nil {
-			t.Fatal(err)
-		}
-	}
+		return st
+	})
 }
