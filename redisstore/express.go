@@ -4,18 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/sessionkit/sessionkit"
 	"github.com/sessionkit/sessionkit/express"
+	"github.com/sessionkit/sessionkit/redislayout"
 )
 
 // Defaults of ExpressOptions, those of connect-redis.
 const (
-	DefaultExpressPrefix = "sess:"
-	DefaultExpressTTL    = 86400 * time.Second
+	DefaultExpressPrefix = redislayout.DefaultExpressPrefix
+	DefaultExpressTTL    = redislayout.DefaultExpressTTL
 )
 
 // defaultExpressRetries bounds the optimistic-locking retries of Update.
@@ -94,7 +94,7 @@ func NewExpress(client redis.UniversalClient, opts ExpressOptions) (*ExpressStor
 	return s, nil
 }
 
-func (s *ExpressStore) key(id string) string { return s.prefix + id }
+func (s *ExpressStore) key(id string) string { return redislayout.ExpressKey(s.prefix, id) }
 
 // get reads the session and the time Redis still keeps it (negative when
 // the key has no expiry), or nil when there is none. Within a WATCH, c is
@@ -122,11 +122,9 @@ func (s *ExpressStore) get(ctx context.Context, c redis.Cmdable, id string) (*ex
 	return sess, pttl.Val(), nil
 }
 
-// ttlFor returns the expiry connect-redis gives sess when it saves it now:
-// whole seconds, rounded up.
+// ttlFor returns the expiry connect-redis gives sess when it saves it now.
 func (s *ExpressStore) ttlFor(sess *express.Session, now time.Time) time.Duration {
-	d := sess.TTL(now, s.ttl)
-	return time.Duration(math.Ceil(d.Seconds())) * time.Second
+	return redislayout.ExpressTTL(sess, now, s.ttl)
 }
 
 // Load implements sessionkit.Store. It returns (nil, nil) when the key does

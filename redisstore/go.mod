@@ -5,6 +5,7 @@ go 1.26.0
 require (
 	github.com/redis/go-redis/v9 v9.23.0
 	github.com/sessionkit/sessionkit v0.1.0
+	github.com/sessionkit/sessionkit/redislayout v0.1.0
 )
 
 require (

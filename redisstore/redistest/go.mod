@@ -5,9 +5,12 @@ go 1.26.0
 require (
 	github.com/redis/go-redis/v9 v9.23.0
 	github.com/sessionkit/sessionkit v0.1.0
+	github.com/sessionkit/sessionkit/internal/redissuite v0.1.0
 	github.com/sessionkit/sessionkit/internal/testserver v0.1.0
 	github.com/sessionkit/sessionkit/redisstore v0.1.0
 )
+
+require github.com/sessionkit/sessionkit/redislayout v0.1.0 // indirect
 
 require (
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
@@ -17,6 +20,8 @@ require (
 
 replace (
 	github.com/sessionkit/sessionkit => ../..
+	github.com/sessionkit/sessionkit/internal/redissuite => ../../internal/redissuite
 	github.com/sessionkit/sessionkit/internal/testserver => ../../internal/testserver
+	github.com/sessionkit/sessionkit/redislayout => ../../redislayout
 	github.com/sessionkit/sessionkit/redisstore => ..
 )

@@ -1,4 +1,4 @@
-package redisstore
+package redislayout
 
 import (
 	"maps"
@@ -18,16 +18,16 @@ func FuzzDecodeRecord(f *testing.F) {
 		AbsoluteExpiry: now.Add(24 * time.Hour), Persistent: true,
 		Meta: map[string]string{"ip": "192.0.2.1", "ua": "Mozilla/5.0"},
 	}
-	f.Add(encodeHeader(rec), encodeTimes(rec.ExpiresAt, rec.LastSeen), encodeMeta(rec.Meta))
-	f.Add(encodeHeader(&sessionkit.Record{}), encodeTimes(time.Time{}, time.Time{}), "")
+	f.Add(EncodeHeader(rec), EncodeTimes(rec.ExpiresAt, rec.LastSeen), EncodeMeta(rec.Meta))
+	f.Add(EncodeHeader(&sessionkit.Record{}), EncodeTimes(time.Time{}, time.Time{}), "")
 	f.Fuzz(func(t *testing.T, header, times, meta string) {
-		got, err := decodeRecord("id", map[string]string{fieldHeader: header, fieldTimes: times, fieldMeta: meta, "v:k": "v"})
+		got, err := DecodeRecord("id", map[string]string{FieldHeader: header, FieldTimes: times, FieldMeta: meta, "v:k": "v"})
 		if err != nil {
 			return
 		}
-		again, err := decodeRecord("id", map[string]string{
-			fieldHeader: encodeHeader(got), fieldTimes: encodeTimes(got.ExpiresAt, got.LastSeen),
-			fieldMeta: encodeMeta(got.Meta), "v:k": "v",
+		again, err := DecodeRecord("id", map[string]string{
+			FieldHeader: EncodeHeader(got), FieldTimes: EncodeTimes(got.ExpiresAt, got.LastSeen),
+			FieldMeta: EncodeMeta(got.Meta), "v:k": "v",
 		})
 		if err != nil {
 			t.Fatalf("decoding the re-encoded %+v: %v", got, err)
@@ -46,10 +46,10 @@ func FuzzDecodeRecord(f *testing.F) {
 func TestDecodedValuesAreSeparate(t *testing.T) {
 	rec := &sessionkit.Record{CreatedAt: time.Now()}
 	fields := map[string]string{
-		fieldHeader: encodeHeader(rec), fieldTimes: encodeTimes(time.Now(), time.Now()),
+		FieldHeader: EncodeHeader(rec), FieldTimes: EncodeTimes(time.Now(), time.Now()),
 		"v:a": "1", "v:b": "22", "v:c": "333", "v:empty": "",
 	}
-	got, err := decodeRecord("id", fields)
+	got, err := DecodeRecord("id", fields)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,284 @@
+package redislayout
+
+import (
+	"cmp"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sessionkit/sessionkit"
+)
+
+// Header is the header field of a session hash, taken apart.
+type Header struct {
+	Absolute, Created time.Time
+	Persistent        bool
+	UserID            string
+}
+
+// EncodeHeader returns the header field of rec.
+func EncodeHeader(rec *sessionkit.Record) string {
+	b := make([]byte, 0, 2*20+4+len(rec.UserID))
+	b = appendTime(b, rec.AbsoluteExpiry)
+	b = append(b, ' ')
+	b = appendTime(b, rec.CreatedAt)
+	b = append(b, ' ')
+	b = append(b, encodeBool(rec.Persistent)...)
+	b = append(b, ' ')
+	b = append(b, rec.UserID...)
+	return string(b)
+}
+
+// ParseHeader takes apart the header field s, as the update and touch
+// scripts return it. The user ID shares the memory of s. The error wraps
+// ErrMalformed and does not quote s.
+func ParseHeader(s string) (Header, error) {
+	var h Header
+	abs, s, ok1 := strings.Cut(s, " ")
+	created, s, ok2 := strings.Cut(s, " ")
+	persist, uid, ok3 := strings.Cut(s, " ")
+	if !ok1 || !ok2 || !ok3 || (persist != "0" && persist != "1") {
+		return h, fmt.Errorf("%w header", ErrMalformed)
+	}
+	var err1, err2 error
+	h.Absolute, err1 = decodeTime(abs)
+	h.Created, err2 = decodeTime(created)
+	h.Persistent = persist == "1"
+	h.UserID = uid
+	if err1 != nil || err2 != nil {
+		return Header{}, fmt.Errorf("%w header", ErrMalformed)
+	}
+	return h, nil
+}
+
+// EncodeMeta returns the metadata field for m: each key and value as a
+// netstring, keys in order.
+func EncodeMeta(m map[string]string) string {
+	var b []byte
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		b = appendNetstring(b, k)
+		b = appendNetstring(b, m[k])
+	}
+	return string(b)
+}
+
+// decodeMeta parses a metadata field. It returns nil for none. The keys
+// and values share the memory of s.
+func decodeMeta(s string) (map[string]string, bool) {
+	var m map[string]string
+	for s != "" {
+		k, rest, ok := cutNetstring(s)
+		if !ok {
+			return nil, false
+		}
+		v, rest, ok := cutNetstring(rest)
+		if !ok {
+			return nil, false
+		}
+		if m == nil {
+			m = make(map[string]string)
+		}
+		m[k] = v
+		s = rest
+	}
+	return m, true
+}
+
+// EncodeTimes returns the times field: "<exp> <last>".
+func EncodeTimes(expiresAt, lastSeen time.Time) string {
+	b := make([]byte, 0, 2*20+1)
+	b = appendTime(b, expiresAt)
+	b = append(b, ' ')
+	b = appendTime(b, lastSeen)
+	return string(b)
+}
+
+// parseTimes takes apart a times field.
+func parseTimes(s string) (expiresAt, lastSeen time.Time, ok bool) {
+	exp, last, ok := strings.Cut(s, " ")
+	if !ok {
+		return time.Time{}, time.Time{}, false
+	}
+	var err1, err2 error
+	expiresAt, err1 = decodeTime(exp)
+	lastSeen, err2 = decodeTime(last)
+	return expiresAt, lastSeen, err1 == nil && err2 == nil
+}
+
+// appendNetstring appends s as its length, a colon and its bytes.
+func appendNetstring(b []byte, s string) []byte {
+	b = strconv.AppendInt(b, int64(len(s)), 10)
+	b = append(b, ':')
+	return append(b, s...)
+}
+
+// cutNetstring takes a netstring off the front of s.
+func cutNetstring(s string) (v, rest string, ok bool) {
+	n, rest, ok := strings.Cut(s, ":")
+	if !ok {
+		return "", "", false
+	}
+	l, err := strconv.Atoi(n)
+	if err != nil || l < 0 || l > len(rest) {
+		return "", "", false
+	}
+	return rest[:l], rest[l:], true
+}
+
+// DecodeRecord builds a record from the fields of a session hash (as
+// HGETALL returns them). It returns nil for a hash without a header, which
+// is not a session, whether or not it has expired: the caller compares
+// ExpiresAt with its clock. Its errors wrap ErrMalformed, name the session
+// and quote none of its fields.
+func DecodeRecord(id string, fields map[string]string) (*sessionkit.Record, error) {
+	hs, ok := fields[FieldHeader]
+	if !ok {
+		return nil, nil
+	}
+	h, err := ParseHeader(hs)
+	if err != nil {
+		return nil, fmt.Errorf("session %s: %w", id, err)
+	}
+	meta, ok := decodeMeta(fields[FieldMeta])
+	if !ok {
+		return nil, fmt.Errorf("session %s: %w metadata", id, ErrMalformed)
+	}
+	exp, last, ok := parseTimes(fields[FieldTimes])
+	if !ok {
+		return nil, fmt.Errorf("session %s: %w times", id, ErrMalformed)
+	}
+	rec := &sessionkit.Record{
+		ID:             id,
+		UserID:         h.UserID,
+		CreatedAt:      h.Created,
+		LastSeen:       last,
+		ExpiresAt:      exp,
+		AbsoluteExpiry: h.Absolute,
+		Persistent:     h.Persistent,
+		Meta:           meta,
+		Values:         make(map[string][]byte, len(fields)),
+	}
+	// The values share one copy; each is capped at its own end, so that
+	// appending to one never overwrites the next.
+	n := 0
+	for k, v := range fields {
+		if strings.HasPrefix(k, ValuePrefix) {
+			n += len(v)
+		}
+	}
+	buf := make([]byte, 0, n)
+	for k, v := range fields {
+		if key, ok := strings.CutPrefix(k, ValuePrefix); ok {
+			i := len(buf)
+			buf = append(buf, v...)
+			rec.Values[key] = buf[i:len(buf):len(buf)]
+		}
+	}
+	return rec, nil
+}
+
+// Live returns rec if it has not expired at now, nil otherwise.
+func Live(rec *sessionkit.Record, now time.Time) *sessionkit.Record {
+	if rec == nil || !rec.ExpiresAt.After(now) {
+		return nil
+	}
+	return rec
+}
+
+// appendTime appends t as Unix nanoseconds, or "0" for the zero time.
+func appendTime(b []byte, t time.Time) []byte {
+	if t.IsZero() {
+		return append(b, '0')
+	}
+	return strconv.AppendInt(b, t.UnixNano(), 10)
+}
+
+func decodeTime(s string) (time.Time, error) {
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n == 0 {
+		return time.Time{}, err
+	}
+	return time.Unix(0, n), nil
+}
+
+// IndexScore returns the score of a session in its user's index: the time
+// after which it surely has expired. That is its absolute expiry, which
+// touches and updates do not move, so that they need not write the index;
+// or its expiry when it has no absolute expiry (or, against the rules, an
+// expiry past it).
+func IndexScore(expiresAt, absolute time.Time) time.Time {
+	if absolute.IsZero() || expiresAt.After(absolute) {
+		return expiresAt
+	}
+	return absolute
+}
+
+// IndexChange is what a write to a session must change in the user
+// indexes after its script ran.
+type IndexChange struct {
+	// Unindex is the user whose index must drop the session, or "".
+	Unindex string
+	// Index is the user whose index must record the session as dead after
+	// Score, or "".
+	Index string
+	Score time.Time
+}
+
+// AfterUpdate returns the index changes that follow UpdateScript, which
+// applied d to a session whose header was h.
+func (h Header) AfterUpdate(d sessionkit.Delta) IndexChange {
+	var c IndexChange
+	abs := d.AbsoluteExpiry
+	if abs.IsZero() {
+		abs = h.Absolute
+	}
+	newUID := h.UserID
+	if d.UserID != nil {
+		newUID = *d.UserID
+	}
+	if h.UserID != "" && h.UserID != newUID {
+		c.Unindex = h.UserID
+	}
+	// The index entry is scored by the absolute expiry, which a plain
+	// update leaves alone, so usually it need not be written.
+	if newUID != "" && (newUID != h.UserID || !d.AbsoluteExpiry.IsZero() || abs.IsZero() || d.ExpiresAt.After(abs)) {
+		c.Index, c.Score = newUID, IndexScore(d.ExpiresAt, abs)
+	}
+	return c
+}
+
+// AfterTouch returns the index change that follows TouchScript, which set
+// the expiry of a session whose header is h to expiresAt.
+func (h Header) AfterTouch(expiresAt time.Time) IndexChange {
+	// The index entry is scored by the absolute expiry, which a touch
+	// cannot pass, so it is written only for sessions without one.
+	if h.UserID != "" && (h.Absolute.IsZero() || expiresAt.After(h.Absolute)) {
+		return IndexChange{Index: h.UserID, Score: IndexScore(expiresAt, h.Absolute)}
+	}
+	return IndexChange{}
+}
+
+// UserSessions sorts out the sessions listed in the index of userID: ids
+// and, at the same positions, their live records (nil for a missing or
+// expired one). It returns the infos of the user's sessions, oldest first,
+// and the IDs whose entries are stale: no session, or one that moved to
+// another user.
+func UserSessions(userID string, ids []string, recs []*sessionkit.Record) (list []sessionkit.SessionInfo, stale []string) {
+	for i, rec := range recs {
+		if rec == nil || rec.UserID != userID {
+			stale = append(stale, ids[i])
+			continue
+		}
+		list = append(list, rec.Info())
+	}
+	slices.SortFunc(list, func(a, b sessionkit.SessionInfo) int {
+		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.ID, b.ID)
+	})
+	return list, stale
+}

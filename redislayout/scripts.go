@@ -1,0 +1,198 @@
+package redislayout
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/sessionkit/sessionkit"
+)
+
+// A delta's field lists can be long, so HSET and HDEL go in chunks, well
+// below Lua's limit on unpack.
+
+// luaChunks defines chunks(cmd, list, from, to), which calls cmd on
+// KEYS[1] with list[from..to] in pieces small enough for unpack.
+const luaChunks = `
+local function chunks(cmd, list, from, to)
+  for i = from, to, 1000 do
+    redis.call(cmd, KEYS[1], unpack(list, i, math.min(i + 999, to)))
+  end
+end
+`
+
+// Every script takes one key. Each store loads them with its client's
+// script helper (EVALSHA, falling back to EVAL), so the SHA1 of a script
+// is the same whichever client ran it first.
+
+// CreateScript inserts a session unless a key, live session or not, is
+// under KEYS[1], the session key. It returns 1 if it inserted the session
+// and 0 otherwise. Its arguments are CreateArgs.
+const CreateScript = luaChunks + `
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  return 0
+end
+chunks('HSET', ARGV, 2, #ARGV)
+redis.call('PEXPIREAT', KEYS[1], ARGV[1])
+return 1
+`
+
+// UpdateScript applies a delta to the session under KEYS[1] and returns
+// its header before the change, or nil if there is no session. Its
+// arguments are UpdateArgs: expiry (ms), times field, clear ("1" or "0"),
+// new absolute expiry or "", new persist or "", "=" and the new user ID
+// or "", n, n fields to delete, then field/value pairs to set.
+const UpdateScript = luaChunks + `
+local h = redis.call('HGET', KEYS[1], 'h')
+if not h then
+  return false
+end
+if ARGV[4] ~= '' or ARGV[5] ~= '' or ARGV[6] ~= '' then
+  local abs, created, persist, uid = string.match(h, '^(%-?%d+) (%-?%d+) ([01]) (.*)$')
+  if not abs then
+    return redis.error_reply('malformed session header')
+  end
+  if ARGV[4] ~= '' then abs = ARGV[4] end
+  if ARGV[5] ~= '' then persist = ARGV[5] end
+  if ARGV[6] ~= '' then uid = string.sub(ARGV[6], 2) end
+  redis.call('HSET', KEYS[1], 'h', abs .. ' ' .. created .. ' ' .. persist .. ' ' .. uid)
+end
+if ARGV[3] == '1' then
+  local del = {}
+  for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do
+    if string.sub(f, 1, 2) == 'v:' then
+      del[#del + 1] = f
+    end
+  end
+  chunks('HDEL', del, 1, #del)
+end
+local n = tonumber(ARGV[7])
+local j = math.min(7 + n + 1000, #ARGV)
+redis.call('HSET', KEYS[1], 't', ARGV[2], unpack(ARGV, 8 + n, j))
+chunks('HSET', ARGV, j + 1, #ARGV)
+chunks('HDEL', ARGV, 8, 7 + n)
+redis.call('PEXPIREAT', KEYS[1], ARGV[1])
+return h
+`
+
+// TouchScript sets the times of the session under KEYS[1] and returns its
+// header, or nil if there is no session. Its arguments are TouchArgs.
+const TouchScript = `
+local h = redis.call('HGET', KEYS[1], 'h')
+if not h then
+  return false
+end
+redis.call('HSET', KEYS[1], 't', ARGV[2])
+redis.call('PEXPIREAT', KEYS[1], ARGV[1])
+return h
+`
+
+// DeleteScript deletes the session under KEYS[1] and returns its user ID,
+// or nil if there was no session. With ARGV[1] set, it deletes the session
+// only if it belongs to that user. A key without a header is deleted only
+// without ARGV[1], and reported as a session without a user. Its
+// arguments are DeleteArgs.
+const DeleteScript = `
+local h = redis.call('HGET', KEYS[1], 'h')
+if not h then
+  if ARGV[1] == '' and redis.call('DEL', KEYS[1]) == 1 then
+    return ''
+  end
+  return false
+end
+local uid = string.match(h, '^%-?%d+ %-?%d+ [01] (.*)$') or ''
+if ARGV[1] ~= '' and uid ~= ARGV[1] then
+  return false
+end
+redis.call('DEL', KEYS[1])
+return uid
+`
+
+// IndexScript adds session ARGV[3] with score ARGV[2] (ms) to the user
+// index KEYS[1], never lowering a score, removes the entries that expired
+// before ARGV[1] (ms) and makes the set expire with its last session. It
+// returns 1. Its arguments are IndexArgs.
+const IndexScript = `
+if ARGV[3] ~= '' then
+  redis.call('ZADD', KEYS[1], 'GT', ARGV[2], ARGV[3])
+end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1])
+local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+if last[2] then
+  redis.call('PEXPIREAT', KEYS[1], last[2])
+end
+return 1
+`
+
+// CreateArgs returns the arguments of CreateScript for rec: its expiry,
+// then the fields of its hash.
+func CreateArgs(rec *sessionkit.Record) []string {
+	args := make([]string, 0, 7+2*len(rec.Values))
+	args = append(args, unixMilli(rec.ExpiresAt),
+		FieldTimes, EncodeTimes(rec.ExpiresAt, rec.LastSeen),
+		FieldHeader, EncodeHeader(rec))
+	if len(rec.Meta) > 0 {
+		args = append(args, FieldMeta, EncodeMeta(rec.Meta))
+	}
+	for k, v := range rec.Values {
+		args = append(args, ValuePrefix+k, string(v))
+	}
+	return args
+}
+
+// UpdateArgs returns the arguments of UpdateScript for d.
+func UpdateArgs(d sessionkit.Delta) []string {
+	args := make([]string, 0, 7+len(d.Del)+2*len(d.Set))
+	args = append(args, unixMilli(d.ExpiresAt), EncodeTimes(d.ExpiresAt, d.LastSeen), encodeBool(d.Clear), "", "", "", strconv.Itoa(len(d.Del)))
+	if !d.AbsoluteExpiry.IsZero() {
+		args[3] = string(appendTime(nil, d.AbsoluteExpiry))
+	}
+	if d.Persistent != nil {
+		args[4] = encodeBool(*d.Persistent)
+	}
+	if d.UserID != nil {
+		args[5] = "=" + *d.UserID
+	}
+	for _, k := range d.Del {
+		args = append(args, ValuePrefix+k)
+	}
+	for k, v := range d.Set {
+		args = append(args, ValuePrefix+k, string(v))
+	}
+	return args
+}
+
+// TouchArgs returns the arguments of TouchScript.
+func TouchArgs(lastSeen, expiresAt time.Time) []string {
+	return []string{unixMilli(expiresAt), EncodeTimes(expiresAt, lastSeen)}
+}
+
+// DeleteArgs returns the arguments of DeleteScript: owner is the user the
+// session must belong to, or "" to delete it whoever it belongs to.
+func DeleteArgs(owner string) []string {
+	return []string{owner}
+}
+
+// IndexArgs returns the arguments of IndexScript: at now, session id is
+// dead after score. An empty id only trims the index.
+func IndexArgs(now, score time.Time, id string) []string {
+	return []string{strconv.FormatInt(now.UnixMilli(), 10), unixMilli(score), id}
+}
+
+// TrimMax returns the max argument of the ZREMRANGEBYSCORE (from "-inf")
+// that removes the entries of a user index that have expired at now.
+func TrimMax(now time.Time) string {
+	return "(" + strconv.FormatInt(now.UnixMilli(), 10)
+}
+
+// unixMilli returns t for PEXPIREAT. A zero or earlier time becomes 1,
+// which expires the key at once.
+func unixMilli(t time.Time) string {
+	return strconv.FormatInt(max(t.UnixMilli(), 1), 10)
+}
+
+func encodeBool(b bool) string {
+	if b {
+		return "1"
+	}
+	return "0"
+}

@@ -1,0 +1,427 @@
+// Package rueidisstore is a sessionkit.Store backed by Redis, through
+// github.com/redis/rueidis, the Redis organisation's client with
+// auto-pipelining: concurrent requests share a connection and their
+// commands go out in the same writes.
+//
+// It takes a rueidis.Client, so the same store works with a single node, a
+// Redis Cluster and Sentinel, as rueidis.NewClient sets them up. It
+// implements sessionkit.Store, sessionkit.UserIndex and
+// sessionkit.Iterator, and NewExpress returns the store in the format of
+// connect-redis and express-session.
+//
+// The data layout is package redislayout's, the one redisstore (on
+// go-redis) uses too: the two stores are interchangeable on the same data,
+// so instances of an application that run either share their sessions.
+//
+// On a Redis Cluster, rueidis re-reads the cluster map by itself whenever a
+// command fails on a connection error or a CLUSTERDOWN, TRYAGAIN or
+// LOADING reply, and whenever a connection closes, so the store follows a
+// failover within about a second of the promotion with rueidis's default
+// settings; see the README for the figures.
+//
+// The store needs Redis 6.2 or later (rueidis speaks RESP3). Each call is
+// bounded by its context's deadline.
+package rueidisstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/redis/rueidis"
+	"github.com/sessionkit/sessionkit"
+	"github.com/sessionkit/sessionkit/redislayout"
+)
+
+// Options configures a Store.
+type Options struct {
+	// Prefix starts every key the store writes. It defaults to "sk:". It
+	// must not contain '{' or '}', which Redis Cluster reads as a hash tag.
+	// Use the same prefix as redisstore to share its sessions.
+	Prefix string
+}
+
+// Store is a sessionkit.Store backed by Redis. It is safe for concurrent
+// use. Create one with New.
+type Store struct {
+	client rueidis.Client
+	layout redislayout.Layout
+}
+
+var (
+	_ sessionkit.Store     = (*Store)(nil)
+	_ sessionkit.UserIndex = (*Store)(nil)
+	_ sessionkit.Iterator  = (*Store)(nil)
+)
+
+// New returns a store that keeps sessions in Redis through client. It does
+// not send any command. The caller keeps ownership of client and closes it
+// when done.
+func New(client rueidis.Client, opts Options) (*Store, error) {
+	if client == nil {
+		return nil, errors.New("rueidisstore: nil client")
+	}
+	layout, err := redislayout.New(opts.Prefix)
+	if err != nil {
+		return nil, fmt.Errorf("rueidisstore: %w", err)
+	}
+	return &Store{client: client, layout: layout}, nil
+}
+
+// The scripts, their sources in package redislayout. rueidis runs them
+// with EVALSHA and falls back to EVAL; they are not retried, as they
+// write.
+var (
+	createScript = rueidis.NewLuaScript(redislayout.CreateScript)
+	updateScript = rueidis.NewLuaScript(redislayout.UpdateScript)
+	touchScript  = rueidis.NewLuaScript(redislayout.TouchScript)
+	deleteScript = rueidis.NewLuaScript(redislayout.DeleteScript)
+	indexScript  = rueidis.NewLuaScript(redislayout.IndexScript)
+)
+
+// run runs script on key with the arguments args.
+func (s *Store) run(ctx context.Context, script *rueidis.Lua, key string, args []string) rueidis.RedisResult {
+	return script.Exec(ctx, s.client, []string{key}, args)
+}
+
+// Load returns the session with the given ID, or (nil, nil) if there is
+// none or it has expired.
+func (s *Store) Load(ctx context.Context, id string) (*sessionkit.Record, error) {
+	fields, err := s.client.Do(ctx, s.client.B().Hgetall().Key(s.layout.SessionKey(id)).Build()).AsStrMap()
+	if err != nil {
+		return nil, wrapErr(ctx, "load", err)
+	}
+	rec, err := redislayout.DecodeRecord(id, fields)
+	if err != nil {
+		return nil, fmt.Errorf("rueidisstore: %w", err)
+	}
+	return redislayout.Live(rec, time.Now()), nil
+}
+
+// Create stores a new session. It returns sessionkit.ErrExists if a live
+// session already has rec.ID. The key expires at rec.ExpiresAt.
+func (s *Store) Create(ctx context.Context, rec *sessionkit.Record) error {
+	// Index before and after: if the script fails, or this process stops
+	// in between, the index holds an entry too many, which ListByUser and
+	// DeleteByUser check and drop, never a session too few; and if a
+	// concurrent ListByUser drops the entry before the session exists, the
+	// second call puts it back.
+	score := redislayout.IndexScore(rec.ExpiresAt, rec.AbsoluteExpiry)
+	if rec.UserID != "" {
+		if err := s.index(ctx, rec.UserID, rec.ID, score); err != nil {
+			return err
+		}
+	}
+	n, err := s.run(ctx, createScript, s.layout.SessionKey(rec.ID), redislayout.CreateArgs(rec)).AsInt64()
+	if err != nil {
+		return wrapErr(ctx, "create", err)
+	}
+	if n == 0 {
+		return sessionkit.ErrExists
+	}
+	if rec.UserID != "" {
+		return s.index(ctx, rec.UserID, rec.ID, score)
+	}
+	return nil
+}
+
+// Update applies d to the live session id in one script, so that
+// concurrent updates of different keys both survive. It returns
+// sessionkit.ErrNotFound if the session is gone and never recreates it.
+func (s *Store) Update(ctx context.Context, id string, d sessionkit.Delta) error {
+	// A new user is indexed before and after, as in Create.
+	if d.UserID != nil && *d.UserID != "" {
+		err := s.index(ctx, *d.UserID, id, redislayout.IndexScore(d.ExpiresAt, d.AbsoluteExpiry))
+		if err != nil {
+			return err
+		}
+	}
+	old, err := s.run(ctx, updateScript, s.layout.SessionKey(id), redislayout.UpdateArgs(d)).ToString()
+	if rueidis.IsRedisNil(err) {
+		return sessionkit.ErrNotFound
+	}
+	if err != nil {
+		return wrapErr(ctx, "update", err)
+	}
+	h, err := redislayout.ParseHeader(old)
+	if err != nil {
+		return fmt.Errorf("rueidisstore: update: session %s: %w", id, err)
+	}
+	return s.applyIndex(ctx, id, h.AfterUpdate(d))
+}
+
+// Touch sets the last-seen time and expiry of the live session id without
+// rewriting its values. It returns sessionkit.ErrNotFound if the session
+// is gone.
+func (s *Store) Touch(ctx context.Context, id string, lastSeen, expiresAt time.Time) error {
+	old, err := s.run(ctx, touchScript, s.layout.SessionKey(id), redislayout.TouchArgs(lastSeen, expiresAt)).ToString()
+	if rueidis.IsRedisNil(err) {
+		return sessionkit.ErrNotFound
+	}
+	if err != nil {
+		return wrapErr(ctx, "touch", err)
+	}
+	h, err := redislayout.ParseHeader(old)
+	if err != nil {
+		return fmt.Errorf("rueidisstore: touch: session %s: %w", id, err)
+	}
+	return s.applyIndex(ctx, id, h.AfterTouch(expiresAt))
+}
+
+// Delete deletes the session id and removes it from its user's index.
+// Deleting a missing session is not an error.
+func (s *Store) Delete(ctx context.Context, id string) error {
+	uid, err := s.run(ctx, deleteScript, s.layout.SessionKey(id), redislayout.DeleteArgs("")).ToString()
+	if rueidis.IsRedisNil(err) {
+		return nil
+	}
+	if err != nil {
+		return wrapErr(ctx, "delete", err)
+	}
+	if uid != "" {
+		return s.unindex(ctx, uid, id)
+	}
+	return nil
+}
+
+// applyIndex makes the index changes c of session id.
+func (s *Store) applyIndex(ctx context.Context, id string, c redislayout.IndexChange) error {
+	if c.Unindex != "" {
+		if err := s.unindex(ctx, c.Unindex, id); err != nil {
+			return err
+		}
+	}
+	if c.Index != "" {
+		return s.index(ctx, c.Index, id, c.Score)
+	}
+	return nil
+}
+
+// index records in the user's index that session id is dead after score,
+// and trims the index of the entries whose score has passed.
+func (s *Store) index(ctx context.Context, userID, id string, score time.Time) error {
+	err := s.run(ctx, indexScript, s.layout.UserKey(userID), redislayout.IndexArgs(time.Now(), score, id)).Error()
+	if err != nil {
+		return wrapErr(ctx, "index", err)
+	}
+	return nil
+}
+
+// unindex removes sessions from the user's index.
+func (s *Store) unindex(ctx context.Context, userID string, ids ...string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	err := s.client.Do(ctx, s.client.B().Zrem().Key(s.layout.UserKey(userID)).Member(ids...).Build()).Error()
+	if err != nil {
+		return wrapErr(ctx, "unindex", err)
+	}
+	return nil
+}
+
+// ListByUser returns the live sessions of userID, oldest first. It checks
+// every entry of the user's index against the session itself and removes
+// the entries whose session has expired, been deleted or moved to another
+// user.
+func (s *Store) ListByUser(ctx context.Context, userID string) ([]sessionkit.SessionInfo, error) {
+	ids, err := s.userSessions(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	recs, err := s.records(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	list, stale := redislayout.UserSessions(userID, ids, recs)
+	if err := s.dropStale(ctx, userID, stale); err != nil {
+		return nil, err
+	}
+	return list, nil
+}
+
+// DeleteByUser deletes every session of userID except those in except and
+// returns how many it deleted.
+func (s *Store) DeleteByUser(ctx context.Context, userID string, except ...string) (int, error) {
+	ids, err := s.userSessions(ctx, userID)
+	if err != nil {
+		return 0, err
+	}
+	ids = slices.DeleteFunc(ids, func(id string) bool { return slices.Contains(except, id) })
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	n := 0
+	for _, id := range ids {
+		// The script deletes the session only if it still belongs to
+		// userID: the index may hold a session that moved to another user.
+		err := s.run(ctx, deleteScript, s.layout.SessionKey(id), redislayout.DeleteArgs(userID)).Error()
+		if err == nil {
+			n++
+		} else if !rueidis.IsRedisNil(err) {
+			return n, wrapErr(ctx, "delete by user", err)
+		}
+	}
+	if err := s.dropStale(ctx, userID, ids); err != nil {
+		return n, err
+	}
+	return n, nil
+}
+
+// dropStale removes from the user's index the entries ids, found to have no
+// live session of that user, then reads those sessions again and puts back
+// the ones that are now live and the user's, as redisstore does (see
+// there why no live session is left out).
+func (s *Store) dropStale(ctx context.Context, userID string, ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	if err := s.unindex(ctx, userID, ids...); err != nil {
+		return err
+	}
+	recs, err := s.records(ctx, ids)
+	if err != nil {
+		return err
+	}
+	for _, rec := range recs {
+		if rec != nil && rec.UserID == userID {
+			if err := s.index(ctx, userID, rec.ID, redislayout.IndexScore(rec.ExpiresAt, rec.AbsoluteExpiry)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// userSessions trims the user's index and returns the IDs in it.
+func (s *Store) userSessions(ctx context.Context, userID string) ([]string, error) {
+	key := s.layout.UserKey(userID)
+	res := s.client.DoMulti(ctx,
+		s.client.B().Zremrangebyscore().Key(key).Min("-inf").Max(redislayout.TrimMax(time.Now())).Build(),
+		s.client.B().Zrange().Key(key).Min("0").Max("-1").Build())
+	if err := res[0].Error(); err != nil {
+		return nil, wrapErr(ctx, "list by user", err)
+	}
+	ids, err := res[1].AsStrSlice()
+	if err != nil {
+		return nil, wrapErr(ctx, "list by user", err)
+	}
+	return ids, nil
+}
+
+// records reads the sessions ids in one pipeline. An entry is nil when its
+// session is missing or expired.
+func (s *Store) records(ctx context.Context, ids []string) ([]*sessionkit.Record, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	cmds := make(rueidis.Commands, len(ids))
+	for i, id := range ids {
+		cmds[i] = s.client.B().Hgetall().Key(s.layout.SessionKey(id)).Build()
+	}
+	res := s.client.DoMulti(ctx, cmds...)
+	recs := make([]*sessionkit.Record, len(ids))
+	t := time.Now()
+	for i, r := range res {
+		fields, err := r.AsStrMap()
+		if err != nil {
+			return nil, wrapErr(ctx, "read sessions", err)
+		}
+		rec, err := redislayout.DecodeRecord(ids[i], fields)
+		if err != nil {
+			return nil, fmt.Errorf("rueidisstore: %w", err)
+		}
+		recs[i] = redislayout.Live(rec, t)
+	}
+	return recs, nil
+}
+
+// Iterate pages through every live session with SCAN, on every master of a
+// Cluster, never with KEYS. The cursor is opaque, and the same as
+// redisstore's. If the Cluster's topology changes during an iteration,
+// sessions on a node that joined may be missed.
+func (s *Store) Iterate(ctx context.Context, cursor string, limit int) ([]sessionkit.SessionInfo, string, error) {
+	cur, err := redislayout.ParseCursor(cursor)
+	if err != nil {
+		return nil, "", fmt.Errorf("rueidisstore: %w", err)
+	}
+	nodes, err := s.nodes(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	return s.layout.Iterate(ctx, cur, limit, nodes, s.records)
+}
+
+// nodes returns the nodes that hold sessions: on a Cluster, the masters
+// that CLUSTER SLOTS names; otherwise the client's one master.
+func (s *Store) nodes(ctx context.Context) ([]redislayout.Node, error) {
+	if s.client.Mode() != rueidis.ClientModeCluster {
+		return []redislayout.Node{s.scanNode("", s.client)}, nil
+	}
+	slots, err := s.client.Do(ctx, s.client.B().ClusterSlots().Build()).ToArray()
+	if err != nil {
+		return nil, wrapErr(ctx, "iterate", err)
+	}
+	clients := s.client.Nodes()
+	var nodes []redislayout.Node
+	for _, r := range slots {
+		// Each entry: start slot, end slot, master [host, port, ...],
+		// replicas.
+		entry, err := r.ToArray()
+		if err != nil || len(entry) < 3 {
+			return nil, fmt.Errorf("rueidisstore: iterate: unexpected CLUSTER SLOTS reply")
+		}
+		master, err := entry[2].ToArray()
+		if err != nil || len(master) < 2 {
+			return nil, fmt.Errorf("rueidisstore: iterate: unexpected CLUSTER SLOTS reply")
+		}
+		host, err1 := master[0].ToString()
+		port, err2 := master[1].AsInt64()
+		if err1 != nil || err2 != nil {
+			return nil, fmt.Errorf("rueidisstore: iterate: unexpected CLUSTER SLOTS reply")
+		}
+		addr := fmt.Sprintf("%s:%d", host, port)
+		if slices.ContainsFunc(nodes, func(n redislayout.Node) bool { return n.Addr == addr }) {
+			continue
+		}
+		c, ok := clients[addr]
+		if !ok {
+			return nil, fmt.Errorf("rueidisstore: iterate: %w: master %s is not among the client's nodes yet", sessionkit.ErrUnavailable, addr)
+		}
+		nodes = append(nodes, s.scanNode(addr, c))
+	}
+	return nodes, nil
+}
+
+// scanNode returns the node addr that c talks to.
+func (s *Store) scanNode(addr string, c rueidis.Client) redislayout.Node {
+	return redislayout.Node{Addr: addr, Scan: func(ctx context.Context, cursor uint64, match string, count int64) ([]string, uint64, error) {
+		e, err := c.Do(ctx, c.B().Scan().Cursor(cursor).Match(match).Count(count).Type("hash").Build()).AsScanEntry()
+		if err != nil {
+			return nil, 0, wrapErr(ctx, "iterate", err)
+		}
+		return e.Elements, e.Cursor, nil
+	}}
+}
+
+// wrapErr adds context to err and classifies it, as
+// redislayout.WrapError does.
+func wrapErr(ctx context.Context, op string, err error) error {
+	return redislayout.WrapError(ctx, "rueidisstore", op, err, unavailable)
+}
+
+// unavailable reports whether err means that the server could not be
+// reached or is not ready: any error but a Redis error reply, except for
+// the replies of redislayout.UnavailableReply. The caller's cancellation
+// is not an outage either (wrapErr checks the caller's context first, so
+// a context error seen here is not the caller's).
+func unavailable(err error) bool {
+	if errors.Is(err, context.Canceled) {
+		return false
+	}
+	if rerr, ok := rueidis.IsRedisErr(err); ok {
+		return redislayout.UnavailableReply(rerr.Error())
+	}
+	return true
+}
