@@ -6,6 +6,7 @@ require (
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/prometheus/client_golang v1.25.0
 	github.com/redis/go-redis/v9 v9.23.0
+	github.com/schollz/progressbar/v3 v3.19.1
 	github.com/sessionkit/sessionkit v0.1.0
 	github.com/sessionkit/sessionkit/mongostore v0.1.0
 	github.com/sessionkit/sessionkit/pgstore v0.1.0
@@ -14,6 +15,8 @@ require (
 	github.com/sessionkit/sessionkit/sqlitestore v0.1.0
 	go.mongodb.org/mongo-driver/v2 v2.10.0
 	golang.org/x/crypto v0.58.0
+	golang.org/x/sync v0.24.0
+	golang.org/x/term v0.48.0
 	modernc.org/sqlite v1.62.0
 )
 
@@ -35,26 +38,14 @@ require (
 	github.com/prometheus/procfs v0.22.0 // indirect
 	github.com/remyoudompheng/bigfft v0.0.0-20230129092748-24d4a6f8daec // indirect
 	github.com/rivo/uniseg v0.4.7 // indirect
-	github.com/schollz/progressbar/v3 v3.19.1 // indirect
 	github.com/xdg-go/scram v1.4.0 // indirect
 	github.com/xdg-go/stringprep v1.0.4 // indirect
 	github.com/youmark/pkcs8 v0.0.0-20240726163527-a2c0da244d78 // indirect
 	go.uber.org/atomic v1.12.0 // indirect
-	golang.org/x/sync v0.24.0 // indirect
 	golang.org/x/sys v0.50.0 // indirect
-	golang.org/x/term v0.48.0 // indirect
 	golang.org/x/text v0.43.0 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect
 	modernc.org/libc v1.80.1 // indirect
 	modernc.org/mathutil v1.7.1 // indirect
 	modernc.org/memory v1.12.1 // indirect
-)
-
-replace (
-	github.com/sessionkit/sessionkit => ../
-	github.com/sessionkit/sessionkit/mongostore => ../mongostore
-	github.com/sessionkit/sessionkit/pgstore => ../pgstore
-	github.com/sessionkit/sessionkit/redisstore => ../redisstore
-	github.com/sessionkit/sessionkit/sessionprom => ../sessionprom
-	github.com/sessionkit/sessionkit/sqlitestore => ../sqlitestore
 )
