@@ -194,7 +194,8 @@ func (c *cmd) open(ctx context.Context) (sessionkit.Store, error) {
 	defer cancel()
 	b, err := storeurl.Open(openCtx, c.url, storeurl.Options{
 		RedisPrefix:     c.prefix,
-		CleanupInterval: -1, // the operator decides when to purge
+		CleanupInterval: -1,       // the operator decides when to purge
+		MaxConns:        parallel, // export and import keep that many calls in flight
 	})
 	if err != nil {
 		code := ExitUnreachable

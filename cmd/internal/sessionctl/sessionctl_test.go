@@ -88,7 +88,7 @@ func TestHistogram(t *testing.T) {
 		h.add(d)
 	}
 	got := h.buckets()
-	want := []Bucket{{"< 1h", 3600, 3}, {"< 1d", 86400, 2}, {">= 1d", 0, 2}}
+	want := []Bucket{{"< 1h", 3600, 3}, {"1h - 1d", 86400, 2}, {">= 1d", 0, 2}}
 	if len(got) != len(want) {
 		t.Fatalf("buckets %v", got)
 	}

@@ -73,9 +73,12 @@ func (h *histogram) add(d time.Duration) {
 func (h *histogram) buckets() []Bucket {
 	out := make([]Bucket, len(h.counts))
 	for i, n := range h.counts {
-		if i < len(h.bounds) {
+		switch {
+		case i == 0:
 			out[i] = Bucket{Label: "< " + shortDuration(h.bounds[i]), UpToSeconds: int64(h.bounds[i] / time.Second), Count: n}
-		} else {
+		case i < len(h.bounds):
+			out[i] = Bucket{Label: shortDuration(h.bounds[i-1]) + " - " + shortDuration(h.bounds[i]), UpToSeconds: int64(h.bounds[i] / time.Second), Count: n}
+		default:
 			out[i] = Bucket{Label: ">= " + shortDuration(h.bounds[i-1]), Count: n}
 		}
 	}

@@ -65,6 +65,9 @@ type Options struct {
 	// from a goroutine (memory, SQLite, PostgreSQL, MongoDB). Zero means
 	// each store's default; negative turns the goroutine off.
 	CleanupInterval time.Duration
+	// MaxConns is the PostgreSQL pool's size when the URL sets no
+	// pool_max_conns. Zero means pgx's default (4, or the number of CPUs).
+	MaxConns int32
 	// Logger receives the errors of the stores' cleanup goroutines.
 	// Default: slog.Default().
 	Logger *slog.Logger
@@ -145,9 +148,16 @@ func Open(ctx context.Context, rawURL string, opts Options) (*Backend, error) {
 		b.Store, b.Kind = s, "mongodb"
 		b.close = append(b.close, s.Close)
 	case "postgres", "postgresql":
-		pool, err := pgxpool.New(ctx, rawURL)
+		cfg, err := pgxpool.ParseConfig(rawURL)
 		if err != nil {
 			return nil, badURL(fmt.Errorf("postgres: %w", err))
+		}
+		if opts.MaxConns > 0 && !strings.Contains(rawURL, "pool_max_conns") {
+			cfg.MaxConns = opts.MaxConns
+		}
+		pool, err := pgxpool.NewWithConfig(ctx, cfg)
+		if err != nil {
+			return nil, fmt.Errorf("postgres: %w", err)
 		}
 		b.close = append(b.close, func() error { pool.Close(); return nil })
 		if err := pool.Ping(ctx); err != nil {
