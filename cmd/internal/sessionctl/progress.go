@@ -35,8 +35,10 @@ func (p *progressBar) add(n int) {
 	}
 }
 
+// done clears the counter; later calls do nothing.
 func (p *progressBar) done() {
 	if p.bar != nil {
 		p.bar.Finish()
+		p.bar = nil
 	}
 }
