@@ -194,7 +194,11 @@ func writeStats(c *cmd, st *Stats) error {
 	}{{"age (since login)", st.Age}, {"idle (since last request)", st.Idle}} {
 		fmt.Fprintf(w, "\n%s\tsessions\n", h.title)
 		for _, b := range h.buckets {
-			fmt.Fprintf(w, "  %s\t%d\t%s\n", b.Label, b.Count, bar(b.Count, st.Live))
+			if bar := bar(b.Count, st.Live); bar != "" {
+				fmt.Fprintf(w, "  %s\t%d\t%s\n", b.Label, b.Count, bar)
+			} else {
+				fmt.Fprintf(w, "  %s\t%d\n", b.Label, b.Count)
+			}
 		}
 	}
 	return w.Flush()
