@@ -41,6 +41,19 @@ func count(t *testing.T) int {
 	return 100_000
 }
 
+// ferretCount is the number of sessions of the FerretDB test: 10,000, or
+// the value of SESSIONCTL_TEST_FERRETDB_COUNT, or at most count(t).
+func ferretCount(t *testing.T) int {
+	if v := os.Getenv("SESSIONCTL_TEST_FERRETDB_COUNT"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			t.Fatalf("SESSIONCTL_TEST_FERRETDB_COUNT: %v", err)
+		}
+		return n
+	}
+	return min(10_000, count(t))
+}
+
 // result is what one sessionctl run printed and returned.
 type result struct {
 	stdout, stderr string
@@ -336,7 +349,9 @@ func roundTrip(t *testing.T, from, to string, d *dataset) {
 	}
 	toKind := sum.Store
 
+	start = time.Now()
 	ctlJSON(t, &sum, "export", "--store", to, "--out", out2)
+	t.Logf("export of %d sessions from %s: %v", sum.Exported, sum.Store, time.Since(start).Round(time.Millisecond))
 	compareExport(t, out2, d, max(precision[fromKind], precision[toKind]))
 }
 

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sessionkit/sessionkit"
 	"github.com/sessionkit/sessionkit/cmd/internal/sessionctl"
 	"github.com/sessionkit/sessionkit/internal/ferretdbtest"
 	"github.com/sessionkit/sessionkit/internal/testserver"
@@ -56,21 +57,38 @@ func TestPostgresToRedis(t *testing.T) {
 	checkUserCommands(t, pg.DSN, d)
 }
 
-// TestSQLiteToFerretDB migrates from SQLite to a MongoDB-protocol server.
+// TestSQLite is stats and purge on a SQLite file.
+func TestSQLite(t *testing.T) {
+	url := "sqlite:" + filepath.Join(t.TempDir(), "sessions.db")
+	d := generate(count(t), true)
+	seed(t, url, d)
+	checkStats(t, url, d, d.expired)
+	checkPurge(t, url, d)
+}
+
+// TestSQLiteToFerretDB migrates from SQLite to a MongoDB-protocol server,
+// and purges expired records there. It uses ferretCount sessions, not
+// count: FerretDB's SQLite back end answers each paged, sorted find of
+// Iterate by scanning the collection, so 100,000 sessions take far longer
+// than on a MongoDB server (an export had not finished after 8 minutes).
 func TestSQLiteToFerretDB(t *testing.T) {
 	sqliteURL := "sqlite:" + filepath.Join(t.TempDir(), "sessions.db")
 	mongoURL := ferretdbtest.Start(t).URI() + "sessions"
-	d := generate(count(t), true)
+	d := generate(ferretCount(t), true)
 	seed(t, sqliteURL, d)
-	checkStats(t, sqliteURL, d, d.expired)
-	checkPurge(t, sqliteURL, d)
 	roundTrip(t, sqliteURL, mongoURL, d)
-	checkStats(t, mongoURL, d, 0)
-	var p sessionctl.Purged
-	ctlJSON(t, &p, "purge", "--store", mongoURL)
-	if p.Deleted != 0 || p.NativeExpiry {
-		t.Errorf("purge on FerretDB: %+v", p)
+
+	// The export skipped the expired records; put them into FerretDB for
+	// stats and purge.
+	var expired []*sessionkit.Record
+	for _, r := range d.recs {
+		if _, live := d.live[r.ID]; !live {
+			expired = append(expired, r)
+		}
 	}
+	seed(t, mongoURL, &dataset{recs: expired})
+	checkStats(t, mongoURL, d, d.expired)
+	checkPurge(t, mongoURL, d)
 	checkUserCommands(t, mongoURL, d)
 }
 
