@@ -41,7 +41,7 @@ func count(t *testing.T) int {
 	return 100_000
 }
 
-// ferretCount is the number of sessions of the FerretDB test: 2,000, or
+// ferretCount is the number of sessions of the FerretDB test: 1,000, or
 // the value of SESSIONCTL_TEST_FERRETDB_COUNT, or at most count(t).
 func ferretCount(t *testing.T) int {
 	if v := os.Getenv("SESSIONCTL_TEST_FERRETDB_COUNT"); v != "" {
@@ -51,7 +51,7 @@ func ferretCount(t *testing.T) int {
 		}
 		return n
 	}
-	return min(2000, count(t))
+	return min(1000, count(t))
 }
 
 // result is what one sessionctl run printed and returned.
