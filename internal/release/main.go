@@ -17,8 +17,9 @@
 //     the README's quick start and every library package, and vets them;
 //   - builds the library modules that claim an older Go than the current
 //     toolchain with exactly that Go release (GOTOOLCHAIN);
-//   - go-installs cmd/authserver from the proxy, starts it on a free port
-//     and checks that /healthz answers.
+//   - go-installs cmd/authserver and cmd/sessionctl from the proxy, starts
+//     authserver on a free port, checks that /healthz answers and that
+//     sessionctl reads the app's session store.
 //
 // Any failure names the module and the rule it broke, and the command exits
 // with status 1.
@@ -72,7 +73,7 @@ var published = []string{
 	"sessionotel",
 	"ginsession",
 	"echosession",
-	"cmd/authserver",
+	"cmd",
 }
 
 // testOnly lists the modules that hold tests and test tooling. They are
@@ -80,6 +81,7 @@ var published = []string{
 var testOnly = []string{
 	"bench",
 	"cmd/authserver/e2e",
+	"cmd/sessionctltest",
 	"internal/ferretdbtest",
 	"internal/redissuite",
 	"internal/release",
@@ -91,8 +93,11 @@ var testOnly = []string{
 	"rueidisstore/rueidistest",
 }
 
-// app is the published module that is a command rather than a library.
-const app = "cmd/authserver"
+// app is the published module that holds the commands rather than a
+// library, and commands are the commands it holds.
+const app = "cmd"
+
+var commands = []string{"authserver", "sessionctl"}
 
 // quickstartMarker precedes the README's quick start code block.
 const quickstartMarker = "<!-- quickstart: examples/quickstart/main.go -->\n```go\n"
@@ -572,13 +577,15 @@ func checkOldestGo(work string, env []string, mods map[string]*mod, version stri
 	return nil
 }
 
-// checkInstall go-installs the app from the proxy, starts it and asks
-// /healthz.
+// checkInstall go-installs the commands from the proxy, starts authserver
+// and asks /healthz, then runs sessionctl stats on the app's session store.
 func checkInstall(work string, env []string, m *mod, version string, log func(string, ...any)) error {
 	bin := filepath.Join(work, "bin")
 	installEnv := append(slices.Clip(env), "GOBIN="+bin)
-	if out, err := goCmd(work, installEnv, "install", m.path+"@"+version); err != nil {
-		return fmt.Errorf("module %s: rule \"go install works from a proxy\": %v\n%s", m.path, err, out)
+	for _, c := range commands {
+		if out, err := goCmd(work, installEnv, "install", m.path+"/"+c+"@"+version); err != nil {
+			return fmt.Errorf("module %s: rule \"go install works from a proxy\": %s: %v\n%s", m.path, c, err, out)
+		}
 	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -588,7 +595,8 @@ func checkInstall(work string, env []string, m *mod, version string, log func(st
 	l.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	cmd := exec.CommandContext(ctx, filepath.Join(bin, path.Base(m.path)), "-addr", addr, "-data", filepath.Join(work, "data"))
+	data := filepath.Join(work, "data")
+	cmd := exec.CommandContext(ctx, filepath.Join(bin, "authserver"), "-addr", addr, "-data", data)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
@@ -601,8 +609,8 @@ func checkInstall(work string, env []string, m *mod, version string, log func(st
 		if err == nil {
 			res.Body.Close()
 			if res.StatusCode == http.StatusOK {
-				log("go install %s@%s: the installed app answers /healthz", m.path, version)
-				return nil
+				log("go install %s/authserver@%s: the installed app answers /healthz", m.path, version)
+				break
 			}
 			err = fmt.Errorf("status %d", res.StatusCode)
 		}
@@ -611,6 +619,12 @@ func checkInstall(work string, env []string, m *mod, version string, log func(st
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+	stats := exec.Command(filepath.Join(bin, "sessionctl"), "stats", "--json", "--store", "sqlite:"+filepath.Join(data, "sessions.db"))
+	if b, err := stats.CombinedOutput(); err != nil || !bytes.Contains(b, []byte(`"store":"sqlite"`)) {
+		return fmt.Errorf("module %s: rule \"the installed sessionctl reads the app's store\": %v\n%s", m.path, err, b)
+	}
+	log("go install %s/sessionctl@%s: sessionctl stats reads the app's session store", m.path, version)
+	return nil
 }
 
 // withModMod returns env with GOFLAGS that let go build and go vet record

@@ -5,7 +5,7 @@ go 1.26.0
 require (
 	github.com/chromedp/cdproto v0.159.3
 	github.com/chromedp/chromedp v0.23.0
-	github.com/sessionkit/sessionkit/cmd/authserver v0.1.0
+	github.com/sessionkit/sessionkit/cmd v0.1.0
 	github.com/sessionkit/sessionkit/internal/ferretdbtest v0.1.0
 	go.mongodb.org/mongo-driver/v2 v2.10.0
 	golang.org/x/crypto v0.58.0
@@ -71,7 +71,7 @@ require (
 	golang.org/x/exp v0.0.0-20250506013437-ce4c2cf36ca6 // indirect
 	golang.org/x/net v0.60.0 // indirect
 	golang.org/x/sync v0.24.0 // indirect
-	golang.org/x/sys v0.49.0 // indirect
+	golang.org/x/sys v0.50.0 // indirect
 	golang.org/x/text v0.43.0 // indirect
 	google.golang.org/genproto/googleapis/api v0.0.0-20250519155744-55703ea1f237 // indirect
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20250519155744-55703ea1f237 // indirect
@@ -85,7 +85,7 @@ require (
 
 replace (
 	github.com/sessionkit/sessionkit => ../../..
-	github.com/sessionkit/sessionkit/cmd/authserver => ..
+	github.com/sessionkit/sessionkit/cmd => ../..
 	github.com/sessionkit/sessionkit/internal/ferretdbtest => ../../../internal/ferretdbtest
 	github.com/sessionkit/sessionkit/mongostore => ../../../mongostore
 	github.com/sessionkit/sessionkit/pgstore => ../../../pgstore

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/sessionkit/sessionkit/cmd/internal/storeurl"
 	"regexp"
 	"strings"
 	"time"
@@ -114,7 +115,7 @@ func OpenSQLiteUsers(ctx context.Context, path string) (UserStore, error) {
 	if path == ":memory:" {
 		dsn = "file::memory:?_pragma=busy_timeout(5000)"
 	}
-	if err := createPrivate(path); err != nil {
+	if err := storeurl.CreatePrivate(path); err != nil {
 		return nil, err
 	}
 	db, err := sql.Open("sqlite", dsn)

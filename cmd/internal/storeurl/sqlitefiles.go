@@ -1,4 +1,4 @@
-package app
+package storeurl
 
 import (
 	"errors"
@@ -7,12 +7,12 @@ import (
 	"strings"
 )
 
-// createPrivate creates the SQLite database file path, empty and with mode
+// CreatePrivate creates the SQLite database file path, empty and with mode
 // 0600, when it does not exist yet. SQLite gives the -wal and -shm files
 // it makes next to a database the mode of the database file, so all three
 // stay private. An existing file keeps its mode; ":memory:" and URI names
 // are left to SQLite.
-func createPrivate(path string) error {
+func CreatePrivate(path string) error {
 	if path == ":memory:" || strings.HasPrefix(path, "file:") || strings.ContainsAny(path, "?#") {
 		return nil
 	}
