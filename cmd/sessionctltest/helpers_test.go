@@ -26,7 +26,8 @@ import (
 )
 
 // count is the number of sessions of the large tests: 100,000, or the
-// value of SESSIONCTL_TEST_COUNT, or 2,000 with -short.
+// value of SESSIONCTL_TEST_COUNT, or 2,000 with -short, or 5,000 under the
+// race detector (scripts/test.sh runs the full size without it).
 func count(t *testing.T) int {
 	if v := os.Getenv("SESSIONCTL_TEST_COUNT"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -35,8 +36,11 @@ func count(t *testing.T) int {
 		}
 		return n
 	}
-	if testing.Short() {
+	switch {
+	case testing.Short():
 		return 2000
+	case raceEnabled:
+		return 5000
 	}
 	return 100_000
 }
