@@ -249,6 +249,8 @@ func StartRedisClusterWith(t testing.TB, opts RedisClusterOptions) *RedisCluster
 				"--cluster-node-timeout", strconv.FormatInt(timeout.Milliseconds(), 10),
 				// An explicit bus port, so that port+10000 need not be free.
 				"--cluster-port", strconv.Itoa(FreePort(t)),
+				// Start a replica's first sync at once, not after 5 s.
+				"--repl-diskless-sync-delay", "0",
 			}, opts.Args...)
 		})
 		t.Cleanup(r.Stop)
@@ -279,6 +281,21 @@ func StartRedisClusterWith(t testing.TB, opts RedisClusterOptions) *RedisCluster
 		t.Fatalf("testserver: %v", err)
 	}
 	c.Masters, c.Replicas = clusterRoles(parseClusterNodes(text))
+	// A replica that reports its link up may still be loading its first
+	// copy; the master lists it as online only once the copy is done and
+	// the replication stream flows.
+	for _, m := range c.Masters {
+		for {
+			repl, err := RedisDo(m, "INFO", "replication")
+			if err == nil && strings.Count(repl, ",state=online,") == len(c.Replicas[m]) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("testserver: the replicas of %s not online within %v: %v\n%s", m, redisTimeout, err, repl)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
 	return c
 }
 
@@ -516,24 +533,56 @@ func flatten(v any) string {
 	}
 }
 
+// RedisDoAll sends the commands one after the other on one connection, as
+// a client that needs them on the same connection does (WAIT counts the
+// replicas that acknowledged that connection's writes), and returns their
+// replies flattened as RedisDo does. It stops at the first error.
+func RedisDoAll(addr string, cmds ...[]string) ([]string, error) {
+	replies, err := redisDoAll(addr, cmds...)
+	out := make([]string, len(replies))
+	for i, r := range replies {
+		out[i] = flatten(r)
+	}
+	return out, err
+}
+
 // redisDo sends one command and returns the decoded reply: a string, an
 // int64, nil or a []any.
 func redisDo(addr string, args ...string) (any, error) {
+	replies, err := redisDoAll(addr, args)
+	if err != nil {
+		return nil, err
+	}
+	return replies[0], nil
+}
+
+// redisDoAll sends cmds on one connection and returns the decoded replies
+// up to the first error.
+func redisDoAll(addr string, cmds ...[]string) ([]any, error) {
 	conn, err := net.DialTimeout("tcp", addr, time.Second)
 	if err != nil {
 		return nil, err
 	}
 	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(5 * time.Second))
-	var b strings.Builder
-	fmt.Fprintf(&b, "*%d\r\n", len(args))
-	for _, a := range args {
-		fmt.Fprintf(&b, "$%d\r\n%s\r\n", len(a), a)
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	r := bufio.NewReader(conn)
+	var replies []any
+	for _, args := range cmds {
+		var b strings.Builder
+		fmt.Fprintf(&b, "*%d\r\n", len(args))
+		for _, a := range args {
+			fmt.Fprintf(&b, "$%d\r\n%s\r\n", len(a), a)
+		}
+		if _, err := conn.Write([]byte(b.String())); err != nil {
+			return replies, err
+		}
+		reply, err := readReply(r)
+		if err != nil {
+			return replies, err
+		}
+		replies = append(replies, reply)
 	}
-	if _, err := conn.Write([]byte(b.String())); err != nil {
-		return nil, err
-	}
-	return readReply(bufio.NewReader(conn))
+	return replies, nil
 }
 
 // readReply reads one RESP2 reply.
@@ -577,4 +626,47 @@ func readReply(r *bufio.Reader) (any, error) {
 		return a, nil
 	}
 	return nil, fmt.Errorf("testserver: unexpected reply %q", line)
+}
+
+// WaitReplicated waits until every replica of the master at addr has
+// acknowledged all of the master's writes so far, whichever connection made
+// them, and fails the test after redisTimeout.
+func WaitReplicated(t testing.TB, addr string) {
+	t.Helper()
+	deadline := time.Now().Add(redisTimeout)
+	for {
+		repl, err := RedisDo(addr, "INFO", "replication")
+		if err == nil && replicated(repl) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("testserver: replicas of %s not caught up within %v: %v\n%s", addr, redisTimeout, err, repl)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// replicated reports whether the INFO replication text of a master shows
+// at least one replica and every replica online at the master's offset.
+func replicated(info string) bool {
+	var offset string
+	var replicas []string
+	for line := range strings.Lines(info) {
+		line = strings.TrimSpace(line)
+		if v, ok := strings.CutPrefix(line, "master_repl_offset:"); ok {
+			offset = v
+		}
+		if strings.HasPrefix(line, "slave") && strings.Contains(line, ":ip=") {
+			replicas = append(replicas, line)
+		}
+	}
+	if offset == "" || len(replicas) == 0 {
+		return false
+	}
+	for _, r := range replicas {
+		if !strings.Contains(r, ",state=online,") || !strings.Contains(r, ",offset="+offset+",") {
+			return false
+		}
+	}
+	return true
 }

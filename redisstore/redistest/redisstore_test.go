@@ -529,9 +529,7 @@ func TestSentinelFailover(t *testing.T) {
 		recs = append(recs, rec)
 	}
 	// Make sure the replica has everything before it takes over.
-	if err := c.Do(ctx, "WAIT", 1, 5000).Err(); err != nil {
-		t.Fatal(err)
-	}
+	testserver.WaitReplicated(t, nodes[0])
 
 	sc := redis.NewSentinelClient(&redis.Options{Addr: sentinels[0]})
 	defer sc.Close()
