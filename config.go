@@ -162,17 +162,22 @@ func (cfg Config) normalize() (Config, error) {
 	return cfg, nil
 }
 
-// DefaultMetadata records the client IP (the host part of RemoteAddr) and
-// the user agent (cut to 256 bytes). Behind a reverse proxy, set
+// DefaultMetadata records the client IP (the host part of RemoteAddr), the
+// user agent (cut to 256 bytes) and the Accept-Language header (cut to 64
+// bytes), under the keys "ip", "ua" and "lang". Behind a reverse proxy, set
 // Config.Metadata to read the proxy's header instead.
 func DefaultMetadata(r *http.Request) map[string]string {
 	ip := r.RemoteAddr
 	if h, _, err := net.SplitHostPort(ip); err == nil {
 		ip = h
 	}
-	ua := r.UserAgent()
-	if len(ua) > 256 {
-		ua = ua[:256]
+	return map[string]string{"ip": ip, "ua": cut(r.UserAgent(), 256), "lang": cut(r.Header.Get("Accept-Language"), 64)}
+}
+
+// cut returns s cut to at most n bytes.
+func cut(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
 	}
-	return map[string]string{"ip": ip, "ua": ua}
+	return s
 }

@@ -45,6 +45,11 @@ var ErrNotFound = errors.New("sessionkit: session not found")
 // never a normal race.
 var ErrExists = errors.New("sessionkit: session already exists")
 
+// ErrTooManySessions is returned by Store.LinkUser of a SessionLimiter,
+// and so by Session.SetUserID, when the user already has as many live
+// sessions as Config.MaxSessionsPerUser allows and the policy is RejectNew.
+var ErrTooManySessions = errors.New("sessionkit: the user has too many sessions")
+
 // ErrUnavailable wraps store errors that mean the backend could not be
 // reached (connection refused, timeout). The middleware answers such errors
 // with 503 Service Unavailable instead of 500.

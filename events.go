@@ -54,7 +54,7 @@ const (
 	RejectedUnknown = "unknown"
 )
 
-// lifecycle logs the creation, renewal or expiry e of a session at Info,
+// lifecycle logs the creation, renewal, end or expiry e of a session at Info,
 // with its user, client IP and User-Agent from meta (see
 // DefaultMetadata), and hands e to Config.OnEvent. The log never carries
 // the token nor the store key.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -201,7 +202,7 @@ func TestRejectedTokens(t *testing.T) {
 	}
 }
 
-// TestLifecycleLogged checks that creation, renewal and expiry are logged
+// TestLifecycleLogged checks that creation, renewal, expiry and destruction are logged
 // at Info with the user, client IP and User-Agent, and that neither a token
 // nor a store key ever reaches the log.
 func TestLifecycleLogged(t *testing.T) {
@@ -214,6 +215,7 @@ func TestLifecycleLogged(t *testing.T) {
 		req := httptest.NewRequest("GET", "https://example.test/", nil)
 		req.RemoteAddr = "203.0.113.7:4711"
 		req.Header.Set("User-Agent", "lifecycle-agent")
+		req.Header.Set("Accept-Language", "de-CH")
 		if cookie != "" {
 			req.Header.Set("Cookie", sessionkit.DefaultCookieName+"="+cookie)
 		}
@@ -230,9 +232,17 @@ func TestLifecycleLogged(t *testing.T) {
 		return cookie
 	}
 	c := do("", func(s *sessionkit.Session) { _ = s.SetUserID("alice") })
-	c = do(c, func(s *sessionkit.Session) { _ = s.Renew(true) })
+	c = do(c, func(s *sessionkit.Session) {
+		want := map[string]string{"ip": "203.0.113.7", "ua": "lifecycle-agent", "lang": "de-CH"}
+		if got := s.Meta(); !maps.Equal(got, want) {
+			t.Errorf("Meta() = %v; want %v", got, want)
+		}
+		_ = s.Renew(true)
+	})
 	clock.Advance(sessionkit.DefaultIdleTimeout + time.Second)
 	do(c, func(*sessionkit.Session) {})
+	c = do("", func(s *sessionkit.Session) { _ = s.SetUserID("alice") })
+	do(c, func(s *sessionkit.Session) { _ = s.Destroy() })
 
 	var got []string
 	for _, rec := range logs.records(t) {
@@ -245,7 +255,8 @@ func TestLifecycleLogged(t *testing.T) {
 		}
 		got = append(got, msg)
 	}
-	want := []string{"sessionkit: session created", "sessionkit: session renewed", "sessionkit: session expired"}
+	want := []string{"sessionkit: session created", "sessionkit: session renewed", "sessionkit: session expired",
+		"sessionkit: session created", "sessionkit: session destroyed"}
 	if !slices.Equal(got, want) {
 		t.Fatalf("lifecycle log = %q; want %q", got, want)
 	}

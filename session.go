@@ -222,6 +222,18 @@ func (s *Session) ID() string {
 	return s.stored.ID
 }
 
+// Meta returns a copy of the metadata recorded when the session was created
+// (Config.Metadata: by default the client IP, User-Agent and
+// Accept-Language), or nil for a session not stored yet.
+func (s *Session) Meta() map[string]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stored.ID == "" {
+		return nil
+	}
+	return maps.Clone(s.rec.Meta)
+}
+
 // Status reports what the request has done to the session so far.
 func (s *Session) Status() Status {
 	s.mu.Lock()
@@ -282,7 +294,7 @@ func (s *Session) Destroy() error {
 		if err := s.m.store.destroy(ctx, s.stored.record()); err != nil {
 			return err
 		}
-		s.m.emit(ctx, Event{Kind: EventDestroyed, ID: s.stored.ID, UserID: s.stored.UserID, Reason: "destroy"})
+		s.m.lifecycle(ctx, Event{Kind: EventDestroyed, ID: s.stored.ID, UserID: s.stored.UserID, Reason: "destroy"}, s.rec.Meta)
 	}
 	s.token, s.rec, s.owned, s.stored, s.delta = "", &emptyRecord, false, storedState{}, nil
 	s.status, s.resend, s.graced = StatusDestroyed, false, false

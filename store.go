@@ -200,6 +200,23 @@ type UserIndex interface {
 	DeleteByUser(ctx context.Context, userID string, except ...string) (int, error)
 }
 
+// SessionLimiter is an optional Store capability behind
+// Config.MaxSessionsPerUser: linking a stored session to a user while
+// holding the user to a number of live sessions, in one atomic step across
+// every instance that shares the store, so that concurrent logins cannot
+// exceed the limit.
+//
+// LinkUser sets the UserID of the record id to userID. It first counts the
+// user's other live sessions (ExpiresAt after now, by the manager's clock).
+// When there are max or more, with evict false it changes nothing and
+// returns ErrTooManySessions; with evict true it deletes the oldest of them
+// (by CreatedAt, then ID) until max-1 remain, links id, and returns the IDs
+// it deleted. It returns ErrNotFound when no live record has the ID. max is
+// at least 1.
+type SessionLimiter interface {
+	LinkUser(ctx context.Context, id, userID string, max int, evict bool, now time.Time) (evicted []string, err error)
+}
+
 // Iterator is an optional Store capability: paging through every session.
 // Like Load, it may include sessions whose ExpiresAt has passed, which the
 // manager filters out. Pass an empty cursor to start; an empty next cursor

@@ -35,7 +35,7 @@ func (m *Manager) RevokeSession(ctx context.Context, userID, id string) error {
 			if err := m.cfg.Store.Delete(ctx, id); err != nil {
 				return err
 			}
-			m.emit(ctx, Event{Kind: EventDestroyed, ID: id, UserID: userID, Reason: "revoked"})
+			m.lifecycle(ctx, Event{Kind: EventDestroyed, ID: id, UserID: userID, Reason: "revoked"}, info.Meta)
 			return nil
 		}
 	}
@@ -66,10 +66,10 @@ func (m *Manager) RevokeUserSessions(ctx context.Context, userID string, except 
 // them (n is -1), gets one event without an ID.
 func (m *Manager) revoked(ctx context.Context, userID string, n int, ended []string) {
 	if n < 0 {
-		m.emit(ctx, Event{Kind: EventDestroyed, UserID: userID, Reason: "revoked"})
+		m.lifecycle(ctx, Event{Kind: EventDestroyed, UserID: userID, Reason: "revoked"}, nil)
 	}
 	for _, id := range ended {
-		m.emit(ctx, Event{Kind: EventDestroyed, ID: id, UserID: userID, Reason: "revoked"})
+		m.lifecycle(ctx, Event{Kind: EventDestroyed, ID: id, UserID: userID, Reason: "revoked"}, nil)
 	}
 }
 
