@@ -101,6 +101,7 @@ func Run(t *testing.T, opts Options) {
 	probe := opts.New(t)
 	_, hasIndex := probe.(sessionkit.UserIndex)
 	_, hasIterator := probe.(sessionkit.Iterator)
+	_, hasLimiter := probe.(sessionkit.SessionLimiter)
 
 	t.Run("Contract", func(t *testing.T) {
 		for _, c := range contractChecks {
@@ -112,6 +113,9 @@ func Run(t *testing.T, opts Options) {
 	}
 	if hasIterator {
 		t.Run("Iterator", func(t *testing.T) { runCapability(t, iteratorChecks, opts.New) })
+	}
+	if hasLimiter {
+		t.Run("SessionLimiter", func(t *testing.T) { runCapability(t, limiterChecks, opts.New) })
 	}
 	t.Run("Middleware", func(t *testing.T) {
 		runManager(t, harness{
