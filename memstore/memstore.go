@@ -22,6 +22,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sessionkit/sessionkit"
@@ -54,14 +55,14 @@ type Store struct {
 
 type shard struct {
 	mu   sync.RWMutex
-	recs map[string]entry
+	recs map[string]*entry
 }
 
 // New returns a Store and starts its cleanup goroutine.
 func New(opts Options) *Store {
 	s := &Store{seed: maphash.MakeSeed(), users: make(map[string]map[string]struct{})}
 	for i := range s.shards {
-		s.shards[i].recs = make(map[string]entry)
+		s.shards[i].recs = make(map[string]*entry)
 	}
 	interval := opts.CleanupInterval
 	if interval == 0 {
@@ -112,12 +113,12 @@ func (s *Store) Load(ctx context.Context, id string) (*sessionkit.Record, error)
 	}
 	sh := s.shard(id)
 	sh.mu.RLock()
-	r, ok := sh.recs[id]
+	e := sh.recs[id]
 	sh.mu.RUnlock()
-	if !ok {
+	if e == nil {
 		return nil, nil
 	}
-	return r.record(id), nil // nil for a corrupt entry: not found
+	return e.shared(id), nil // nil for a corrupt entry: not found
 }
 
 // Create implements sessionkit.Store. A record whose ExpiresAt has passed
@@ -338,29 +339,47 @@ var errInvalidCursor = errors.New("memstore: invalid cursor")
 // entry is a record as the store keeps it: about 250 bytes of overhead per
 // session (the record itself encoded with recordcodec, without its ID, which
 // is the map key) instead of the 900 of a *sessionkit.Record with two maps.
+// An entry is never modified: a change replaces it. Load decodes it once and
+// hands the decoded record to every later Load (the contract forbids callers
+// to modify it), so only sessions read since their last write carry a
+// decoded copy.
 type entry struct {
 	data    []byte // recordcodec encoding, ID left out
 	UserID  string
 	expires int64 // ExpiresAt in Unix nanoseconds
+	decoded atomic.Pointer[sessionkit.Record]
 }
 
-func newEntry(rec *sessionkit.Record) entry {
+func newEntry(rec *sessionkit.Record) *entry {
 	c := *rec
 	c.ID = ""
-	return entry{data: recordcodec.Append(nil, time.Time{}, &c), UserID: rec.UserID, expires: rec.ExpiresAt.UnixNano()}
+	return &entry{data: recordcodec.Append(nil, time.Time{}, &c), UserID: rec.UserID, expires: rec.ExpiresAt.UnixNano()}
 }
 
-func (e entry) live(now time.Time) bool { return now.UnixNano() < e.expires }
+func (e *entry) live(now time.Time) bool { return now.UnixNano() < e.expires }
 
-// record decodes the entry. Its values are slices of e.data, which is never
-// modified: a change replaces the whole entry.
-// It returns nil for an entry that does not decode, which only a bug in
-// this package could write.
-func (e entry) record(id string) *sessionkit.Record {
+// record decodes the entry into a record of the caller's own. Its values
+// are slices of e.data, which is never modified. It returns nil for an
+// entry that does not decode, which only a bug in this package could write.
+func (e *entry) record(id string) *sessionkit.Record {
 	rec, _, ok := recordcodec.Parse(e.data)
 	if !ok {
 		return nil
 	}
 	rec.ID = id
+	return rec
+}
+
+// shared returns the decoded record shared by every Load of the entry,
+// decoding it on the first. Two Loads that race may both decode; either
+// copy is the same record.
+func (e *entry) shared(id string) *sessionkit.Record {
+	if rec := e.decoded.Load(); rec != nil {
+		return rec
+	}
+	rec := e.record(id)
+	if rec != nil {
+		e.decoded.Store(rec)
+	}
 	return rec
 }

@@ -53,3 +53,32 @@ func TestExpiryIsGarbageCollection(t *testing.T) {
 		t.Fatalf("ListByUser after DeleteExpired = %v; want the live record", list)
 	}
 }
+
+// TestLoadSharesUntilWrite checks that Loads of an unchanged session share
+// one decoded record, that an Update replaces it without touching the copy
+// earlier Loads hold, and that loading allocates nothing after the first.
+func TestLoadSharesUntilWrite(t *testing.T) {
+	s := memstore.New(memstore.Options{})
+	defer s.Close()
+	ctx := t.Context()
+	now := time.Now()
+	rec := &sessionkit.Record{ID: "a", CreatedAt: now, LastSeen: now, ExpiresAt: now.Add(time.Hour),
+		Values: map[string][]byte{"n": []byte("1")}}
+	if err := s.Create(ctx, rec); err != nil {
+		t.Fatal(err)
+	}
+	first, _ := s.Load(ctx, "a")
+	if again, _ := s.Load(ctx, "a"); again != first {
+		t.Fatal("two Loads of an unchanged session decoded it twice")
+	}
+	if n := testing.AllocsPerRun(100, func() { s.Load(ctx, "a") }); n != 0 {
+		t.Fatalf("Load of a decoded session allocates %v times; want 0", n)
+	}
+	if err := s.Update(ctx, "a", sessionkit.Delta{Set: map[string][]byte{"n": []byte("2")}, LastSeen: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	after, _ := s.Load(ctx, "a")
+	if string(after.Values["n"]) != "2" || string(first.Values["n"]) != "1" {
+		t.Fatalf("after Update: Load sees n=%s, the earlier copy n=%s; want 2 and 1", after.Values["n"], first.Values["n"])
+	}
+}
