@@ -238,9 +238,9 @@ func TestKindAndCapabilities(t *testing.T) {
 	defer ms.Close()
 	ctx := context.Background()
 	for _, tc := range []struct {
-		name                   string
-		store                  sessionkit.Store
-		kind                   string
+		name                            string
+		store                           sessionkit.Store
+		kind                            string
 		index, iterator, limiter, close bool
 	}{
 		{"memstore", ms, "memstore", true, true, true, true},
