@@ -57,6 +57,17 @@ type Config struct {
 	// token at once, which is what a login (a privilege change) needs.
 	RenewGrace time.Duration
 
+	// MaxSessionsPerUser, when positive, holds each user to this many live
+	// sessions: Session.SetUserID links a session to its user through the
+	// store's SessionLimiter, atomically across every instance sharing the
+	// store, and LimitPolicy says what happens to one session too many.
+	// The Store must implement SessionLimiter; a ClientStore cannot.
+	// Default 0: no limit.
+	MaxSessionsPerUser int
+	// LimitPolicy is what MaxSessionsPerUser does at the limit: EvictOldest
+	// (the default) or RejectNew.
+	LimitPolicy LimitPolicy
+
 	// Codec encodes values (default JSONCodec).
 	Codec Codec
 	// Tokens is the token scheme: how tokens are made, carried in the
@@ -139,6 +150,9 @@ func (cfg Config) normalize() (Config, error) {
 			}
 		}
 		cfg.Tokens = newDefaultTokens(signer)
+	}
+	if err := cfg.checkLimit(); err != nil {
+		return cfg, err
 	}
 	var err error
 	if cfg.Cookie, err = checkCookie(cfg.Cookie); err != nil {

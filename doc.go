@@ -66,6 +66,17 @@
 // until the grace ends, a deadline no later request extends, and cannot
 // change it (ErrRenewed).
 //
+// # Sessions per user
+//
+// Config.MaxSessionsPerUser holds each user to a number of live sessions.
+// Session.SetUserID then links the session in the store at once, through
+// the store's SessionLimiter, which counts the user's live sessions (by the
+// manager's clock) and links in one atomic step, so concurrent logins on
+// several instances cannot exceed the limit. Under EvictOldest (the
+// default) the oldest sessions end, each reported as EventDestroyed with
+// Reason ReasonSessionLimit; under RejectNew, SetUserID returns
+// ErrTooManySessions and the session stays unlinked.
+//
 // # Sudo mode and remember-me
 //
 // Session.MarkAuthenticated, called at every login after Renew and
@@ -82,7 +93,8 @@
 // # Stores
 //
 // Server-side stores implement Store, and optionally UserIndex (list and end
-// a user's sessions) and Iterator (Manager.Iterate). Client stores implement
+// a user's sessions), Iterator (Manager.Iterate) and SessionLimiter
+// (Config.MaxSessionsPerUser). Client stores implement
 // ClientStore, and optionally Resealer, UserRevoker and CookieNamer. Package
 // memstore is in this module; Redis, MongoDB, PostgreSQL and SQLite stores
 // are separate modules, so an application pulls in only the driver it uses.

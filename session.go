@@ -176,8 +176,16 @@ func (s *Session) UserID() string {
 
 // SetUserID links the session to a user, for the per-user index ("your
 // devices", "sign out everywhere"). Call Renew first when this is a login.
+//
+// With Config.MaxSessionsPerUser, linking is written to the store at once
+// (storing a new session first) and may end the user's oldest sessions
+// or, under RejectNew, return ErrTooManySessions and leave the session
+// unlinked.
 func (s *Session) SetUserID(userID string) error {
 	return s.change(func() error {
+		if s.limited(userID) {
+			return s.linkLimited(userID)
+		}
 		s.edit().UserID = userID
 		s.pending().UserID = &userID
 		s.status = StatusModified

@@ -6,7 +6,7 @@
 // manager decides by its own clock whether they are alive. A background
 // goroutine removes the records whose ExpiresAt has passed by the real
 // clock, as garbage collection; Close stops it. The store implements
-// sessionkit.UserIndex and sessionkit.Iterator.
+// sessionkit.UserIndex, sessionkit.Iterator and sessionkit.SessionLimiter.
 //
 // A call whose context is already done returns the context's error and
 // changes nothing. Once a call has started it runs to completion: every
@@ -49,6 +49,10 @@ type Store struct {
 
 	umu   sync.Mutex
 	users map[string]map[string]struct{} // user ID -> record IDs
+
+	// lmu serialises LinkUser, so that two links of one user cannot both
+	// count the same room.
+	lmu sync.Mutex
 
 	cleanup *cleanup.Loop
 }
@@ -180,6 +184,12 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	s.delete(id)
+	return nil
+}
+
+// delete removes the record id, if any.
+func (s *Store) delete(id string) {
 	sh := s.shard(id)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
@@ -187,7 +197,6 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 		delete(sh.recs, id)
 		s.unindex(r.UserID, id)
 	}
-	return nil
 }
 
 func (s *Store) index(user, id string) {
@@ -233,6 +242,11 @@ func (s *Store) ListByUser(ctx context.Context, userID string) ([]sessionkit.Ses
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	return s.list(userID), nil
+}
+
+// list returns the sessions of userID, oldest first, whatever their expiry.
+func (s *Store) list(userID string) []sessionkit.SessionInfo {
 	var list []sessionkit.SessionInfo
 	for _, id := range s.userIDs(userID) {
 		sh := s.shard(id)
@@ -247,7 +261,7 @@ func (s *Store) ListByUser(ctx context.Context, userID string) ([]sessionkit.Ses
 	slices.SortFunc(list, func(a, b sessionkit.SessionInfo) int {
 		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.ID, b.ID))
 	})
-	return list, nil
+	return list
 }
 
 // DeleteByUser implements sessionkit.UserIndex. The records it deletes
@@ -274,6 +288,42 @@ func (s *Store) DeleteByUser(ctx context.Context, userID string, except ...strin
 		sh.mu.Unlock()
 	}
 	return n, nil
+}
+
+// LinkUser implements sessionkit.SessionLimiter. Links are serialised
+// store-wide; the count and the evictions judge expiry by now.
+func (s *Store) LinkUser(ctx context.Context, id, userID string, limit int, evict bool, now time.Time) ([]string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.lmu.Lock()
+	defer s.lmu.Unlock()
+	sh := s.shard(id)
+	sh.mu.RLock()
+	r, ok := sh.recs[id]
+	sh.mu.RUnlock()
+	if !ok || !r.live(now) {
+		return nil, sessionkit.ErrNotFound
+	}
+	var others []sessionkit.SessionInfo
+	for _, info := range s.list(userID) {
+		if info.ID != id && info.ExpiresAt.After(now) {
+			others = append(others, info)
+		}
+	}
+	excess := len(others) - (limit - 1)
+	if excess > 0 && !evict {
+		return nil, sessionkit.ErrTooManySessions
+	}
+	if err := s.modify(ctx, id, func(r *sessionkit.Record) { r.UserID = userID }); err != nil {
+		return nil, err
+	}
+	var evicted []string
+	for _, info := range others[:max(excess, 0)] {
+		s.delete(info.ID)
+		evicted = append(evicted, info.ID)
+	}
+	return evicted, nil
 }
 
 // Iterate implements sessionkit.Iterator. The cursor names a shard and the

@@ -12,7 +12,11 @@
 // whatever their expiry. Expired sessions are deleted by DeleteExpired, run
 // by a background goroutine, as garbage collection.
 //
-// A Store also implements sessionkit.UserIndex and sessionkit.Iterator.
+// A Store also implements sessionkit.UserIndex, sessionkit.Iterator and
+// sessionkit.SessionLimiter (Config.MaxSessionsPerUser): LinkUser counts
+// and links in one transaction that holds a transaction-scoped advisory
+// lock on the user, so links of one user serialise across every instance
+// that shares the database.
 package pgstore
 
 import (
@@ -80,6 +84,8 @@ var (
 	_ sessionkit.Store     = (*Store)(nil)
 	_ sessionkit.UserIndex = (*Store)(nil)
 	_ sessionkit.Iterator  = (*Store)(nil)
+
+	_ sessionkit.SessionLimiter = (*Store)(nil)
 )
 
 // New returns a store that uses pool. It creates the tables and indexes if
@@ -390,6 +396,70 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 	return wrap(ctx, "delete", err)
 }
 
+// LinkUser implements sessionkit.SessionLimiter in one transaction. It
+// first takes a transaction-scoped advisory lock keyed by the table and the
+// user (pg_advisory_xact_lock on two hashtext values; a collision of two
+// users only makes them wait for each other), so two links of one user
+// cannot both see room; each later statement sees what the links before
+// it committed. It then links the session, counts the user's other live
+// sessions, and refuses (rolling the link back) or deletes the oldest.
+func (s *Store) LinkUser(ctx context.Context, id, userID string, limit int, evict bool, now time.Time) ([]string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, wrap(ctx, "link user", err)
+	}
+	if !validID(id) {
+		return nil, sessionkit.ErrNotFound
+	}
+	if userID == "" || !validID(userID) {
+		return nil, errors.New("pgstore: link user: the user ID must be non-empty UTF-8 without NUL bytes")
+	}
+	var evicted []string
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		b := &pgx.Batch{}
+		b.Queue(`SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))`, "sessionkit:"+s.t.sessions(), userID)
+		b.Queue(`UPDATE `+s.t.sessions()+` SET user_id = $2 WHERE id = $1 AND expires_at > $3`, id, userID, now)
+		b.Queue(`SELECT id FROM `+s.t.sessions()+`
+			WHERE user_id = $1 AND id <> $2 AND expires_at > $3 ORDER BY created_at, id`, userID, id, now)
+		br := tx.SendBatch(ctx, b)
+		defer br.Close()
+		if _, err := br.Exec(); err != nil {
+			return err
+		}
+		tag, err := br.Exec()
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return sessionkit.ErrNotFound
+		}
+		rows, err := br.Query()
+		if err != nil {
+			return err
+		}
+		others, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return err
+		}
+		if err := br.Close(); err != nil {
+			return err
+		}
+		excess := len(others) - (limit - 1)
+		if excess <= 0 {
+			return nil
+		}
+		if !evict {
+			return sessionkit.ErrTooManySessions
+		}
+		evicted = others[:excess]
+		_, err = tx.Exec(ctx, `DELETE FROM `+s.t.sessions()+` WHERE id = ANY($1)`, evicted)
+		return err
+	})
+	if err != nil {
+		return nil, wrap(ctx, "link user", err)
+	}
+	return evicted, nil
+}
+
 const infoColumns = `id, user_id, created_at, last_seen, expires_at, persistent, meta`
 
 // ListByUser returns the sessions of userID, oldest first, whatever their
@@ -509,7 +579,8 @@ func scanInfos(rows pgx.Rows) ([]sessionkit.SessionInfo, error) {
 // (connection refused or lost, server shutting down or overloaded, a
 // timeout) are marked with sessionkit.ErrUnavailable.
 func wrap(ctx context.Context, op string, err error) error {
-	if err == nil || errors.Is(err, sessionkit.ErrNotFound) || errors.Is(err, sessionkit.ErrExists) {
+	if err == nil || errors.Is(err, sessionkit.ErrNotFound) || errors.Is(err, sessionkit.ErrExists) ||
+		errors.Is(err, sessionkit.ErrTooManySessions) {
 		return err
 	}
 	if cerr := ctx.Err(); cerr != nil {

@@ -288,14 +288,18 @@ func rejected(err error) bool {
 
 // Middleware restores the session of a request that carries a remember-me
 // cookie but no logged-in session (see Restore). A cookie that logs nobody
-// in leaves the request anonymous; a store failure answers 503. It must run
+// in leaves the request anonymous, and so does a user at
+// sessionkit.Config.MaxSessionsPerUser under sessionkit.RejectNew (the
+// token, rotated, stays for when a session ends); a store failure answers
+// 503. It must run
 // inside the session middleware:
 //
 //	sessions.Middleware(remember.Middleware(mux))
 func (m *Manager) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if m.cfg.Sessions.Session(r.Context()).UserID() == "" {
-			if _, err := m.Restore(w, r); err != nil && !errors.Is(err, ErrNoCookie) && !rejected(err) {
+			if _, err := m.Restore(w, r); err != nil && !errors.Is(err, ErrNoCookie) && !rejected(err) &&
+				!errors.Is(err, sessionkit.ErrTooManySessions) {
 				http.Error(w, "service unavailable", http.StatusServiceUnavailable)
 				return
 			}

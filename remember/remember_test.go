@@ -46,14 +46,18 @@ type app struct {
 	thefts []remember.Theft
 }
 
-func newApp(t *testing.T) *app {
+func newApp(t *testing.T, tweak ...func(*sessionkit.Config)) *app {
 	t.Helper()
 	// The clock starts at the real time: memstore expires records by its own clock.
 	a := &app{clock: &clock{now: time.Now().Truncate(time.Second)}, store: remember.NewMemoryStore()}
 	ms := memstore.New(memstore.Options{})
 	t.Cleanup(func() { ms.Close() })
+	cfg := sessionkit.Config{Store: ms, Now: a.clock.Now}
+	for _, f := range tweak {
+		f(&cfg)
+	}
 	var err error
-	a.sessions, err = sessionkit.New(sessionkit.Config{Store: ms, Now: a.clock.Now})
+	a.sessions, err = sessionkit.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

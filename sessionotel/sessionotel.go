@@ -59,8 +59,8 @@ type Options struct {
 }
 
 // WrapStore returns s with every call traced. The result has exactly the
-// optional capabilities of s (UserIndex, Iterator, io.Closer); see package
-// storewrap. Close is passed through without a span.
+// optional capabilities of s (UserIndex, Iterator, SessionLimiter,
+// io.Closer); see package storewrap. Close is passed through without a span.
 func WrapStore(s sessionkit.Store, opts Options) sessionkit.Store {
 	tp := opts.TracerProvider
 	if tp == nil {

@@ -238,25 +238,30 @@ func TestKindAndCapabilities(t *testing.T) {
 	defer ms.Close()
 	ctx := context.Background()
 	for _, tc := range []struct {
-		name                   string
-		store                  sessionkit.Store
-		kind                   string
-		index, iterator, close bool
+		name                            string
+		store                           sessionkit.Store
+		kind                            string
+		index, iterator, limiter, close bool
 	}{
-		{"memstore", ms, "memstore", true, true, true},
-		{"memstore under another wrapper", storewrap.Wrap(ms, nop{}), "memstore", true, true, true},
-		{"a plain Store", struct{ sessionkit.Store }{ms}, "custom", false, false, false},
+		{"memstore", ms, "memstore", true, true, true, true},
+		{"memstore under another wrapper", storewrap.Wrap(ms, nop{}), "memstore", true, true, true, true},
+		{"a plain Store", struct{ sessionkit.Store }{ms}, "custom", false, false, false, false},
 		{"Store and Iterator", struct {
 			sessionkit.Store
 			sessionkit.Iterator
-		}{ms, ms}, "custom", false, true, false},
+		}{ms, ms}, "custom", false, true, false, false},
+		{"Store and SessionLimiter", struct {
+			sessionkit.Store
+			sessionkit.SessionLimiter
+		}{ms, ms}, "custom", false, false, true, false},
 	} {
 		w := sessionotel.WrapStore(tc.store, sessionotel.Options{TracerProvider: tp})
 		_, index := w.(sessionkit.UserIndex)
 		_, iterator := w.(sessionkit.Iterator)
+		_, limiter := w.(sessionkit.SessionLimiter)
 		_, closer := w.(io.Closer)
-		if index != tc.index || iterator != tc.iterator || closer != tc.close {
-			t.Errorf("%s: UserIndex %v, Iterator %v, Close %v", tc.name, index, iterator, closer)
+		if index != tc.index || iterator != tc.iterator || limiter != tc.limiter || closer != tc.close {
+			t.Errorf("%s: UserIndex %v, Iterator %v, SessionLimiter %v, Close %v", tc.name, index, iterator, limiter, closer)
 		}
 		exp.Reset()
 		w.Load(ctx, "x")

@@ -15,7 +15,7 @@
 //
 //	sessionkit_sessions_created_total                          sessions created
 //	sessionkit_sessions_renewed_total                          sessions given a new token
-//	sessionkit_sessions_destroyed_total{reason}                sessions ended ("destroy", "revoked")
+//	sessionkit_sessions_destroyed_total{reason}                sessions ended ("destroy", "revoked", "session limit")
 //	sessionkit_sessions_expired_total{reason}                  requests that carried an expired session
 //	sessionkit_session_tokens_rejected_total{reason}           session cookies the manager refused
 //	sessionkit_session_store_duration_seconds{op,outcome}      latency of each store call
@@ -36,8 +36,10 @@
 //
 // The op and outcome labels are the names of storewrap.Op and
 // storewrap.Outcome: op is load, create, update, touch, delete,
-// list_by_user, delete_by_user or iterate; outcome is ok, not_found (also a
-// Load that found no session), exists, unavailable, canceled or error.
+// list_by_user, delete_by_user, iterate or link_user; outcome is ok,
+// not_found (also a Load that found no session), exists, too_many_sessions
+// (a login refused by Config.MaxSessionsPerUser), unavailable, canceled or
+// error.
 //
 // Counting adds no allocation to a request: the store observers are
 // resolved when the Collector is created, whether or not it is ever
@@ -173,7 +175,7 @@ func (c *Collector) Chain(next func(context.Context, sessionkit.Event)) func(con
 
 // WrapStore returns s with every call timed into the latency histogram.
 // The result has exactly the optional capabilities of s (UserIndex,
-// Iterator, io.Closer); see package storewrap.
+// Iterator, SessionLimiter, io.Closer); see package storewrap.
 func (c *Collector) WrapStore(s sessionkit.Store) sessionkit.Store {
 	return storewrap.Wrap(s, &c.observers)
 }

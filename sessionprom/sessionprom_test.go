@@ -17,6 +17,7 @@ import (
 	"github.com/sessionkit/sessionkit"
 	"github.com/sessionkit/sessionkit/memstore"
 	"github.com/sessionkit/sessionkit/sessionprom"
+	"github.com/sessionkit/sessionkit/storewrap"
 )
 
 // clock is a settable clock for the manager.
@@ -202,7 +203,7 @@ func TestLint(t *testing.T) {
 	for _, p := range problems {
 		t.Errorf("%s: %s", p.Metric, p.Text)
 	}
-	if n := testutil.CollectAndCount(c); n != 2+3+1+int(6*8) {
+	if n := testutil.CollectAndCount(c); n != 2+3+1+int(storewrap.NumOps*storewrap.NumOutcomes) {
 		t.Errorf("collected %d series", n)
 	}
 }
@@ -213,15 +214,17 @@ func TestWrapStoreKeepsCapabilities(t *testing.T) {
 	w := sessionprom.New(sessionprom.Options{}).WrapStore(st)
 	_, idx := w.(sessionkit.UserIndex)
 	_, it := w.(sessionkit.Iterator)
+	_, li := w.(sessionkit.SessionLimiter)
 	_, cl := w.(io.Closer)
-	if !idx || !it || !cl {
-		t.Errorf("wrapped memstore: UserIndex %v, Iterator %v, Close %v", idx, it, cl)
+	if !idx || !it || !li || !cl {
+		t.Errorf("wrapped memstore: UserIndex %v, Iterator %v, SessionLimiter %v, Close %v", idx, it, li, cl)
 	}
 	bare := sessionprom.New(sessionprom.Options{}).WrapStore(struct{ sessionkit.Store }{st})
 	_, idx = bare.(sessionkit.UserIndex)
 	_, it = bare.(sessionkit.Iterator)
+	_, li = bare.(sessionkit.SessionLimiter)
 	_, cl = bare.(io.Closer)
-	if idx || it || cl {
-		t.Errorf("wrapped plain Store: UserIndex %v, Iterator %v, Close %v", idx, it, cl)
+	if idx || it || li || cl {
+		t.Errorf("wrapped plain Store: UserIndex %v, Iterator %v, SessionLimiter %v, Close %v", idx, it, li, cl)
 	}
 }

@@ -123,8 +123,8 @@ func checkLimitExpiredNotCounted(t *testing.T, st sessionkit.Store, l sessionkit
 	}
 }
 
-// checkLimitMissing checks that LinkUser of an absent record is ErrNotFound
-// and creates nothing.
+// checkLimitMissing checks that LinkUser of an absent record, or of one
+// whose ExpiresAt has passed, is ErrNotFound and links or creates nothing.
 func checkLimitMissing(t *testing.T, st sessionkit.Store, l sessionkit.SessionLimiter) {
 	id := randomID(t)
 	if _, err := l.LinkUser(ctx(t), id, "user-"+randomID(t), 1, true, time.Now()); !errors.Is(err, sessionkit.ErrNotFound) {
@@ -132,6 +132,17 @@ func checkLimitMissing(t *testing.T, st sessionkit.Store, l sessionkit.SessionLi
 	}
 	if r, _ := st.Load(ctx(t), id); r != nil {
 		t.Fatal("LinkUser(missing) created a record")
+	}
+	ended := newRecord(t, "")
+	ended.ExpiresAt = now().Add(-time.Minute)
+	if err := st.Create(ctx(t), ended); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.LinkUser(ctx(t), ended.ID, "user-"+randomID(t), 1, true, time.Now()); !errors.Is(err, sessionkit.ErrNotFound) {
+		t.Fatalf("LinkUser(expired) = %v; want ErrNotFound", err)
+	}
+	if got := userOf(t, st, ended.ID); got != "" {
+		t.Fatalf("LinkUser linked an expired session to %q", got)
 	}
 }
 

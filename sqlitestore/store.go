@@ -15,7 +15,11 @@
 // whatever their expiry. Expired sessions are deleted by DeleteExpired, run
 // by a background goroutine, as garbage collection.
 //
-// A Store also implements sessionkit.UserIndex and sessionkit.Iterator.
+// A Store also implements sessionkit.UserIndex, sessionkit.Iterator and
+// sessionkit.SessionLimiter (Config.MaxSessionsPerUser): LinkUser counts
+// and links in one write transaction, which holds SQLite's write lock from
+// its first statement, so links serialise across every process that shares
+// the database file.
 package sqlitestore
 
 import (
@@ -98,6 +102,8 @@ var (
 	_ sessionkit.Store     = (*Store)(nil)
 	_ sessionkit.UserIndex = (*Store)(nil)
 	_ sessionkit.Iterator  = (*Store)(nil)
+
+	_ sessionkit.SessionLimiter = (*Store)(nil)
 )
 
 // Open opens (creating it if needed) the SQLite database file at path, with
@@ -456,6 +462,58 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 	return s.wrap(ctx, "delete", err)
 }
 
+// LinkUser implements sessionkit.SessionLimiter in one transaction. Its
+// first statement links the session, so the transaction holds the write
+// lock before it counts: concurrent links, from this process or another,
+// run one after the other and each sees the ones before it. A refusal
+// rolls the link back.
+func (s *Store) LinkUser(ctx context.Context, id, userID string, limit int, evict bool, now time.Time) ([]string, error) {
+	var evicted []string
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE `+s.table+` SET user_id = ? WHERE id = ? AND expires_at > ?`,
+			nullString(userID), id, nanos(now))
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return sessionkit.ErrNotFound
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT id FROM `+s.table+`
+			WHERE user_id = ? AND id <> ? AND expires_at > ? ORDER BY created_at, id`,
+			userID, id, nanos(now))
+		if err != nil {
+			return err
+		}
+		others, err := scanStrings(rows)
+		if err != nil {
+			return err
+		}
+		excess := len(others) - (limit - 1)
+		if excess <= 0 {
+			return nil
+		}
+		if !evict {
+			return sessionkit.ErrTooManySessions
+		}
+		evicted = others[:excess]
+		list, err := json.Marshal(evicted)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM `+s.table+`
+			WHERE id IN (SELECT value FROM json_each(?))`, string(list)); err != nil {
+			return err
+		}
+		return s.deleteValues(ctx, tx, evicted)
+	})
+	if err != nil {
+		return nil, s.wrap(ctx, "link user", err)
+	}
+	return evicted, nil
+}
+
 const infoColumns = `id, user_id, created_at, last_seen, expires_at, persistent, meta`
 
 // ListByUser returns the sessions of userID, oldest first, whatever their
@@ -607,7 +665,8 @@ func (s *Store) write(ctx context.Context, fn func(*sql.Tx) error) error {
 // opened, is locked by another process beyond the busy timeout, or an
 // internal deadline passed) are marked with sessionkit.ErrUnavailable.
 func (s *Store) wrap(ctx context.Context, op string, err error) error {
-	if err == nil || errors.Is(err, sessionkit.ErrNotFound) || errors.Is(err, sessionkit.ErrExists) {
+	if err == nil || errors.Is(err, sessionkit.ErrNotFound) || errors.Is(err, sessionkit.ErrExists) ||
+		errors.Is(err, sessionkit.ErrTooManySessions) {
 		return err
 	}
 	if cerr := ctx.Err(); cerr != nil {

@@ -1,8 +1,9 @@
 // Package storewrap wraps a sessionkit.Store so that an Observer sees every
 // call, for metrics and tracing. The wrapper keeps the optional capabilities
 // of the store it wraps, and only those: it implements sessionkit.UserIndex,
-// sessionkit.Iterator and io.Closer exactly when the wrapped store does, so
-// the manager's feature checks give the same answers as without it.
+// sessionkit.Iterator, sessionkit.SessionLimiter and io.Closer exactly when
+// the wrapped store does, so the manager's feature checks give the same
+// answers as without it.
 //
 // Modules sessionprom and sessionotel build on it; an application rarely
 // calls it directly.
@@ -30,12 +31,13 @@ const (
 	OpListByUser             // UserIndex.ListByUser
 	OpDeleteByUser           // UserIndex.DeleteByUser
 	OpIterate                // Iterator.Iterate
+	OpLinkUser               // SessionLimiter.LinkUser
 
 	// NumOps is the number of Op values, for tables indexed by Op.
 	NumOps = iota
 )
 
-var opNames = [NumOps]string{"load", "create", "update", "touch", "delete", "list_by_user", "delete_by_user", "iterate"}
+var opNames = [NumOps]string{"load", "create", "update", "touch", "delete", "list_by_user", "delete_by_user", "iterate", "link_user"}
 
 // String returns the op's name in snake case, such as "list_by_user".
 func (o Op) String() string {
@@ -50,19 +52,20 @@ type Outcome uint8
 
 // The outcomes of a store call.
 const (
-	OutcomeOK          Outcome = iota // success
-	OutcomeNotFound                   // sessionkit.ErrNotFound, or Load found no live record
-	OutcomeExists                     // sessionkit.ErrExists
-	OutcomeUnavailable                // an error wrapping sessionkit.ErrUnavailable
-	OutcomeCanceled                   // the context was canceled or its deadline passed
-	OutcomeError                      // any other error
+	OutcomeOK              Outcome = iota // success
+	OutcomeNotFound                       // sessionkit.ErrNotFound, or Load found no live record
+	OutcomeExists                         // sessionkit.ErrExists
+	OutcomeTooManySessions                // sessionkit.ErrTooManySessions: LinkUser refused at the limit
+	OutcomeUnavailable                    // an error wrapping sessionkit.ErrUnavailable
+	OutcomeCanceled                       // the context was canceled or its deadline passed
+	OutcomeError                          // any other error
 
 	// NumOutcomes is the number of Outcome values, for tables indexed by
 	// Outcome.
 	NumOutcomes = iota
 )
 
-var outcomeNames = [NumOutcomes]string{"ok", "not_found", "exists", "unavailable", "canceled", "error"}
+var outcomeNames = [NumOutcomes]string{"ok", "not_found", "exists", "too_many_sessions", "unavailable", "canceled", "error"}
 
 // String returns the outcome's name in snake case, such as "not_found".
 func (o Outcome) String() string {
@@ -87,6 +90,8 @@ func Classify(err error) Outcome {
 		return OutcomeNotFound
 	case errors.Is(err, sessionkit.ErrExists):
 		return OutcomeExists
+	case errors.Is(err, sessionkit.ErrTooManySessions):
+		return OutcomeTooManySessions
 	case errors.Is(err, sessionkit.ErrUnavailable):
 		return OutcomeUnavailable
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
@@ -129,60 +134,159 @@ type Unwrapper interface {
 }
 
 // Wrap returns a Store that reports every call on s to o. The result
-// implements sessionkit.UserIndex, sessionkit.Iterator and io.Closer when s
-// does, and not otherwise; it always implements Unwrapper.
+// implements sessionkit.UserIndex, sessionkit.Iterator,
+// sessionkit.SessionLimiter and io.Closer when s does, and not otherwise;
+// it always implements Unwrapper.
 func Wrap(s sessionkit.Store, o Observer) sessionkit.Store {
 	w := &store{s: s, o: o}
-	idx, hasIdx := s.(sessionkit.UserIndex)
-	it, hasIt := s.(sessionkit.Iterator)
-	cl, hasCl := s.(io.Closer)
-	ui, ii, ci := userIndex{w, idx}, iterator{w, it}, closer{cl}
-	// One type per combination of capabilities. To support a new optional
-	// capability, add a type for it above and double this list.
-	switch {
-	case !hasIdx && !hasIt && !hasCl:
-		return w
-	case hasIdx && !hasIt && !hasCl:
-		return struct {
-			*store
-			userIndex
-		}{w, ui}
-	case !hasIdx && hasIt && !hasCl:
-		return struct {
-			*store
-			iterator
-		}{w, ii}
-	case !hasIdx && !hasIt && hasCl:
-		return struct {
-			*store
-			closer
-		}{w, ci}
-	case hasIdx && hasIt && !hasCl:
-		return struct {
-			*store
-			userIndex
-			iterator
-		}{w, ui, ii}
-	case hasIdx && !hasIt && hasCl:
-		return struct {
-			*store
-			userIndex
-			closer
-		}{w, ui, ci}
-	case !hasIdx && hasIt && hasCl:
-		return struct {
-			*store
-			iterator
-			closer
-		}{w, ii, ci}
-	default:
-		return struct {
-			*store
-			userIndex
-			iterator
-			closer
-		}{w, ui, ii, ci}
+	p := parts{store: w}
+	mask := 0
+	if idx, ok := s.(sessionkit.UserIndex); ok {
+		p.userIndex, mask = userIndex{w, idx}, mask|capUserIndex
 	}
+	if it, ok := s.(sessionkit.Iterator); ok {
+		p.iterator, mask = iterator{w, it}, mask|capIterator
+	}
+	if l, ok := s.(sessionkit.SessionLimiter); ok {
+		p.limiter, mask = limiter{w, l}, mask|capLimiter
+	}
+	if cl, ok := s.(io.Closer); ok {
+		p.closer, mask = closer{cl}, mask|capCloser
+	}
+	return combine[mask](p)
+}
+
+// Capability bits: one per optional capability a wrapper may keep.
+const (
+	capUserIndex = 1 << iota
+	capIterator
+	capLimiter
+	capCloser
+	numCaps = iota
+)
+
+// parts are the wrappers of every capability a store may have.
+type parts struct {
+	store     *store
+	userIndex userIndex
+	iterator  iterator
+	limiter   limiter
+	closer    closer
+}
+
+// combine builds, for each mask of capability bits, the wrapper with
+// exactly those capabilities: one struct type per combination. To support
+// a new optional capability, add a wrapper type and a bit for it and
+// double this table.
+var combine = [1 << numCaps]func(p parts) sessionkit.Store{
+	0: func(p parts) sessionkit.Store { return p.store },
+	capUserIndex: func(p parts) sessionkit.Store {
+		return struct {
+			*store
+			userIndex
+		}{p.store, p.userIndex}
+	},
+	capIterator: func(p parts) sessionkit.Store {
+		return struct {
+			*store
+			iterator
+		}{p.store, p.iterator}
+	},
+	capUserIndex | capIterator: func(p parts) sessionkit.Store {
+		return struct {
+			*store
+			userIndex
+			iterator
+		}{p.store, p.userIndex, p.iterator}
+	},
+	capLimiter: func(p parts) sessionkit.Store {
+		return struct {
+			*store
+			limiter
+		}{p.store, p.limiter}
+	},
+	capUserIndex | capLimiter: func(p parts) sessionkit.Store {
+		return struct {
+			*store
+			userIndex
+			limiter
+		}{p.store, p.userIndex, p.limiter}
+	},
+	capIterator | capLimiter: func(p parts) sessionkit.Store {
+		return struct {
+			*store
+			iterator
+			limiter
+		}{p.store, p.iterator, p.limiter}
+	},
+	capUserIndex | capIterator | capLimiter: func(p parts) sessionkit.Store {
+		return struct {
+			*store
+			userIndex
+			iterator
+			limiter
+		}{p.store, p.userIndex, p.iterator, p.limiter}
+	},
+	capCloser: func(p parts) sessionkit.Store {
+		return struct {
+			*store
+			closer
+		}{p.store, p.closer}
+	},
+	capUserIndex | capCloser: func(p parts) sessionkit.Store {
+		return struct {
+			*store
+			userIndex
+			closer
+		}{p.store, p.userIndex, p.closer}
+	},
+	capIterator | capCloser: func(p parts) sessionkit.Store {
+		return struct {
+			*store
+			iterator
+			closer
+		}{p.store, p.iterator, p.closer}
+	},
+	capUserIndex | capIterator | capCloser: func(p parts) sessionkit.Store {
+		return struct {
+			*store
+			userIndex
+			iterator
+			closer
+		}{p.store, p.userIndex, p.iterator, p.closer}
+	},
+	capLimiter | capCloser: func(p parts) sessionkit.Store {
+		return struct {
+			*store
+			limiter
+			closer
+		}{p.store, p.limiter, p.closer}
+	},
+	capUserIndex | capLimiter | capCloser: func(p parts) sessionkit.Store {
+		return struct {
+			*store
+			userIndex
+			limiter
+			closer
+		}{p.store, p.userIndex, p.limiter, p.closer}
+	},
+	capIterator | capLimiter | capCloser: func(p parts) sessionkit.Store {
+		return struct {
+			*store
+			iterator
+			limiter
+			closer
+		}{p.store, p.iterator, p.limiter, p.closer}
+	},
+	capUserIndex | capIterator | capLimiter | capCloser: func(p parts) sessionkit.Store {
+		return struct {
+			*store
+			userIndex
+			iterator
+			limiter
+			closer
+		}{p.store, p.userIndex, p.iterator, p.limiter, p.closer}
+	},
 }
 
 // store wraps the methods of sessionkit.Store.
@@ -284,6 +388,20 @@ func (i iterator) Iterate(ctx context.Context, cursor string, limit int) ([]sess
 	page, next, err := i.it.Iterate(ctx, cursor, limit)
 	i.w.end(ctx, c, err, true)
 	return page, next, err
+}
+
+// limiter wraps the method of sessionkit.SessionLimiter.
+type limiter struct {
+	w *store
+	l sessionkit.SessionLimiter
+}
+
+// LinkUser implements sessionkit.SessionLimiter.
+func (l limiter) LinkUser(ctx context.Context, id, userID string, limit int, evict bool, now time.Time) ([]string, error) {
+	ctx, c := l.w.begin(ctx, OpLinkUser)
+	evicted, err := l.l.LinkUser(ctx, id, userID, limit, evict, now)
+	l.w.end(ctx, c, err, true)
+	return evicted, err
 }
 
 // closer passes Close through.

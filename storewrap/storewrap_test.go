@@ -70,6 +70,7 @@ func TestConformance(t *testing.T) {
 const (
 	capUserIndex = 1 << iota
 	capIterator
+	capLimiter
 	capCloser
 	numCaps = iota
 )
@@ -83,6 +84,7 @@ var capabilities = []struct {
 }{
 	{capUserIndex, "UserIndex", func(v any) bool { _, ok := v.(sessionkit.UserIndex); return ok }},
 	{capIterator, "Iterator", func(v any) bool { _, ok := v.(sessionkit.Iterator); return ok }},
+	{capLimiter, "SessionLimiter", func(v any) bool { _, ok := v.(sessionkit.SessionLimiter); return ok }},
 	{capCloser, "io.Closer", func(v any) bool { _, ok := v.(io.Closer); return ok }},
 }
 
@@ -103,17 +105,41 @@ func withCaps(ms *memstore.Store, mask int) sessionkit.Store {
 			sessionkit.Store
 			sessionkit.Iterator
 		}{s, ms}
-	case capCloser:
-		return struct {
-			sessionkit.Store
-			io.Closer
-		}{s, ms}
 	case capUserIndex | capIterator:
 		return struct {
 			sessionkit.Store
 			sessionkit.UserIndex
 			sessionkit.Iterator
 		}{s, ms, ms}
+	case capLimiter:
+		return struct {
+			sessionkit.Store
+			sessionkit.SessionLimiter
+		}{s, ms}
+	case capUserIndex | capLimiter:
+		return struct {
+			sessionkit.Store
+			sessionkit.UserIndex
+			sessionkit.SessionLimiter
+		}{s, ms, ms}
+	case capIterator | capLimiter:
+		return struct {
+			sessionkit.Store
+			sessionkit.Iterator
+			sessionkit.SessionLimiter
+		}{s, ms, ms}
+	case capUserIndex | capIterator | capLimiter:
+		return struct {
+			sessionkit.Store
+			sessionkit.UserIndex
+			sessionkit.Iterator
+			sessionkit.SessionLimiter
+		}{s, ms, ms, ms}
+	case capCloser:
+		return struct {
+			sessionkit.Store
+			io.Closer
+		}{s, ms}
 	case capUserIndex | capCloser:
 		return struct {
 			sessionkit.Store
@@ -126,8 +152,35 @@ func withCaps(ms *memstore.Store, mask int) sessionkit.Store {
 			sessionkit.Iterator
 			io.Closer
 		}{s, ms, ms}
+	case capUserIndex | capIterator | capCloser:
+		return struct {
+			sessionkit.Store
+			sessionkit.UserIndex
+			sessionkit.Iterator
+			io.Closer
+		}{s, ms, ms, ms}
+	case capLimiter | capCloser:
+		return struct {
+			sessionkit.Store
+			sessionkit.SessionLimiter
+			io.Closer
+		}{s, ms, ms}
+	case capUserIndex | capLimiter | capCloser:
+		return struct {
+			sessionkit.Store
+			sessionkit.UserIndex
+			sessionkit.SessionLimiter
+			io.Closer
+		}{s, ms, ms, ms}
+	case capIterator | capLimiter | capCloser:
+		return struct {
+			sessionkit.Store
+			sessionkit.Iterator
+			sessionkit.SessionLimiter
+			io.Closer
+		}{s, ms, ms, ms}
 	default:
-		return ms // all three: the real memstore
+		return ms // all four: the real memstore
 	}
 }
 
@@ -187,6 +240,27 @@ func TestWrapKeepsExactlyTheCapabilities(t *testing.T) {
 					t.Errorf("Iterate observed as %v", got.Op)
 				}
 			}
+			if l, ok := w.(sessionkit.SessionLimiter); ok {
+				other := &sessionkit.Record{ID: "other-" + t.Name(), CreatedAt: now, LastSeen: now,
+					ExpiresAt: now.Add(time.Hour), AbsoluteExpiry: now.Add(time.Hour)}
+				if err := w.Create(ctx, other); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := l.LinkUser(ctx, other.ID, "u1", 1, false, now); !errors.Is(err, sessionkit.ErrTooManySessions) {
+					t.Errorf("LinkUser at the limit = %v; want ErrTooManySessions", err)
+				}
+				if got := rec.last(t); got.Op != storewrap.OpLinkUser || got.Outcome != storewrap.OutcomeTooManySessions || got.Outcome.Failed() {
+					t.Errorf("LinkUser observed as %v %v", got.Op, got.Outcome)
+				}
+				evicted, err := l.LinkUser(ctx, other.ID, "u1", 1, true, now)
+				if err != nil || len(evicted) != 1 || evicted[0] != r.ID {
+					t.Errorf("LinkUser evicting = %v, %v; want [%s]", evicted, err, r.ID)
+				}
+				if got := rec.last(t); got.Op != storewrap.OpLinkUser || got.Outcome != storewrap.OutcomeOK {
+					t.Errorf("LinkUser observed as %v %v", got.Op, got.Outcome)
+				}
+				r = other // the user's session now
+			}
 			if idx, ok := w.(sessionkit.UserIndex); ok {
 				if n, err := idx.DeleteByUser(ctx, "u1"); n != 1 || err != nil {
 					t.Errorf("DeleteByUser = %d, %v", n, err)
@@ -221,7 +295,7 @@ func TestEveryInterfaceIsClassified(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	kept := []string{"Iterator", "UserIndex"} // io.Closer is not in the root package
+	kept := []string{"Iterator", "SessionLimiter", "UserIndex"} // io.Closer is not in the root package
 	for _, name := range files {
 		if strings.HasSuffix(name, "_test.go") {
 			continue
@@ -334,10 +408,10 @@ func TestNames(t *testing.T) {
 	for o := range storewrap.Outcome(storewrap.NumOutcomes) {
 		outcomes = append(outcomes, o.String())
 	}
-	if got := strings.Join(ops, " "); got != "load create update touch delete list_by_user delete_by_user iterate" {
+	if got := strings.Join(ops, " "); got != "load create update touch delete list_by_user delete_by_user iterate link_user" {
 		t.Errorf("op names: %s", got)
 	}
-	if got := strings.Join(outcomes, " "); got != "ok not_found exists unavailable canceled error" {
+	if got := strings.Join(outcomes, " "); got != "ok not_found exists too_many_sessions unavailable canceled error" {
 		t.Errorf("outcome names: %s", got)
 	}
 	if storewrap.Op(200).String() != "unknown" || storewrap.Outcome(200).String() != "unknown" {
@@ -378,7 +452,8 @@ func ExampleWrap() {
 	wrapped := storewrap.Wrap(store, nop{})
 	_, isIndex := wrapped.(sessionkit.UserIndex)
 	_, isIterator := wrapped.(sessionkit.Iterator)
+	_, isLimiter := wrapped.(sessionkit.SessionLimiter)
 	_, isCloser := wrapped.(io.Closer)
-	fmt.Println(isIndex, isIterator, isCloser)
-	// Output: true true true
+	fmt.Println(isIndex, isIterator, isLimiter, isCloser)
+	// Output: true true true true
 }

@@ -114,6 +114,11 @@ func TestPostgres(t *testing.T) {
 		}
 	})
 
+	t.Run("ConcurrentLinksAcrossInstances", func(t *testing.T) {
+		db++
+		dsn := pg.CreateDatabase(t, fmt.Sprintf("test%d", db))
+		testConcurrentLinks(t, newStore(t, newPool(t, dsn), pgstore.Options{}), newStore(t, newPool(t, dsn), pgstore.Options{}))
+	})
 	t.Run("ZeroTimes", func(t *testing.T) { testZeroTimes(t, newDB(t)) })
 	t.Run("DeleteByUserDeletesExpired", func(t *testing.T) { testDeleteByUserDeletesExpired(t, newDB(t)) })
 	t.Run("Cleanup", func(t *testing.T) { testCleanup(t, newDB(t)) })

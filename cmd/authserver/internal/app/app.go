@@ -74,6 +74,13 @@ type Options struct {
 	TrustedProxies []netip.Prefix
 	// Session timeouts; zero picks sessionkit's defaults.
 	IdleTimeout, Lifetime, RememberMeLifetime, RememberMeIdleTimeout time.Duration
+	// MaxSessionsPerUser, when positive, holds each account to that many
+	// signed-in sessions (sessionkit.Config.MaxSessionsPerUser); the Store
+	// must implement sessionkit.SessionLimiter. SessionLimit says what a
+	// login beyond it does: sessionkit.EvictOldest signs out the oldest
+	// device, sessionkit.RejectNew refuses the login with 409.
+	MaxSessionsPerUser int
+	SessionLimit       sessionkit.LimitPolicy
 	// Hard limits of failed logins per client IP and per pair of account
 	// and client IP within LoginWindow, and of registration attempts per
 	// IP within RegistrationWindow. Zero picks the defaults.
@@ -178,6 +185,8 @@ func New(opts Options) (*App, error) {
 		Lifetime:              opts.Lifetime,
 		RememberMeLifetime:    opts.RememberMeLifetime,
 		RememberMeIdleTimeout: opts.RememberMeIdleTimeout,
+		MaxSessionsPerUser:    opts.MaxSessionsPerUser,
+		LimitPolicy:           opts.SessionLimit,
 		Secrets:               opts.Secrets,
 		Metadata:              a.metadata,
 		OnEvent:               a.metrics.sessions.OnEvent,

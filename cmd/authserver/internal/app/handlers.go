@@ -15,6 +15,11 @@ import (
 // user exists or not.
 const genericLoginError = "Invalid username or password."
 
+// tooManySessionsError is the login page's error when the account is
+// signed in on as many devices as Options.MaxSessionsPerUser allows and
+// the policy is sessionkit.RejectNew.
+const tooManySessionsError = "You are signed in on too many devices. Sign out on one of them (or use “Sign out everywhere else” there) and try again."
+
 // credentialVersionKey is the session value holding the user's credential
 // version at sign-in.
 const credentialVersionKey = "auth.cv"
@@ -230,7 +235,13 @@ func (a *App) login(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	if err := a.startSession(r, u, remember, "Welcome back, "+u.Username+"!"); err != nil {
+	if err := a.startSession(r, u, remember, "Welcome back, "+u.Username+"!"); errors.Is(err, sessionkit.ErrTooManySessions) {
+		a.metrics.logins.WithLabelValues("too_many_sessions").Inc()
+		a.log.LogAttrs(ctx, slog.LevelInfo, "login refused: session limit reached", slog.String("user_id", u.ID), slog.String("ip", ip))
+		p.Error = tooManySessionsError
+		a.render(w, r, http.StatusConflict, "login", p)
+		return
+	} else if err != nil {
 		a.serverError(w, r, err)
 		return
 	}

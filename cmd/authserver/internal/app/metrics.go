@@ -18,7 +18,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{
 		sessions: sessionprom.New(sessionprom.Options{Namespace: "authserver"}),
 		logins: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "authserver_logins_total", Help: "Login attempts by result: succeeded, failed, rate_limited, unavailable (no password hashing slot).",
+			Name: "authserver_logins_total", Help: "Login attempts by result: succeeded, failed, rate_limited, unavailable (no password hashing slot), too_many_sessions (refused by -session-limit reject).",
 		}, []string{"result"}),
 		registrations: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "authserver_registrations_total", Help: "Registration attempts by result: succeeded, rejected, rate_limited.",
@@ -29,7 +29,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			return nil, err
 		}
 	}
-	for _, r := range []string{"succeeded", "failed", "rate_limited", "unavailable"} {
+	for _, r := range []string{"succeeded", "failed", "rate_limited", "unavailable", "too_many_sessions"} {
 		m.logins.WithLabelValues(r)
 	}
 	return m, nil

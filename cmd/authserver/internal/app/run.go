@@ -34,26 +34,28 @@ const (
 
 // Config is the server's command line; see ParseFlags and the -h text.
 type Config struct {
-	Addr           string         // -addr: listen address
-	Sessions       string         // -sessions: session store URL ("" = SQLite in DataDir)
-	Users          string         // -users: user store URL ("" = SQLite in DataDir)
-	DataDir        string         // -data: SQLite files and generated secrets
-	Dev            bool           // -dev: plain HTTP, non-Secure cookie
-	TLSCert        string         // -tls-cert: certificate file
-	TLSKey         string         // -tls-key: key file
-	SessionSecret  string         // -session-secret: comma-separated cookie signing secrets
-	CookieKey      string         // -cookie-key: comma-separated cookie store keys
-	TrustedProxies []netip.Prefix // -trusted-proxies
-	MetricsAddr    string         // -metrics-addr: metrics listener ("" = no metrics)
-	IPv6Prefix     int            // -ipv6-prefix: rate-limit IPv6 clients per network of this size
-	DisableUser    string         // -disable-user: disable this account, end its sessions and exit
-	EnableUser     string         // -enable-user: enable this account again and exit
-	IdleTimeout    time.Duration  // -idle-timeout
-	Lifetime       time.Duration  // -lifetime
-	RememberFor    time.Duration  // -remember-lifetime
-	RememberIdle   time.Duration  // -remember-idle-timeout
-	LogJSON        bool           // -log-json
-	Debug          bool           // -debug
+	Addr           string                 // -addr: listen address
+	Sessions       string                 // -sessions: session store URL ("" = SQLite in DataDir)
+	Users          string                 // -users: user store URL ("" = SQLite in DataDir)
+	DataDir        string                 // -data: SQLite files and generated secrets
+	Dev            bool                   // -dev: plain HTTP, non-Secure cookie
+	TLSCert        string                 // -tls-cert: certificate file
+	TLSKey         string                 // -tls-key: key file
+	SessionSecret  string                 // -session-secret: comma-separated cookie signing secrets
+	CookieKey      string                 // -cookie-key: comma-separated cookie store keys
+	TrustedProxies []netip.Prefix         // -trusted-proxies
+	MetricsAddr    string                 // -metrics-addr: metrics listener ("" = no metrics)
+	IPv6Prefix     int                    // -ipv6-prefix: rate-limit IPv6 clients per network of this size
+	DisableUser    string                 // -disable-user: disable this account, end its sessions and exit
+	EnableUser     string                 // -enable-user: enable this account again and exit
+	IdleTimeout    time.Duration          // -idle-timeout
+	Lifetime       time.Duration          // -lifetime
+	RememberFor    time.Duration          // -remember-lifetime
+	RememberIdle   time.Duration          // -remember-idle-timeout
+	MaxSessions    int                    // -max-sessions: sessions per account (0 = unlimited)
+	SessionLimit   sessionkit.LimitPolicy // -session-limit: evict or reject
+	LogJSON        bool                   // -log-json
+	Debug          bool                   // -debug
 }
 
 const usageHeader = `authserver: the sessionkit reference login app.
@@ -122,6 +124,9 @@ func ParseFlags(args []string, getenv func(string) string, out io.Writer) (*Conf
 	fs.DurationVar(&c.Lifetime, "lifetime", sessionkit.DefaultLifetime, "absolute lifetime of a session")
 	fs.DurationVar(&c.RememberFor, "remember-lifetime", sessionkit.DefaultRememberMeLifetime, "absolute lifetime of a remember-me session")
 	fs.DurationVar(&c.RememberIdle, "remember-idle-timeout", sessionkit.DefaultRememberMeIdleTimeout, "inactivity limit of a remember-me session")
+	fs.IntVar(&c.MaxSessions, "max-sessions", 0, "sign-in sessions allowed per account, `N` devices at a time (0: unlimited); needs a session store with a session limiter: sqlite, memory or postgres")
+	limit := "evict"
+	fs.StringVar(&limit, "session-limit", limit, "what a login beyond -max-sessions does: `evict` (sign out the account's oldest session) or reject (refuse the login)")
 	fs.BoolVar(&c.LogJSON, "log-json", false, "log in JSON instead of text")
 	fs.BoolVar(&c.Debug, "debug", false, "log debug messages")
 	if err := fs.Parse(args); err != nil {
@@ -143,6 +148,17 @@ func ParseFlags(args []string, getenv func(string) string, out io.Writer) (*Conf
 	}
 	if c.CookieKey == "" {
 		c.CookieKey = getenv(EnvCookieKey)
+	}
+	if c.MaxSessions < 0 {
+		return nil, fmt.Errorf("-max-sessions %d: want 0 (unlimited) or more", c.MaxSessions)
+	}
+	switch limit {
+	case "evict":
+		c.SessionLimit = sessionkit.EvictOldest
+	case "reject":
+		c.SessionLimit = sessionkit.RejectNew
+	default:
+		return nil, fmt.Errorf("-session-limit %q: want evict or reject", limit)
 	}
 	if c.IPv6Prefix < 1 || c.IPv6Prefix > 128 {
 		return nil, fmt.Errorf("-ipv6-prefix %d: want a prefix length from 1 to 128", c.IPv6Prefix)
@@ -346,6 +362,7 @@ func open(ctx context.Context, c *Config, log *slog.Logger) (a *App, kind string
 		Store: backend.Store, ClientStore: backend.ClientStore, Users: users, Secrets: secrets,
 		Dev: c.Dev, TrustedProxies: c.TrustedProxies, IPv6Prefix: c.IPv6Prefix,
 		IdleTimeout: c.IdleTimeout, Lifetime: c.Lifetime, RememberMeLifetime: c.RememberFor, RememberMeIdleTimeout: c.RememberIdle,
+		MaxSessionsPerUser: c.MaxSessions, SessionLimit: c.SessionLimit,
 		Registry: reg, Logger: log, Remember: backend.Remember,
 	})
 	if err != nil {
