@@ -241,4 +241,3 @@ func TestOtelStdout(t *testing.T) {
 		t.Error(err)
 	}
 }
-

@@ -134,7 +134,7 @@ type App struct {
 	acctSlow *Limiter      // progressive delay per account
 	regIP    *Limiter
 	handler  http.Handler
-	rm       *remember.Manager // nil without Options.Remember
+	rm       *remember.Manager  // nil without Options.Remember
 	guess    *guessing.Detector // nil when guessing detection is off
 	bind     *binding.Checker
 }
