@@ -45,8 +45,7 @@ func newFixture(t *testing.T, policy binding.Policy) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var check *binding.Checker
-	check = binding.New(m, binding.Options{
+	check := binding.New(m, binding.Options{
 		Policy:   policy,
 		Metadata: metadata,
 		OnChange: func(r *http.Request, c binding.Change, a binding.Action) {
