@@ -22,7 +22,8 @@
 //	handler := guard.Middleware(sessions.Middleware(mux))
 //
 // A rejection reported without the Detector's middleware around the request
-// is not counted. Behind a reverse proxy, set Options.Key to a function that
+// is not counted. Every client behind one address (a NAT, a proxy that is
+// not trusted) is one client: a block stops them all. Behind a reverse proxy, set Options.Key to a function that
 // reads the client address the proxy vouches for.
 //
 // Memory is bounded: at most Options.MaxClients clients are tracked; a
