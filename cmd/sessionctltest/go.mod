@@ -88,6 +88,7 @@ replace (
 	github.com/sessionkit/sessionkit/mongostore => ../../mongostore
 	github.com/sessionkit/sessionkit/pgstore => ../../pgstore
 	github.com/sessionkit/sessionkit/redisstore => ../../redisstore
+	github.com/sessionkit/sessionkit/sessionotel => ../../sessionotel
 	github.com/sessionkit/sessionkit/sessionprom => ../../sessionprom
 	github.com/sessionkit/sessionkit/sqlitestore => ../../sqlitestore
 )

@@ -96,3 +96,5 @@ replace (
 replace github.com/sessionkit/sessionkit/internal/testserver => ../../../internal/testserver
 
 replace github.com/sessionkit/sessionkit/sessionprom => ../../../sessionprom
+
+replace github.com/sessionkit/sessionkit/sessionotel => ../../../sessionotel

@@ -25,7 +25,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/sessionkit/sessionkit"
+	"github.com/sessionkit/sessionkit/binding"
+	"github.com/sessionkit/sessionkit/guessing"
 	"github.com/sessionkit/sessionkit/remember"
+	"go.opentelemetry.io/otel/trace"
 )
 
 //go:embed templates/*.html
@@ -108,6 +111,19 @@ type Options struct {
 	// "keep me signed in" then gives the browser a rotating token that
 	// starts new, non-fresh sessions, instead of a persistent session.
 	Remember remember.Store
+	// GuessThreshold is how many unknown or forged session cookies a
+	// client may send within a minute before it gets 429 for GuessBlock
+	// (package guessing; zero picks its defaults, 100 and 15 minutes). A
+	// negative GuessThreshold turns the detection off.
+	GuessThreshold int
+	GuessBlock     time.Duration
+	// Binding is the session binding policy: BindingOff (the default),
+	// BindingAlert or BindingDestroy.
+	Binding string
+	// TracerProvider traces the session store calls (package
+	// sessionotel). Nil means the global OpenTelemetry provider, which
+	// records nothing until an SDK is installed.
+	TracerProvider trace.TracerProvider
 }
 
 // App is the HTTP application. Create it with New and serve App.Handler.
@@ -125,7 +141,9 @@ type App struct {
 	acctSlow *Limiter      // progressive delay per account
 	regIP    *Limiter
 	handler  http.Handler
-	rm       *remember.Manager // nil without Options.Remember
+	rm       *remember.Manager  // nil without Options.Remember
+	guess    *guessing.Detector // nil when guessing detection is off
+	bind     *binding.Checker
 }
 
 // New returns an App for opts.
@@ -178,6 +196,7 @@ func New(opts Options) (*App, error) {
 	if a.dummy, err = HashPassword(rand.Text()); err != nil {
 		return nil, err
 	}
+	a.guess = a.guessingDetector()
 	cfg := sessionkit.Config{
 		ClientStore:           opts.ClientStore,
 		Cookie:                sessionkit.CookieConfig{Insecure: opts.Dev},
@@ -189,17 +208,20 @@ func New(opts Options) (*App, error) {
 		LimitPolicy:           opts.SessionLimit,
 		Secrets:               opts.Secrets,
 		Metadata:              a.metadata,
-		OnEvent:               a.metrics.sessions.OnEvent,
+		OnEvent:               a.onEvent(),
 		Logger:                opts.Logger,
 		Now:                   opts.Now,
 	}
 	if opts.Store != nil {
-		cfg.Store = a.metrics.sessions.WrapStore(opts.Store)
+		cfg.Store = a.metrics.sessions.WrapStore(a.traceStore(opts.Store))
 	}
 	if a.sm, err = sessionkit.New(cfg); err != nil {
 		return nil, err
 	}
 	if a.rm, err = a.newRemember(); err != nil {
+		return nil, err
+	}
+	if a.bind, err = a.bindingChecker(); err != nil {
 		return nil, err
 	}
 	a.handler = a.routes()
@@ -251,7 +273,7 @@ func (a *App) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /static/", a.staticFiles())
 	mux.HandleFunc("GET /healthz", a.healthz)
-	mux.Handle("/", noStore(csrf.Handler(limitBody(a.sm.Middleware(a.restoreRemembered(a.errorPages(pages)))))))
+	mux.Handle("/", noStore(csrf.Handler(limitBody(a.blockGuessers(a.sm.Middleware(a.restoreRemembered(a.bind.Middleware(a.errorPages(pages)))))))))
 	return a.securityHeaders(a.logRequests(mux))
 }
 
@@ -312,13 +334,12 @@ func (a *App) clientKey(r *http.Request) string {
 	return clientKey(a.clientIP(r), a.opts.IPv6Prefix)
 }
 
-// metadata records the client IP and user agent of a new session.
+// metadata records the client IP (behind a trusted proxy, the proxy's
+// client), User-Agent and Accept-Language of a new session.
 func (a *App) metadata(r *http.Request) map[string]string {
-	ua := r.UserAgent()
-	if len(ua) > 256 {
-		ua = ua[:256]
-	}
-	return map[string]string{"ip": a.clientIP(r), "ua": ua}
+	m := sessionkit.DefaultMetadata(r)
+	m["ip"] = a.clientIP(r)
+	return m
 }
 
 const contentSecurityPolicy = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"

@@ -56,6 +56,10 @@ type Config struct {
 	SessionLimit   sessionkit.LimitPolicy // -session-limit: evict or reject
 	LogJSON        bool                   // -log-json
 	Debug          bool                   // -debug
+	GuessThreshold int                    // -guess-threshold: 0 = no guessing detection
+	GuessBlock     time.Duration          // -guess-block
+	Binding        string                 // -binding: off, alert or destroy
+	OtelStdout     bool                   // -otel-stdout: print store spans
 }
 
 const usageHeader = `authserver: the sessionkit reference login app.
@@ -129,6 +133,7 @@ func ParseFlags(args []string, getenv func(string) string, out io.Writer) (*Conf
 	fs.StringVar(&limit, "session-limit", limit, "what a login beyond -max-sessions does: `evict` (sign out the account's oldest session) or reject (refuse the login)")
 	fs.BoolVar(&c.LogJSON, "log-json", false, "log in JSON instead of text")
 	fs.BoolVar(&c.Debug, "debug", false, "log debug messages")
+	c.anomalyFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -162,6 +167,9 @@ func ParseFlags(args []string, getenv func(string) string, out io.Writer) (*Conf
 	}
 	if c.IPv6Prefix < 1 || c.IPv6Prefix > 128 {
 		return nil, fmt.Errorf("-ipv6-prefix %d: want a prefix length from 1 to 128", c.IPv6Prefix)
+	}
+	if err := c.checkAnomalyFlags(); err != nil {
+		return nil, err
 	}
 	if c.DisableUser != "" && c.EnableUser != "" {
 		return nil, errors.New("-disable-user and -enable-user exclude each other")
@@ -351,7 +359,14 @@ func open(ctx context.Context, c *Config, log *slog.Logger) (a *App, kind string
 		backend.Close()
 		return nil, "", nil, fmt.Errorf("user store: %w", err)
 	}
+	tp, stopTracing, err := c.tracing(os.Stdout)
+	if err != nil {
+		users.Close()
+		backend.Close()
+		return nil, "", nil, err
+	}
 	closeStores = func() {
+		stopTracing()
 		users.Close()
 		backend.Close()
 	}
@@ -364,6 +379,7 @@ func open(ctx context.Context, c *Config, log *slog.Logger) (a *App, kind string
 		IdleTimeout: c.IdleTimeout, Lifetime: c.Lifetime, RememberMeLifetime: c.RememberFor, RememberMeIdleTimeout: c.RememberIdle,
 		MaxSessionsPerUser: c.MaxSessions, SessionLimit: c.SessionLimit,
 		Registry: reg, Logger: log, Remember: backend.Remember,
+		GuessThreshold: c.guessThreshold(), GuessBlock: c.GuessBlock, Binding: c.Binding, TracerProvider: tp,
 	})
 	if err != nil {
 		closeStores()
