@@ -283,7 +283,7 @@ func (s suite) unusualIDs(t *testing.T) {
 	r := s.open(t)
 	now := time.Now()
 	suffix := rand.Text()
-	users := []string{"a}:s:b" + suffix, "a" + suffix, "{" + suffix + "}", "x'; --" + suffix, "gophér " + suffix}
+	users := []string{"a}:s:b" + suffix, "}" + suffix, "a" + suffix, "{" + suffix + "}", "x'; --" + suffix, "gophér " + suffix}
 	for _, u := range users {
 		must(t, r.Revoke(ctx, "id:"+u, u, now.Add(time.Hour)))
 	}
