@@ -3,11 +3,11 @@ package sqlitestore_test
 import (
 	"context"
 	"database/sql"
-	"github.com/sessionkit/sessionkit"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/sessionkit/sessionkit"
 	"github.com/sessionkit/sessionkit/cookiestore"
 	"github.com/sessionkit/sessionkit/cookiestore/revocationstest"
 	"github.com/sessionkit/sessionkit/sqlitestore"
