@@ -24,7 +24,9 @@ func startApp(t *testing.T, sessionsURL, usersURL string, tls, dev bool, wrap ..
 		cookieName = "sid"
 	}
 	key := [][]byte{[]byte("cookie-key-0123456789abcdefghijklmnopqrstuvwxyz")}
-	b, err := app.OpenSessions(ctx, sessionsURL, t.TempDir(), cookieName, key, log)
+	b, err := app.OpenSessions(ctx, sessionsURL, app.SessionOptions{
+		DataDir: t.TempDir(), CookieName: cookieName, CookieKeys: key, Logger: log,
+	})
 	if err != nil {
 		t.Fatalf("sessions %s: %v", sessionsURL, err)
 	}

@@ -17,7 +17,9 @@ func openEnv(t *testing.T, sessionsURL, usersURL string, tweak ...func(*envOptio
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	key := [][]byte{[]byte("cookie-key-0123456789abcdefghijklmnopqrstuvwxyz")}
-	b, err := OpenSessions(ctx, sessionsURL, t.TempDir(), "__Host-sid", key, slog.Default())
+	b, err := OpenSessions(ctx, sessionsURL, SessionOptions{
+		DataDir: t.TempDir(), CookieName: "__Host-sid", CookieKeys: key, Logger: slog.Default(),
+	})
 	if err != nil {
 		t.Fatalf("open sessions %s: %v", sessionsURL, err)
 	}
