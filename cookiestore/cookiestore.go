@@ -117,7 +117,9 @@ type Options struct {
 	// creation: at least the manager's longest absolute lifetime
 	// (Config.RememberMeLifetime when remember-me is used, else
 	// Config.Lifetime). RevokeUser keeps its entry that long after its
-	// cutoff. Zero means DefaultMaxLifetime.
+	// cutoff. With Revocations, a session of a user that would live
+	// longer (or has no AbsoluteExpiry) is refused: Seal returns an
+	// error and Open does not open it. Zero means DefaultMaxLifetime.
 	MaxLifetime time.Duration
 }
 
@@ -212,6 +214,8 @@ func (s *Store) Seal(ctx context.Context, rec *sessionkit.Record) (string, error
 		return "", errors.New("cookiestore: seal record without ID")
 	case rec.ExpiresAt.IsZero():
 		return "", errors.New("cookiestore: seal record without ExpiresAt")
+	case s.outlivesCutoffs(rec):
+		return "", fmt.Errorf("cookiestore: seal a session of a user living %v from its creation, longer than Options.MaxLifetime (%v), after which RevokeUser forgets its cutoff", rec.AbsoluteExpiry.Sub(rec.CreatedAt), s.life)
 	}
 	plain := recordcodec.Append(nil, s.now(), rec)
 	sealed := s.aeads[0].Seal(nil, nil, plain, s.ad)
@@ -269,6 +273,9 @@ func (s *Store) OpenReseal(ctx context.Context, value string) (rec *sessionkit.R
 	if !now.Before(rec.ExpiresAt) || (!rec.AbsoluteExpiry.IsZero() && !now.Before(rec.AbsoluteExpiry)) {
 		return nil, false, nil
 	}
+	if s.outlivesCutoffs(rec) {
+		return nil, false, nil // sealed under a longer MaxLifetime
+	}
 	if s.revs != nil {
 		revoked, err := s.revs.Revoked(ctx, rec)
 		if err != nil {
@@ -279,6 +286,16 @@ func (s *Store) OpenReseal(ctx context.Context, value string) (rec *sessionkit.R
 		}
 	}
 	return rec, reseal, nil
+}
+
+// outlivesCutoffs reports whether rec is a session of a user that could
+// still open after RevokeUser's cutoff entries are forgotten: one without
+// an absolute deadline, or living longer than MaxLifetime from its
+// creation. With Revocations, such a record is never sealed or opened, so
+// "sign out everywhere" holds for the whole life of every session.
+func (s *Store) outlivesCutoffs(rec *sessionkit.Record) bool {
+	return s.revs != nil && rec.UserID != "" &&
+		(rec.AbsoluteExpiry.IsZero() || rec.AbsoluteExpiry.Sub(rec.CreatedAt) > s.life)
 }
 
 // Revoke ends the session rec, so that no copy of its cookie opens again

@@ -716,3 +716,41 @@ func TestRevokeWithoutLastSeen(t *testing.T) {
 		t.Fatalf("entry kept until %v, more than an hour", until)
 	}
 }
+
+// TestMaxLifetime checks that with Revocations a session of a user that
+// would outlive the user cutoffs RevokeUser keeps is neither sealed nor
+// opened, so that "sign out everywhere" cannot be forgotten while one of
+// its sessions lives.
+func TestMaxLifetime(t *testing.T) {
+	ctx := context.Background()
+	c := newClock()
+	revs := NewMemoryRevocations(c.Now)
+	s := newStore(t, Options{Now: c.Now, Revocations: revs, MaxLifetime: 8 * time.Hour})
+	long := newStore(t, Options{Now: c.Now, Revocations: revs, MaxLifetime: 9 * time.Hour})
+
+	ok := record(c.Now(), "a", "alice") // lives exactly 8 hours
+	mustOpen(t, s, mustSeal(t, s, ok))
+	tooLong := record(c.Now(), "b", "alice")
+	tooLong.AbsoluteExpiry = tooLong.AbsoluteExpiry.Add(time.Minute)
+	if _, err := s.Seal(ctx, tooLong); err == nil || !strings.Contains(err.Error(), "MaxLifetime") {
+		t.Errorf("Seal of a session outliving MaxLifetime = %v, want an error naming MaxLifetime", err)
+	}
+	if mustOpen(t, s, mustSeal(t, long, tooLong)) != nil {
+		t.Error("a session outliving MaxLifetime, sealed under a longer one, opens")
+	}
+	noDeadline := record(c.Now(), "c", "alice")
+	noDeadline.AbsoluteExpiry = time.Time{}
+	if _, err := s.Seal(ctx, noDeadline); err == nil {
+		t.Error("Seal of a user's session without AbsoluteExpiry succeeded")
+	}
+	anon := record(c.Now(), "d", "")
+	anon.AbsoluteExpiry = time.Time{}
+	if mustOpen(t, s, mustSeal(t, s, anon)) == nil {
+		t.Error("an anonymous session without AbsoluteExpiry (no user cutoff applies) does not open")
+	}
+	// Without Revocations MaxLifetime does not matter.
+	plain := newStore(t, Options{Now: c.Now, MaxLifetime: time.Hour})
+	if mustOpen(t, plain, mustSeal(t, plain, tooLong)) == nil {
+		t.Error("MaxLifetime applied without Revocations")
+	}
+}
