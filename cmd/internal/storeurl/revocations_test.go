@@ -72,4 +72,7 @@ func TestCookieRevocationsShared(t *testing.T) {
 	if _, err := Open(ctx, "cookie:", Options{CookieKeys: [][]byte{make([]byte, 32)}, Revocations: "ftp://x"}); !errors.Is(err, ErrBadURL) {
 		t.Errorf("unknown revocation list: %v, want ErrBadURL", err)
 	}
+	if _, err := Open(ctx, "memory:", Options{Revocations: "sqlite:"}); !errors.Is(err, ErrBadURL) {
+		t.Errorf("revocation list with a server-side store: %v, want ErrBadURL", err)
+	}
 }

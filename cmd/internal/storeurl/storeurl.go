@@ -119,6 +119,9 @@ func Open(ctx context.Context, rawURL string, opts Options) (*Backend, error) {
 	}
 	scheme, rest, _ := strings.Cut(rawURL, ":")
 	b := &Backend{Kind: strings.ToLower(scheme)}
+	if opts.Revocations != "" && b.Kind != "cookie" {
+		return nil, badURL(fmt.Errorf("a revocation list (%s) is only for the cookie: store, not %s", Redact(opts.Revocations), Redact(rawURL)))
+	}
 	switch b.Kind {
 	case "memory":
 		s := memstore.New(memstore.Options{CleanupInterval: opts.CleanupInterval})

@@ -389,6 +389,9 @@ func announce(log *slog.Logger, c *Config, store, scheme string, addr net.Addr) 
 	if len(c.TrustedProxies) == 0 {
 		log.Info("no trusted proxies: X-Forwarded-* headers are ignored")
 	}
+	if store == "cookie" && (c.Revocations == "" || strings.EqualFold(c.Revocations, "memory:")) {
+		log.Warn("cookie sessions with the in-memory revocation list: a logout holds on this instance until it restarts, not on other instances. With several instances, or to survive restarts, give -revocations sqlite:PATH, redis://… or postgres://…")
+	}
 }
 
 func orDefault(s, def string) string {
