@@ -9,6 +9,7 @@ import (
 
 	"github.com/sessionkit/sessionkit"
 	"github.com/sessionkit/sessionkit/cookiestore"
+	"github.com/sessionkit/sessionkit/cookiestore/revocationstest"
 	"github.com/sessionkit/sessionkit/sessiontest"
 )
 
@@ -70,4 +71,12 @@ func TestRotationThroughMiddleware(t *testing.T) {
 	if again != "gopher" {
 		t.Fatal("the re-sealed cookie does not open with the current key alone")
 	}
+}
+
+func TestMemoryRevocationsConformance(t *testing.T) {
+	revs := cookiestore.NewMemoryRevocations(nil)
+	revocationstest.Run(t, revocationstest.Options{
+		New:        func(*testing.T) cookiestore.Revocations { return revs },
+		PerProcess: true,
+	})
 }

@@ -24,12 +24,24 @@
 //
 // A sealed cookie stays valid until it expires, even after logout, unless the
 // server remembers that it was revoked. Options.Revocations is that memory:
-// Open asks it about every authentic, unexpired value, Store.Revoke ends one
-// session (logout) and Store.RevokeUser ends every session of a user created
-// before a time ("sign out everywhere"). NewMemoryRevocations keeps this in
-// memory, which suits a single server process; several servers need a shared
-// implementation. Without Revocations, logout only deletes the cookie from
-// the browser, and a copy of it keeps working until it expires.
+// Open asks it about every authentic, unexpired value (one call, at most one
+// round trip), Store.Revoke ends one session (logout, renewal) until the
+// session's absolute deadline, and Store.RevokeUser ends every session of a
+// user created before a time ("sign out everywhere"), remembered for
+// Options.MaxLifetime. Without Revocations, logout only deletes the cookie
+// from the browser, and a copy of it keeps working until it expires.
+//
+// NewMemoryRevocations keeps the list in memory: it suits a single server
+// process, but it is per instance and lost on restart, so with several app
+// instances (or after a restart) a logged-out cookie opens again elsewhere.
+// Shared lists, purged when their entries expire, are redisstore.NewRevocations,
+// pgstore.NewRevocations and sqlitestore.NewRevocations; package
+// cookiestore/revocationstest is the conformance suite for others.
+//
+// A shared list fails closed: when it cannot be read, Open returns its error
+// (wrapping sessionkit.ErrUnavailable when the backend is unreachable) and
+// no record, so the manager answers 503 rather than accept a cookie whose
+// revocation it cannot check.
 //
 // # Size
 //
@@ -97,9 +109,23 @@ type Options struct {
 
 	// Revocations, if not nil, is checked on every Open and updated by
 	// Revoke and RevokeUser. Without it sessions cannot be ended before
-	// they expire.
+	// they expire. NewMemoryRevocations is per process; see Revocations
+	// for shared lists.
 	Revocations Revocations
+
+	// MaxLifetime is the longest time a session can live from its
+	// creation: at least the manager's longest absolute lifetime
+	// (Config.RememberMeLifetime when remember-me is used, else
+	// Config.Lifetime). RevokeUser keeps its entry that long after its
+	// cutoff. With Revocations, a session of a user that would live
+	// longer (or has no AbsoluteExpiry) is refused: Seal returns an
+	// error and Open does not open it. Zero means DefaultMaxLifetime.
+	MaxLifetime time.Duration
 }
+
+// DefaultMaxLifetime is Options.MaxLifetime when it is zero: the manager's
+// default remember-me lifetime, the longest of its default lifetimes.
+const DefaultMaxLifetime = sessionkit.DefaultRememberMeLifetime
 
 // A Store seals sessions into cookie values and opens them again. It
 // implements sessionkit.ClientStore and is safe for concurrent use.
@@ -109,6 +135,7 @@ type Store struct {
 	name  string
 	now   func() time.Time
 	revs  Revocations
+	life  time.Duration // Options.MaxLifetime
 }
 
 var _ sessionkit.ClientStore = (*Store)(nil)
@@ -124,6 +151,13 @@ func New(opts Options) (*Store, error) {
 		name: opts.CookieName,
 		now:  opts.Now,
 		revs: opts.Revocations,
+		life: opts.MaxLifetime,
+	}
+	if s.life < 0 {
+		return nil, fmt.Errorf("cookiestore: negative MaxLifetime %v", s.life)
+	}
+	if s.life == 0 {
+		s.life = DefaultMaxLifetime
 	}
 	if s.name == "" {
 		s.name = DefaultCookieName
@@ -180,6 +214,8 @@ func (s *Store) Seal(ctx context.Context, rec *sessionkit.Record) (string, error
 		return "", errors.New("cookiestore: seal record without ID")
 	case rec.ExpiresAt.IsZero():
 		return "", errors.New("cookiestore: seal record without ExpiresAt")
+	case s.outlivesCutoffs(rec):
+		return "", fmt.Errorf("cookiestore: seal a session of a user living %v from its creation, longer than Options.MaxLifetime (%v), after which RevokeUser forgets its cutoff", rec.AbsoluteExpiry.Sub(rec.CreatedAt), s.life)
 	}
 	plain := recordcodec.Append(nil, s.now(), rec)
 	sealed := s.aeads[0].Seal(nil, nil, plain, s.ad)
@@ -237,6 +273,9 @@ func (s *Store) OpenReseal(ctx context.Context, value string) (rec *sessionkit.R
 	if !now.Before(rec.ExpiresAt) || (!rec.AbsoluteExpiry.IsZero() && !now.Before(rec.AbsoluteExpiry)) {
 		return nil, false, nil
 	}
+	if s.outlivesCutoffs(rec) {
+		return nil, false, nil // sealed under a longer MaxLifetime
+	}
 	if s.revs != nil {
 		revoked, err := s.revs.Revoked(ctx, rec)
 		if err != nil {
@@ -249,25 +288,38 @@ func (s *Store) OpenReseal(ctx context.Context, value string) (rec *sessionkit.R
 	return rec, reseal, nil
 }
 
+// outlivesCutoffs reports whether rec is a session of a user that could
+// still open after RevokeUser's cutoff entries are forgotten: one without
+// an absolute deadline, or living longer than MaxLifetime from its
+// creation. With Revocations, such a record is never sealed or opened, so
+// "sign out everywhere" holds for the whole life of every session.
+func (s *Store) outlivesCutoffs(rec *sessionkit.Record) bool {
+	return s.revs != nil && rec.UserID != "" &&
+		(rec.AbsoluteExpiry.IsZero() || rec.AbsoluteExpiry.Sub(rec.CreatedAt) > s.life)
+}
+
 // Revoke ends the session rec, so that no copy of its cookie opens again
-// before it expires. Without Revocations, Revoke does nothing and returns
-// nil: the caller can still delete the cookie from the browser, but a copy
-// of it stays valid until it expires.
+// before it expires: the entry is kept until rec's AbsoluteExpiry, or
+// without one until its ExpiresAt plus one idle period (ExpiresAt -
+// LastSeen). Without Revocations, Revoke does nothing and returns nil: the
+// caller can still delete the cookie from the browser, but a copy of it
+// stays valid until it expires.
 func (s *Store) Revoke(ctx context.Context, rec *sessionkit.Record) error {
 	if s.revs == nil || rec == nil {
 		return nil
 	}
-	return s.revs.Revoke(ctx, rec)
+	return s.revs.Revoke(ctx, rec.ID, rec.UserID, revokeUntil(rec))
 }
 
 // RevokeUser ends every session of userID whose CreatedAt is before before
 // ("sign out everywhere"). To keep the current session, give it a CreatedAt
 // not before before (for example by renewing it) and seal it again. It
-// returns ErrNoRevocations if the store has no Revocations. It implements
+// returns ErrNoRevocations if the store has no Revocations. The entry is
+// kept until before plus Options.MaxLifetime. It implements
 // sessionkit.UserRevoker.
 func (s *Store) RevokeUser(ctx context.Context, userID string, before time.Time) error {
 	if s.revs == nil {
 		return ErrNoRevocations
 	}
-	return s.revs.RevokeUser(ctx, userID, before)
+	return s.revs.RevokeUser(ctx, userID, before, before.Add(s.life))
 }

@@ -468,12 +468,16 @@ func (r *countingRevocations) Revoked(ctx context.Context, rec *sessionkit.Recor
 	return false, r.err
 }
 
-func (r *countingRevocations) Revoke(ctx context.Context, rec *sessionkit.Record) error {
+func (r *countingRevocations) Revoke(ctx context.Context, id, userID string, until time.Time) error {
 	return r.err
 }
 
-func (r *countingRevocations) RevokeUser(ctx context.Context, userID string, before time.Time) error {
+func (r *countingRevocations) RevokeUser(ctx context.Context, userID string, before, until time.Time) error {
 	return r.err
+}
+
+func (r *countingRevocations) Purge(ctx context.Context) (int, error) {
+	return 0, r.err
 }
 
 func TestRevocationsBackend(t *testing.T) {
@@ -517,44 +521,58 @@ func TestMemoryRevocationsPurge(t *testing.T) {
 	ctx := context.Background()
 	c := newClock()
 	m := NewMemoryRevocations(c.Now)
+	s := newStore(t, Options{Now: c.Now, Revocations: m, MaxLifetime: 24 * time.Hour})
+	start := c.Now()
 	short := &sessionkit.Record{ID: "short", CreatedAt: c.Now(), LastSeen: c.Now(),
 		ExpiresAt: c.Now().Add(10 * time.Minute)} // no absolute deadline: kept one idle period longer
 	long := record(c.Now(), "long", "alice") // kept until its absolute deadline
 	for _, rec := range []*sessionkit.Record{short, long} {
-		if err := m.Revoke(ctx, rec); err != nil {
+		if err := s.Revoke(ctx, rec); err != nil {
 			t.Fatal(err)
 		}
 	}
 	size := func() int {
 		m.mu.Lock()
 		defer m.mu.Unlock()
-		return len(m.ids)
+		return len(m.ids) + len(m.users)
 	}
 	write := func() {
-		if err := m.RevokeUser(ctx, "someone", c.Now()); err != nil {
+		if err := m.Revoke(ctx, "other", "", c.Now()); err != nil { // already expired
 			t.Fatal(err)
 		}
 	}
+	if err := s.RevokeUser(ctx, "bob", c.Now()); err != nil { // kept MaxLifetime
+		t.Fatal(err)
+	}
 	c.Advance(20*time.Minute - time.Second)
 	write()
-	if size() != 2 {
-		t.Fatalf("%d entries one second before the first could go, want 2", size())
+	if size() != 4 {
+		t.Fatalf("%d entries one second before the first could go, want 4", size())
 	}
 	c.Advance(purgeEvery)
 	write()
-	if size() != 1 {
-		t.Fatalf("%d entries after the first could go, want 1", size())
+	if size() != 3 { // the expired "other" of this write stays until the next purge
+		t.Fatalf("%d entries after the first could go, want 3", size())
 	}
 	if ok, _ := m.Revoked(ctx, long); !ok {
 		t.Fatal("purge dropped a live entry")
 	}
 	c.Advance(8 * time.Hour)
-	write()
+	if n, err := m.Purge(ctx); err != nil || n != 2 {
+		t.Fatalf("Purge after the long session's deadline = %d, %v; want 2", n, err)
+	}
+	if ok, _ := m.Revoked(ctx, record(start.Add(-time.Hour), "x", "bob")); !ok {
+		t.Fatal("purge dropped a user cutoff before MaxLifetime")
+	}
+	c.Advance(16 * time.Hour)
+	if n, err := m.Purge(ctx); err != nil || n != 1 {
+		t.Fatalf("Purge after MaxLifetime = %d, %v; want 1", n, err)
+	}
 	if size() != 0 {
 		t.Fatalf("%d entries after all expired, want 0", size())
 	}
-	// Purges are rate-limited, so writes stay cheap.
-	if err := m.Revoke(ctx, short); err != nil {
+	// Purges during writes are rate-limited, so writes stay cheap.
+	if err := s.Revoke(ctx, short); err != nil {
 		t.Fatal(err)
 	}
 	c.Advance(30 * time.Minute)
@@ -562,7 +580,7 @@ func TestMemoryRevocationsPurge(t *testing.T) {
 	m.nextPurge = c.Now().Add(time.Second)
 	m.mu.Unlock()
 	write()
-	if size() != 1 {
+	if size() != 2 {
 		t.Fatal("purged before nextPurge")
 	}
 }
@@ -677,7 +695,7 @@ func TestLogoutRevocationPurged(t *testing.T) {
 		t.Fatalf("%d deny-list entries after logout, want 1", size())
 	}
 	c.Advance(sessionkit.DefaultLifetime + purgeEvery)
-	if err := revs.RevokeUser(context.Background(), "someone", c.Now()); err != nil { // a write purges
+	if _, err := revs.Purge(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if size() != 0 {
@@ -690,10 +708,49 @@ func TestLogoutRevocationPurged(t *testing.T) {
 func TestRevokeWithoutLastSeen(t *testing.T) {
 	c := newClock()
 	m := NewMemoryRevocations(c.Now)
-	if err := m.Revoke(context.Background(), &sessionkit.Record{ID: "x", ExpiresAt: c.Now().Add(time.Hour)}); err != nil {
+	s := newStore(t, Options{Now: c.Now, Revocations: m})
+	if err := s.Revoke(context.Background(), &sessionkit.Record{ID: "x", ExpiresAt: c.Now().Add(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
 	if until := m.ids["x"]; until.After(c.Now().Add(time.Hour)) {
 		t.Fatalf("entry kept until %v, more than an hour", until)
+	}
+}
+
+// TestMaxLifetime checks that with Revocations a session of a user that
+// would outlive the user cutoffs RevokeUser keeps is neither sealed nor
+// opened, so that "sign out everywhere" cannot be forgotten while one of
+// its sessions lives.
+func TestMaxLifetime(t *testing.T) {
+	ctx := context.Background()
+	c := newClock()
+	revs := NewMemoryRevocations(c.Now)
+	s := newStore(t, Options{Now: c.Now, Revocations: revs, MaxLifetime: 8 * time.Hour})
+	long := newStore(t, Options{Now: c.Now, Revocations: revs, MaxLifetime: 9 * time.Hour})
+
+	ok := record(c.Now(), "a", "alice") // lives exactly 8 hours
+	mustOpen(t, s, mustSeal(t, s, ok))
+	tooLong := record(c.Now(), "b", "alice")
+	tooLong.AbsoluteExpiry = tooLong.AbsoluteExpiry.Add(time.Minute)
+	if _, err := s.Seal(ctx, tooLong); err == nil || !strings.Contains(err.Error(), "MaxLifetime") {
+		t.Errorf("Seal of a session outliving MaxLifetime = %v, want an error naming MaxLifetime", err)
+	}
+	if mustOpen(t, s, mustSeal(t, long, tooLong)) != nil {
+		t.Error("a session outliving MaxLifetime, sealed under a longer one, opens")
+	}
+	noDeadline := record(c.Now(), "c", "alice")
+	noDeadline.AbsoluteExpiry = time.Time{}
+	if _, err := s.Seal(ctx, noDeadline); err == nil {
+		t.Error("Seal of a user's session without AbsoluteExpiry succeeded")
+	}
+	anon := record(c.Now(), "d", "")
+	anon.AbsoluteExpiry = time.Time{}
+	if mustOpen(t, s, mustSeal(t, s, anon)) == nil {
+		t.Error("an anonymous session without AbsoluteExpiry (no user cutoff applies) does not open")
+	}
+	// Without Revocations MaxLifetime does not matter.
+	plain := newStore(t, Options{Now: c.Now, MaxLifetime: time.Hour})
+	if mustOpen(t, plain, mustSeal(t, plain, tooLong)) == nil {
+		t.Error("MaxLifetime applied without Revocations")
 	}
 }

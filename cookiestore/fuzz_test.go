@@ -27,17 +27,18 @@ var fuzzNow = time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
 func fuzzStore(t testing.TB) *Store {
 	revs := NewMemoryRevocations(func() time.Time { return fuzzNow })
 	ctx := context.Background()
-	if err := revs.Revoke(ctx, record(fuzzNow, "revoked", "")); err != nil {
-		t.Fatal(err)
-	}
-	if err := revs.RevokeUser(ctx, "gone", fuzzNow); err != nil {
-		t.Fatal(err)
-	}
-	return newStore(t, Options{
+	s := newStore(t, Options{
 		Keys:        [][]byte{key2, key1},
 		Now:         func() time.Time { return fuzzNow },
 		Revocations: revs,
 	})
+	if err := s.Revoke(ctx, record(fuzzNow, "revoked", "")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RevokeUser(ctx, "gone", fuzzNow); err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 // fuzzSeeds returns the sealed seeds by file name. Files named valid-* open

@@ -3,9 +3,11 @@ package redisstore_test
 import (
 	"log"
 	"net/http"
+	"os"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/sessionkit/sessionkit"
+	"github.com/sessionkit/sessionkit/cookiestore"
 	"github.com/sessionkit/sessionkit/redisstore"
 )
 
@@ -68,4 +70,32 @@ func ExampleNew_sentinel() {
 		log.Fatal(err)
 	}
 	_ = store
+}
+
+// This example shares the cookie store's revocation list through Redis, so
+// that a logout holds on every app instance. It needs a running server, so
+// it is compiled but not run.
+func ExampleNewRevocations() {
+	client := redis.NewUniversalClient(&redis.UniversalOptions{
+		Addrs:                 []string{"localhost:6379"},
+		ContextTimeoutEnabled: true,
+	})
+	defer client.Close()
+
+	revs, err := redisstore.NewRevocations(client, redisstore.RevocationsOptions{Prefix: "myapp:revoked:"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	store, err := cookiestore.New(cookiestore.Options{
+		Keys:        [][]byte{[]byte(os.Getenv("COOKIE_KEY"))}, // at least 32 random bytes
+		Revocations: revs,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	sessions, err := sessionkit.New(sessionkit.Config{ClientStore: store})
+	if err != nil {
+		log.Fatal(err)
+	}
+	_ = sessions
 }

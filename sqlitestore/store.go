@@ -114,13 +114,27 @@ var (
 // path is a file name, without URI parameters. The special name ":memory:"
 // gives a private in-memory database, which does not survive Close.
 func Open(ctx context.Context, path string, opts Options) (*Store, error) {
+	db, err := openDB(path, opts.BusyTimeout)
+	if err != nil {
+		return nil, err
+	}
+	s, err := newStore(ctx, db, true, opts)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// openDB opens the database file at path as Open describes, with the busy
+// timeout busy (DefaultBusyTimeout if not positive).
+func openDB(path string, busy time.Duration) (*sql.DB, error) {
 	if path == "" {
 		return nil, errors.New("sqlitestore: empty database path")
 	}
 	if strings.ContainsAny(path, "?#") || strings.HasPrefix(path, "file:") {
 		return nil, fmt.Errorf("sqlitestore: database path %q must be a plain file name; to use URI parameters, open the *sql.DB yourself and call New", path)
 	}
-	busy := opts.BusyTimeout
 	if busy <= 0 {
 		busy = DefaultBusyTimeout
 	}
@@ -146,12 +160,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	}
 	db.SetMaxOpenConns(conns)
 	db.SetMaxIdleConns(conns)
-	s, err := newStore(ctx, db, true, opts)
-	if err != nil {
-		db.Close()
-		return nil, err
-	}
-	return s, nil
+	return db, nil
 }
 
 // New returns a store that uses db, which must be a modernc.org/sqlite

@@ -16,6 +16,14 @@ import (
 // non-Secure cookies. wrap, if given, wraps the user store.
 func startApp(t *testing.T, sessionsURL, usersURL string, tls, dev bool, wrap ...func(app.UserStore) app.UserStore) (*httptest.Server, *app.App) {
 	t.Helper()
+	return startAppWith(t, sessionsURL, app.SessionOptions{}, usersURL, tls, dev, wrap...)
+}
+
+// startAppWith is startApp with more session options (such as a cookie
+// store's revocation list); its data directory, cookie name, keys and
+// logger are filled in.
+func startAppWith(t *testing.T, sessionsURL string, opts app.SessionOptions, usersURL string, tls, dev bool, wrap ...func(app.UserStore) app.UserStore) (*httptest.Server, *app.App) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -24,7 +32,8 @@ func startApp(t *testing.T, sessionsURL, usersURL string, tls, dev bool, wrap ..
 		cookieName = "sid"
 	}
 	key := [][]byte{[]byte("cookie-key-0123456789abcdefghijklmnopqrstuvwxyz")}
-	b, err := app.OpenSessions(ctx, sessionsURL, t.TempDir(), cookieName, key, log)
+	opts.DataDir, opts.CookieName, opts.CookieKeys, opts.Logger = t.TempDir(), cookieName, key, log
+	b, err := app.OpenSessions(ctx, sessionsURL, opts)
 	if err != nil {
 		t.Fatalf("sessions %s: %v", sessionsURL, err)
 	}

@@ -11,6 +11,9 @@
 //	mongodb://host[:port]/db                 MongoDB (mongodb+srv:// too)
 //	postgres://user:pass@host/db             PostgreSQL
 //	cookie:                                  encrypted cookies (Options.CookieKeys)
+//
+// The cookie store's revocation list is named by Options.Revocations, in
+// the same forms (memory:, sqlite:PATH, redis URLs, postgres://).
 package storeurl
 
 import (
@@ -60,6 +63,14 @@ type Options struct {
 	// CookieName and CookieKeys configure the "cookie:" store.
 	CookieName string
 	CookieKeys [][]byte
+	// Revocations names the "cookie:" store's revocation list: empty or
+	// "memory:" (per process: a logout does not hold on other instances
+	// or after a restart), sqlite:PATH, a redis URL or postgres://.
+	Revocations string
+	// MaxLifetime is the longest absolute lifetime of a session, for
+	// the "cookie:" store (cookiestore.Options.MaxLifetime). Zero means
+	// cookiestore.DefaultMaxLifetime.
+	MaxLifetime time.Duration
 	// RedisPrefix starts every Redis key. Default: DefaultRedisPrefix.
 	RedisPrefix string
 	// CleanupInterval is passed to the stores that delete expired records
@@ -108,6 +119,9 @@ func Open(ctx context.Context, rawURL string, opts Options) (*Backend, error) {
 	}
 	scheme, rest, _ := strings.Cut(rawURL, ":")
 	b := &Backend{Kind: strings.ToLower(scheme)}
+	if opts.Revocations != "" && b.Kind != "cookie" {
+		return nil, badURL(fmt.Errorf("a revocation list (%s) is only for the cookie: store, not %s", Redact(opts.Revocations), Redact(rawURL)))
+	}
 	switch b.Kind {
 	case "memory":
 		s := memstore.New(memstore.Options{CleanupInterval: opts.CleanupInterval})
@@ -126,14 +140,10 @@ func Open(ctx context.Context, rawURL string, opts Options) (*Backend, error) {
 		}
 		b.Store, b.close = s, append(b.close, s.Close)
 	case "redis", "rediss", "redis+cluster", "rediss+cluster", "redis+sentinel", "rediss+sentinel":
-		client, err := RedisClient(rawURL)
+		client, err := redisClient(ctx, rawURL, b)
 		if err != nil {
-			return nil, badURL(err)
-		}
-		b.close = append(b.close, client.Close)
-		if err := client.Ping(ctx).Err(); err != nil {
 			b.Close()
-			return nil, fmt.Errorf("redis: %w", err)
+			return nil, err
 		}
 		s, err := redisstore.New(client, redisstore.Options{Prefix: opts.RedisPrefix})
 		if err != nil {
@@ -155,21 +165,10 @@ func Open(ctx context.Context, rawURL string, opts Options) (*Backend, error) {
 		b.Store, b.Kind = s, "mongodb"
 		b.close = append(b.close, s.Close)
 	case "postgres", "postgresql":
-		cfg, err := pgxpool.ParseConfig(rawURL)
+		pool, err := postgresPool(ctx, rawURL, opts, b)
 		if err != nil {
-			return nil, badURL(fmt.Errorf("postgres: %w", err))
-		}
-		if opts.MaxConns > 0 && !strings.Contains(rawURL, "pool_max_conns") {
-			cfg.MaxConns = opts.MaxConns
-		}
-		pool, err := pgxpool.NewWithConfig(ctx, cfg)
-		if err != nil {
-			return nil, fmt.Errorf("postgres: %w", err)
-		}
-		b.close = append(b.close, func() error { pool.Close(); return nil })
-		if err := pool.Ping(ctx); err != nil {
 			b.Close()
-			return nil, fmt.Errorf("postgres: %w", err)
+			return nil, err
 		}
 		s, err := pgstore.New(ctx, pool, pgstore.Options{CleanupInterval: opts.CleanupInterval, Logger: opts.Logger})
 		if err != nil {
@@ -182,11 +181,17 @@ func Open(ctx context.Context, rawURL string, opts Options) (*Backend, error) {
 		if len(opts.CookieKeys) == 0 {
 			return nil, errors.New("cookie: store needs a cookie key")
 		}
+		revs, err := openRevocations(ctx, opts.Revocations, opts, b)
+		if err != nil {
+			b.Close()
+			return nil, fmt.Errorf("revocations: %w", err)
+		}
 		s, err := cookiestore.New(cookiestore.Options{
 			Keys: opts.CookieKeys, CookieName: opts.CookieName,
-			Revocations: cookiestore.NewMemoryRevocations(nil),
+			Revocations: revs, MaxLifetime: opts.MaxLifetime,
 		})
 		if err != nil {
+			b.Close()
 			return nil, err
 		}
 		b.ClientStore = s
@@ -194,6 +199,42 @@ func Open(ctx context.Context, rawURL string, opts Options) (*Backend, error) {
 		return nil, badURL(fmt.Errorf("unknown session store %q (want memory:, sqlite:PATH, redis://, redis+cluster://, redis+sentinel://, mongodb://, postgres:// or cookie:)", Redact(rawURL)))
 	}
 	return b, nil
+}
+
+// redisClient returns a client for the Redis URL rawURL, after a PING, and
+// adds its Close to b.
+func redisClient(ctx context.Context, rawURL string, b *Backend) (redis.UniversalClient, error) {
+	client, err := RedisClient(rawURL)
+	if err != nil {
+		return nil, badURL(err)
+	}
+	b.close = append(b.close, client.Close)
+	if err := client.Ping(ctx).Err(); err != nil {
+		return nil, fmt.Errorf("redis: %w", err)
+	}
+	return client, nil
+}
+
+// postgresPool returns a pool for the PostgreSQL URL rawURL, sized by
+// opts.MaxConns unless the URL sets pool_max_conns, after a ping, and adds
+// its Close to b.
+func postgresPool(ctx context.Context, rawURL string, opts Options, b *Backend) (*pgxpool.Pool, error) {
+	cfg, err := pgxpool.ParseConfig(rawURL)
+	if err != nil {
+		return nil, badURL(fmt.Errorf("postgres: %w", err))
+	}
+	if opts.MaxConns > 0 && !strings.Contains(rawURL, "pool_max_conns") {
+		cfg.MaxConns = opts.MaxConns
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	b.close = append(b.close, func() error { pool.Close(); return nil })
+	if err := pool.Ping(ctx); err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	return pool, nil
 }
 
 // ConnectMongo connects to MongoDB and returns the database named in the

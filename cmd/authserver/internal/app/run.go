@@ -30,6 +30,7 @@ const (
 	EnvCookieKey     = "AUTHSERVER_COOKIE_KEY"
 	EnvSessions      = "AUTHSERVER_SESSIONS"
 	EnvUsers         = "AUTHSERVER_USERS"
+	EnvRevocations   = "AUTHSERVER_REVOCATIONS"
 )
 
 // Config is the server's command line; see ParseFlags and the -h text.
@@ -37,6 +38,7 @@ type Config struct {
 	Addr           string                 // -addr: listen address
 	Sessions       string                 // -sessions: session store URL ("" = SQLite in DataDir)
 	Users          string                 // -users: user store URL ("" = SQLite in DataDir)
+	Revocations    string                 // -revocations: cookie-store revocation list URL ("" = memory, per instance)
 	DataDir        string                 // -data: SQLite files and generated secrets
 	Dev            bool                   // -dev: plain HTTP, non-Secure cookie
 	TLSCert        string                 // -tls-cert: certificate file
@@ -112,6 +114,7 @@ func ParseFlags(args []string, getenv func(string) string, out io.Writer) (*Conf
 	var proxies string
 	fs.StringVar(&c.Addr, "addr", ":3000", "`address` to listen on")
 	fs.StringVar(&c.Sessions, "sessions", "", "session store `URL` (default $"+EnvSessions+", else sqlite:DATA/sessions.db)")
+	fs.StringVar(&c.Revocations, "revocations", "", "with -sessions cookie:, the shared revocation list `URL`: redis://…, postgres://… or sqlite:PATH (default $"+EnvRevocations+", else memory:, per instance)")
 	fs.StringVar(&c.Users, "users", "", "user store `URL` (default $"+EnvUsers+", else sqlite:DATA/users.db)")
 	fs.StringVar(&c.DataDir, "data", "data", "`directory` for the SQLite files and generated secrets")
 	fs.BoolVar(&c.Dev, "dev", false, "development mode: plain HTTP, cookie named sid without the Secure flag")
@@ -147,6 +150,9 @@ func ParseFlags(args []string, getenv func(string) string, out io.Writer) (*Conf
 	}
 	if c.Users == "" {
 		c.Users = getenv(EnvUsers)
+	}
+	if c.Revocations == "" {
+		c.Revocations = getenv(EnvRevocations)
 	}
 	if c.SessionSecret == "" {
 		c.SessionSecret = getenv(EnvSessionSecret)
@@ -350,7 +356,10 @@ func open(ctx context.Context, c *Config, log *slog.Logger) (a *App, kind string
 	}
 	openCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	backend, err := OpenSessions(openCtx, c.Sessions, c.DataDir, cookieName, cookieKeys, log)
+	backend, err := OpenSessions(openCtx, c.Sessions, SessionOptions{
+		DataDir: c.DataDir, CookieName: cookieName, CookieKeys: cookieKeys, Logger: log,
+		Revocations: c.Revocations, MaxLifetime: max(c.Lifetime, c.RememberFor),
+	})
 	if err != nil {
 		return nil, "", nil, fmt.Errorf("session store: %w", err)
 	}
@@ -412,6 +421,9 @@ func announce(log *slog.Logger, c *Config, store, scheme string, addr net.Addr) 
 	}
 	if len(c.TrustedProxies) == 0 {
 		log.Info("no trusted proxies: X-Forwarded-* headers are ignored")
+	}
+	if store == "cookie" && (c.Revocations == "" || strings.EqualFold(c.Revocations, "memory:")) {
+		log.Warn("cookie sessions with the in-memory revocation list: a logout holds on this instance until it restarts, not on other instances. With several instances, or to survive restarts, give -revocations sqlite:PATH, redis://… or postgres://…")
 	}
 }
 

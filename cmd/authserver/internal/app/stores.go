@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"path/filepath"
 	"strings"
 
@@ -17,14 +16,15 @@ type SessionBackend = storeurl.Backend
 // defaultDBPath returns dataDir/name.
 func defaultDBPath(dataDir, name string) string { return filepath.Join(dataDir, name) }
 
+// SessionOptions configures OpenSessions: the data directory, the cookie
+// store's cookie name (bound into its values), keys, revocation list URL
+// and longest session lifetime, and the cleanup logger.
+type SessionOptions = storeurl.Options
+
 // OpenSessions opens the session store named by rawURL, in the forms that
-// package storeurl documents (the empty URL is DATA/sessions.db). cookieName
-// is the session cookie's name, which the cookie store binds into its
-// values.
-func OpenSessions(ctx context.Context, rawURL, dataDir, cookieName string, cookieKeys [][]byte, log *slog.Logger) (*SessionBackend, error) {
-	return storeurl.Open(ctx, rawURL, storeurl.Options{
-		DataDir: dataDir, CookieName: cookieName, CookieKeys: cookieKeys, Logger: log,
-	})
+// package storeurl documents (the empty URL is DATA/sessions.db).
+func OpenSessions(ctx context.Context, rawURL string, opts SessionOptions) (*SessionBackend, error) {
+	return storeurl.Open(ctx, rawURL, opts)
 }
 
 // OpenUsers opens the user store named by rawURL: sqlite:PATH (default

@@ -14,10 +14,18 @@ import (
 // the -sessions and -users flags do.
 func openEnv(t *testing.T, sessionsURL, usersURL string, tweak ...func(*envOptions)) *env {
 	t.Helper()
+	return openEnvWith(t, sessionsURL, usersURL, SessionOptions{}, tweak...)
+}
+
+// openEnvWith is openEnv with more session options: its data directory,
+// cookie name and keys are filled in.
+func openEnvWith(t *testing.T, sessionsURL, usersURL string, opts SessionOptions, tweak ...func(*envOptions)) *env {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	key := [][]byte{[]byte("cookie-key-0123456789abcdefghijklmnopqrstuvwxyz")}
-	b, err := OpenSessions(ctx, sessionsURL, t.TempDir(), "__Host-sid", key, slog.Default())
+	opts.DataDir, opts.CookieName, opts.Logger = t.TempDir(), "__Host-sid", slog.Default()
+	opts.CookieKeys = [][]byte{[]byte("cookie-key-0123456789abcdefghijklmnopqrstuvwxyz")}
+	b, err := OpenSessions(ctx, sessionsURL, opts)
 	if err != nil {
 		t.Fatalf("open sessions %s: %v", sessionsURL, err)
 	}

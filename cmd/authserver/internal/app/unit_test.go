@@ -187,10 +187,10 @@ func TestDescribeUA(t *testing.T) {
 
 func TestOpenErrors(t *testing.T) {
 	t.Parallel()
-	if _, err := OpenSessions(t.Context(), "ftp://x", t.TempDir(), "__Host-sid", nil, nil); err == nil {
+	if _, err := OpenSessions(t.Context(), "ftp://x", SessionOptions{DataDir: t.TempDir()}); err == nil {
 		t.Error("unknown scheme accepted")
 	}
-	if _, err := OpenSessions(t.Context(), "cookie:", t.TempDir(), "__Host-sid", nil, nil); err == nil {
+	if _, err := OpenSessions(t.Context(), "cookie:", SessionOptions{DataDir: t.TempDir()}); err == nil {
 		t.Error("cookie store without key accepted")
 	}
 	if _, err := OpenUsers(t.Context(), "redis://x", t.TempDir()); err == nil {
