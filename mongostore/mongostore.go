@@ -33,6 +33,13 @@
 // Store has no clock, and reads return a session whatever its expiry, since
 // the manager decides by its own clock whether a session is alive.
 //
+// LinkUser (sessionkit.SessionLimiter) holds a user to a number of
+// sessions atomically across instances without multi-document
+// transactions: the links of one user take turns through a lease, a
+// document with a unique _id in a second collection (the session
+// collection's name followed by "_leases"). A crashed holder's lease
+// expires after ten seconds. See limit.go and the README for the protocol.
+//
 // The caller owns the *mongo.Client: the Store never connects or
 // disconnects it, and Close only stops the Store's own clean-up. Operations
 // on an unreachable server fail with errors that wrap
@@ -96,11 +103,13 @@ type Options struct {
 }
 
 // Store is a sessionkit.Store backed by a MongoDB collection. It also
-// implements sessionkit.UserIndex and sessionkit.Iterator. It is safe for
+// implements sessionkit.UserIndex, sessionkit.Iterator and
+// sessionkit.SessionLimiter. It is safe for
 // concurrent use.
 type Store struct {
-	coll *mongo.Collection
-	ttl  bool
+	coll   *mongo.Collection
+	leases *mongo.Collection // the users' leases of LinkUser (see limit.go)
+	ttl    bool
 
 	cleanup *cleanup.Loop // deletes expired sessions where the server has no TTL index
 
@@ -132,12 +141,15 @@ func New(ctx context.Context, db *mongo.Database, opts Options) (*Store, error) 
 	if name == "" {
 		name = DefaultCollection
 	}
-	s := &Store{coll: db.Collection(name), locks: newSessionLocks()}
+	s := &Store{coll: db.Collection(name), leases: db.Collection(name + leaseSuffix), locks: newSessionLocks()}
 	ttl, err := createIndexes(ctx, s.coll.Indexes())
 	if err != nil {
 		return nil, err
 	}
 	s.ttl = ttl
+	if err := createLeaseIndexes(ctx, s.leases.Indexes(), ttl); err != nil {
+		return nil, err
+	}
 	interval := opts.CleanupInterval
 	if interval == 0 {
 		interval = DefaultCleanupInterval
@@ -210,13 +222,17 @@ func (s *Store) Close() error {
 }
 
 // DeleteExpired deletes the sessions whose expiry has passed by this
-// process's clock (time.Now) and returns how many it deleted. The Store calls it every Options.CleanupInterval
-// when the server has no TTL index; callers that turn that off can call it
-// on their own schedule.
+// process's clock (time.Now) and returns how many it deleted; it also
+// deletes the finished leases of LinkUser, which it does not count. The
+// Store calls it every Options.CleanupInterval when the server has no TTL
+// index; callers that turn that off can call it on their own schedule.
 func (s *Store) DeleteExpired(ctx context.Context) (int, error) {
 	res, err := s.coll.DeleteMany(ctx, bson.D{{Key: "exp", Value: bson.D{{Key: "$lte", Value: time.Now()}}}})
 	if err != nil {
 		return 0, wrap(ctx, "delete expired", err)
+	}
+	if err := s.deleteOldLeases(ctx); err != nil {
+		return int(res.DeletedCount), err
 	}
 	return int(res.DeletedCount), nil
 }
