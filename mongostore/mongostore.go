@@ -57,6 +57,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"math"
 	"strings"
 	"time"
 
@@ -121,6 +122,8 @@ type Store struct {
 	// one document can lose one of them. Each lock is a channel with room
 	// for one token, so that waiting for it honours the context.
 	locks *sessionLocks
+
+	queries openQueries // Iterate's queries, open between pages (see iterate.go)
 }
 
 var (
@@ -213,11 +216,12 @@ func refused(err error) bool {
 // Options.CleanupInterval.
 func (s *Store) TTLIndex() bool { return s.ttl }
 
-// Close stops the Store's clean-up goroutine and waits for it to return. It
-// does not disconnect the client. Close is idempotent and always returns
-// nil.
+// Close stops the Store's clean-up goroutine and waits for it to return,
+// and closes the queries that Iterate keeps open between pages. It does
+// not disconnect the client. Close is idempotent and always returns nil.
 func (s *Store) Close() error {
 	s.cleanup.Stop()
+	s.queries.closeAll()
 	return nil
 }
 
@@ -548,55 +552,14 @@ func (s *Store) DeleteByUser(ctx context.Context, userID string, except ...strin
 	return int(res.DeletedCount), nil
 }
 
-// Iterate implements sessionkit.Iterator. Pages are in ID order and hold
-// sessions whatever their expiry; the
-// cursor encodes the last ID of the previous page. A limit of zero or less
-// means 100.
-func (s *Store) Iterate(ctx context.Context, cursor string, limit int) ([]sessionkit.SessionInfo, string, error) {
-	if limit <= 0 {
-		limit = defaultPageSize
-	}
-	filter := bson.D{}
-	if cursor != "" {
-		after, err := base64.RawURLEncoding.DecodeString(cursor)
-		if err != nil {
-			return nil, "", fmt.Errorf("mongostore: iterate: malformed cursor %q", cursor)
-		}
-		filter = append(filter, bson.E{Key: "_id", Value: bson.D{{Key: "$gt", Value: string(after)}}})
-	}
-	opts := options.Find().
-		SetSort(bson.D{{Key: "_id", Value: 1}}).
-		SetLimit(int64(limit)).
-		SetProjection(infoProjection)
-	page, err := s.find(ctx, filter, opts)
-	if err != nil {
-		return nil, "", wrap(ctx, "iterate", err)
-	}
-	next := ""
-	if len(page) == limit {
-		next = base64.RawURLEncoding.EncodeToString([]byte(page[len(page)-1].ID))
-	}
-	return page, next, nil
-}
-
+// find returns every session that filter matches.
 func (s *Store) find(ctx context.Context, filter bson.D, opts *options.FindOptionsBuilder) ([]sessionkit.SessionInfo, error) {
 	cur, err := s.coll.Find(ctx, filter, opts)
 	if err != nil {
 		return nil, err
 	}
 	defer cur.Close(ctx)
-	var list []sessionkit.SessionInfo
-	for cur.Next(ctx) {
-		var d document
-		if err := cur.Decode(&d); err != nil {
-			return nil, err
-		}
-		list = append(list, d.info())
-	}
-	if err := cur.Err(); err != nil {
-		return nil, err
-	}
-	return list, nil
+	return readPage(ctx, cur, math.MaxInt)
 }
 
 // wrap annotates err with the operation and classifies it; it is the one
