@@ -22,11 +22,13 @@ import (
 // collection: paging through n sessions with a query per page read n²/limit
 // documents, which made exporting 100,000 sessions take hours.
 //
-// The cursor string of a page is "<token>.<last ID, base64url>". The token
-// names the open query in this Store; when the Store no longer has it
-// (another instance, a restart, an idle query closed, a server that killed
-// the query), Iterate resumes with a new query for the IDs after the last
-// one, so an iteration never depends on the open query.
+// The cursor string of a page is "<token>.<last ID, base64url>", where the
+// token identifies the iteration. The Store keeps the open query under the
+// cursor string it returned, which names the query and its position; when
+// the Store does not have it (another instance served the last page, a
+// restart, an idle query closed), or the server lost the query, Iterate
+// resumes with a new query for the IDs after the last one, so an iteration
+// never depends on the open query.
 const (
 	// maxOpenQueries bounds the queries kept open between pages; opening
 	// one more closes the one idle longest.
@@ -43,24 +45,26 @@ type openQuery struct {
 	parked time.Time
 }
 
-// openQueries holds the open queries of a Store by token.
+// openQueries holds the open queries of a Store by the cursor string of
+// their next page.
 type openQueries struct {
 	mu sync.Mutex
 	m  map[string]openQuery
 }
 
-// take removes and returns the query of token, if it is open.
-func (q *openQueries) take(token string) (*mongo.Cursor, bool) {
+// take removes and returns the query whose next page cursor names, if it
+// is open.
+func (q *openQueries) take(cursor string) (*mongo.Cursor, bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	oq, ok := q.m[token]
-	delete(q.m, token)
+	oq, ok := q.m[cursor]
+	delete(q.m, cursor)
 	return oq.cur, ok
 }
 
-// park keeps cur open under token, and closes the queries idle for
+// park keeps cur open under cursor, and closes the queries idle for
 // openQueryIdle and, past maxOpenQueries, the one idle longest.
-func (q *openQueries) park(token string, cur *mongo.Cursor) {
+func (q *openQueries) park(cursor string, cur *mongo.Cursor) {
 	now := time.Now()
 	var stale []*mongo.Cursor
 	q.mu.Lock()
@@ -83,7 +87,7 @@ func (q *openQueries) park(token string, cur *mongo.Cursor) {
 		stale = append(stale, q.m[oldest].cur)
 		delete(q.m, oldest)
 	}
-	q.m[token] = openQuery{cur: cur, parked: now}
+	q.m[cursor] = openQuery{cur: cur, parked: now}
 	q.mu.Unlock()
 	for _, c := range stale {
 		closeQuery(c)
@@ -138,7 +142,7 @@ func (s *Store) Iterate(ctx context.Context, cursor string, limit int) ([]sessio
 			return nil, "", err
 		}
 	}
-	cur, ok := s.queries.take(token)
+	cur, ok := s.queries.take(cursor)
 	if ok {
 		page, err := readPage(ctx, cur, limit)
 		if err == nil {
@@ -174,14 +178,15 @@ func (s *Store) Iterate(ctx context.Context, cursor string, limit int) ([]sessio
 }
 
 // pageOf returns page and the cursor of the next one, keeping cur open
-// under token when the page is full and closing it otherwise.
+// under that cursor when the page is full and closing it otherwise.
 func (s *Store) pageOf(cur *mongo.Cursor, token string, page []sessionkit.SessionInfo, limit int) ([]sessionkit.SessionInfo, string, error) {
 	if len(page) < limit {
 		closeQuery(cur)
 		return page, "", nil
 	}
-	s.queries.park(token, cur)
-	return page, token + "." + base64.RawURLEncoding.EncodeToString([]byte(page[len(page)-1].ID)), nil
+	next := token + "." + base64.RawURLEncoding.EncodeToString([]byte(page[len(page)-1].ID))
+	s.queries.park(next, cur)
+	return page, next, nil
 }
 
 // readPage reads up to limit sessions from cur.
