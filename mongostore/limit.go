@@ -32,7 +32,7 @@ const (
 	// leaseDuration is how long a lease holds before another instance may
 	// take the user's next generation: how long a crash between the steps
 	// of a link can delay the user's next login.
-	leaseDuration = 10 * time.Second
+	leaseDuration = 30 * time.Second
 	// leaseWork is how long after taking a lease its holder may still
 	// write: the steps of a link run under this deadline, so a holder stops
 	// writing half a lease before anyone else may start. The other half is
@@ -46,7 +46,7 @@ const (
 	// link before it looks at a held lease again; each wait doubles the
 	// last, so that many waiting links do not swamp the server.
 	leasePoll    = 10 * time.Millisecond
-	leasePollMax = 200 * time.Millisecond
+	leasePollMax = 50 * time.Millisecond
 	// leaseSuffix is appended to the collection name to name the lease
 	// collection.
 	leaseSuffix = "_leases"
@@ -99,11 +99,11 @@ func createLeaseIndexes(ctx context.Context, iv indexCreator, ttl bool) error {
 // sessionkit.ErrTooManySessions or deletes the oldest (by created, then _id)
 // to make room, and sets uid. A crash between these steps leaves at most
 // the evictions done, never more than max sessions, and the lease expires
-// after ten seconds.
+// after 30 seconds.
 //
-// The lease assumes that the clocks of the instances agree within five
-// seconds: a holder stops writing five seconds after taking the lease, and
-// the others take it over ten seconds after.
+// The lease assumes that the clocks of the instances agree within 15
+// seconds: a holder stops writing 15 seconds after taking the lease, and
+// the others take it over 30 seconds after.
 func (s *Store) LinkUser(ctx context.Context, id, userID string, max int, evict bool, now time.Time) ([]string, error) {
 	if userID == "" {
 		return nil, errors.New("mongostore: link user: empty user ID")

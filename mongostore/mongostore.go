@@ -38,7 +38,7 @@
 // transactions: the links of one user take turns through a lease, a
 // document with a unique _id in a second collection (the session
 // collection's name followed by "_leases"). A crashed holder's lease
-// expires after ten seconds. See limit.go and the README for the protocol.
+// expires after 30 seconds. See limit.go and the README for the protocol.
 //
 // The caller owns the *mongo.Client: the Store never connects or
 // disconnects it, and Close only stops the Store's own clean-up. Operations
