@@ -33,6 +33,13 @@
 // Store has no clock, and reads return a session whatever its expiry, since
 // the manager decides by its own clock whether a session is alive.
 //
+// LinkUser (sessionkit.SessionLimiter) holds a user to a number of
+// sessions atomically across instances without multi-document
+// transactions: the links of one user take turns through a lease, a
+// document with a unique _id in a second collection (the session
+// collection's name followed by "_leases"). A crashed holder's lease
+// expires after 30 seconds. See limit.go and the README for the protocol.
+//
 // The caller owns the *mongo.Client: the Store never connects or
 // disconnects it, and Close only stops the Store's own clean-up. Operations
 // on an unreachable server fail with errors that wrap
@@ -50,6 +57,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"math"
 	"strings"
 	"time"
 
@@ -96,11 +104,13 @@ type Options struct {
 }
 
 // Store is a sessionkit.Store backed by a MongoDB collection. It also
-// implements sessionkit.UserIndex and sessionkit.Iterator. It is safe for
+// implements sessionkit.UserIndex, sessionkit.Iterator and
+// sessionkit.SessionLimiter. It is safe for
 // concurrent use.
 type Store struct {
-	coll *mongo.Collection
-	ttl  bool
+	coll   *mongo.Collection
+	leases *mongo.Collection // the users' leases of LinkUser (see limit.go)
+	ttl    bool
 
 	cleanup *cleanup.Loop // deletes expired sessions where the server has no TTL index
 
@@ -112,6 +122,8 @@ type Store struct {
 	// one document can lose one of them. Each lock is a channel with room
 	// for one token, so that waiting for it honours the context.
 	locks *sessionLocks
+
+	queries openQueries // Iterate's queries, open between pages (see iterate.go)
 }
 
 var (
@@ -132,12 +144,15 @@ func New(ctx context.Context, db *mongo.Database, opts Options) (*Store, error) 
 	if name == "" {
 		name = DefaultCollection
 	}
-	s := &Store{coll: db.Collection(name), locks: newSessionLocks()}
+	s := &Store{coll: db.Collection(name), leases: db.Collection(name + leaseSuffix), locks: newSessionLocks()}
 	ttl, err := createIndexes(ctx, s.coll.Indexes())
 	if err != nil {
 		return nil, err
 	}
 	s.ttl = ttl
+	if err := createLeaseIndexes(ctx, s.leases.Indexes(), ttl); err != nil {
+		return nil, err
+	}
 	interval := opts.CleanupInterval
 	if interval == 0 {
 		interval = DefaultCleanupInterval
@@ -201,22 +216,27 @@ func refused(err error) bool {
 // Options.CleanupInterval.
 func (s *Store) TTLIndex() bool { return s.ttl }
 
-// Close stops the Store's clean-up goroutine and waits for it to return. It
-// does not disconnect the client. Close is idempotent and always returns
-// nil.
+// Close stops the Store's clean-up goroutine and waits for it to return,
+// and closes the queries that Iterate keeps open between pages. It does
+// not disconnect the client. Close is idempotent and always returns nil.
 func (s *Store) Close() error {
 	s.cleanup.Stop()
+	s.queries.closeAll()
 	return nil
 }
 
 // DeleteExpired deletes the sessions whose expiry has passed by this
-// process's clock (time.Now) and returns how many it deleted. The Store calls it every Options.CleanupInterval
-// when the server has no TTL index; callers that turn that off can call it
-// on their own schedule.
+// process's clock (time.Now) and returns how many it deleted; it also
+// deletes the finished leases of LinkUser, which it does not count. The
+// Store calls it every Options.CleanupInterval when the server has no TTL
+// index; callers that turn that off can call it on their own schedule.
 func (s *Store) DeleteExpired(ctx context.Context) (int, error) {
 	res, err := s.coll.DeleteMany(ctx, bson.D{{Key: "exp", Value: bson.D{{Key: "$lte", Value: time.Now()}}}})
 	if err != nil {
 		return 0, wrap(ctx, "delete expired", err)
+	}
+	if err := s.deleteOldLeases(ctx); err != nil {
+		return int(res.DeletedCount), err
 	}
 	return int(res.DeletedCount), nil
 }
@@ -532,55 +552,14 @@ func (s *Store) DeleteByUser(ctx context.Context, userID string, except ...strin
 	return int(res.DeletedCount), nil
 }
 
-// Iterate implements sessionkit.Iterator. Pages are in ID order and hold
-// sessions whatever their expiry; the
-// cursor encodes the last ID of the previous page. A limit of zero or less
-// means 100.
-func (s *Store) Iterate(ctx context.Context, cursor string, limit int) ([]sessionkit.SessionInfo, string, error) {
-	if limit <= 0 {
-		limit = defaultPageSize
-	}
-	filter := bson.D{}
-	if cursor != "" {
-		after, err := base64.RawURLEncoding.DecodeString(cursor)
-		if err != nil {
-			return nil, "", fmt.Errorf("mongostore: iterate: malformed cursor %q", cursor)
-		}
-		filter = append(filter, bson.E{Key: "_id", Value: bson.D{{Key: "$gt", Value: string(after)}}})
-	}
-	opts := options.Find().
-		SetSort(bson.D{{Key: "_id", Value: 1}}).
-		SetLimit(int64(limit)).
-		SetProjection(infoProjection)
-	page, err := s.find(ctx, filter, opts)
-	if err != nil {
-		return nil, "", wrap(ctx, "iterate", err)
-	}
-	next := ""
-	if len(page) == limit {
-		next = base64.RawURLEncoding.EncodeToString([]byte(page[len(page)-1].ID))
-	}
-	return page, next, nil
-}
-
+// find returns every session that filter matches.
 func (s *Store) find(ctx context.Context, filter bson.D, opts *options.FindOptionsBuilder) ([]sessionkit.SessionInfo, error) {
 	cur, err := s.coll.Find(ctx, filter, opts)
 	if err != nil {
 		return nil, err
 	}
 	defer cur.Close(ctx)
-	var list []sessionkit.SessionInfo
-	for cur.Next(ctx) {
-		var d document
-		if err := cur.Decode(&d); err != nil {
-			return nil, err
-		}
-		list = append(list, d.info())
-	}
-	if err := cur.Err(); err != nil {
-		return nil, err
-	}
-	return list, nil
+	return readPage(ctx, cur, math.MaxInt)
 }
 
 // wrap annotates err with the operation and classifies it; it is the one
