@@ -335,7 +335,14 @@ func open(ctx context.Context, c *Config, log *slog.Logger) (a *App, kind string
 		backend.Close()
 		return nil, "", nil, fmt.Errorf("user store: %w", err)
 	}
+	rm, closeRemember, err := OpenRemember(openCtx, backend, c.Users, c.DataDir, log)
+	if err != nil {
+		users.Close()
+		backend.Close()
+		return nil, "", nil, err
+	}
 	closeStores = func() {
+		closeRemember()
 		users.Close()
 		backend.Close()
 	}
@@ -346,7 +353,7 @@ func open(ctx context.Context, c *Config, log *slog.Logger) (a *App, kind string
 		Store: backend.Store, ClientStore: backend.ClientStore, Users: users, Secrets: secrets,
 		Dev: c.Dev, TrustedProxies: c.TrustedProxies, IPv6Prefix: c.IPv6Prefix,
 		IdleTimeout: c.IdleTimeout, Lifetime: c.Lifetime, RememberMeLifetime: c.RememberFor, RememberMeIdleTimeout: c.RememberIdle,
-		Registry: reg, Logger: log, Remember: backend.Remember,
+		Registry: reg, Logger: log, Remember: rm,
 	})
 	if err != nil {
 		closeStores()
