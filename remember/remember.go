@@ -28,7 +28,8 @@
 // the sessions, so that they survive restarts and every instance sees
 // them: redisstore.NewRememberStore (a compare-and-swap script for Rotate,
 // keys that expire at ExpiresAt, a per-user set for DeleteUser on a
-// Cluster), pgstore.NewRememberStore and sqlitestore.NewRememberStore (a
+// Cluster; rueidisstore.NewRememberStore on the same keys),
+// pgstore.NewRememberStore and sqlitestore.NewRememberStore (a
 // table, Rotate as a conditional UPDATE, expired rows purged by the
 // stores' cleanup loop) and mongostore.NewRememberStore (an update
 // conditional on the hash). Package remembertest checks an implementation.
