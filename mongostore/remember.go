@@ -39,6 +39,7 @@ type RememberOptions struct {
 type RememberStore struct {
 	coll    *mongo.Collection
 	cleanup *cleanup.Loop
+	locks   *sessionLocks // serialize the rotations of a token, for FerretDB v1
 }
 
 var _ remember.Store = (*RememberStore)(nil)
@@ -67,22 +68,14 @@ func NewRememberStore(ctx context.Context, s *Store, opts RememberOptions) (*Rem
 	if name == "" {
 		name = DefaultRememberCollection
 	}
-	r := &RememberStore{coll: s.coll.Database().Collection(name)}
+	r := &RememberStore{coll: s.coll.Database().Collection(name), locks: newSessionLocks()}
 	ttl, err := createIndexes(ctx, r.coll.Indexes())
 	if err != nil {
 		return nil, err
 	}
-	interval := opts.CleanupInterval
-	if interval == 0 {
-		interval = DefaultCleanupInterval
-	}
-	if ttl {
-		interval = -1 // the server deletes expired tokens itself
-	}
-	r.cleanup = cleanup.Start(interval, cleanupTimeout, func(ctx context.Context) error {
-		_, err := r.DeleteExpired(ctx, time.Now())
-		return err
-	}, nil) // a failure is retried at the next pass
+	r.cleanup = startCleanup(ttl, opts.CleanupInterval, func(ctx context.Context) (int, error) {
+		return r.DeleteExpired(ctx, time.Now())
+	})
 	return r, nil
 }
 
@@ -129,8 +122,15 @@ func (r *RememberStore) Get(ctx context.Context, selector string) (remember.Toke
 }
 
 // Rotate implements remember.Store with an update conditional on the
-// current hash.
+// current hash. MongoDB applies it atomically; FerretDB v1 reads and then
+// writes the document, so rotations of one token are also serialized
+// within the process.
 func (r *RememberStore) Rotate(ctx context.Context, selector string, oldHash, newHash [32]byte, graceUntil time.Time) error {
+	unlock, err := r.locks.lock(ctx, selector)
+	if err != nil {
+		return wrap(ctx, "rotate remember token", err)
+	}
+	defer unlock()
 	res, err := r.coll.UpdateOne(ctx,
 		bson.D{{Key: "_id", Value: selector}, {Key: "h", Value: oldHash[:]}},
 		bson.D{{Key: "$set", Value: bson.D{{Key: "h", Value: newHash[:]}, {Key: "p", Value: oldHash[:]}, {Key: "g", Value: graceUntil}}}})
