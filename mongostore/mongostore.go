@@ -153,18 +153,24 @@ func New(ctx context.Context, db *mongo.Database, opts Options) (*Store, error) 
 	if err := createLeaseIndexes(ctx, s.leases.Indexes(), ttl); err != nil {
 		return nil, err
 	}
-	interval := opts.CleanupInterval
+	s.cleanup = startCleanup(ttl, opts.CleanupInterval, s.DeleteExpired)
+	return s, nil
+}
+
+// startCleanup starts the goroutine that calls deleteExpired every
+// interval (zero means DefaultCleanupInterval), unless the collection has
+// a TTL index: then the server deletes expired documents itself.
+func startCleanup(ttl bool, interval time.Duration, deleteExpired func(context.Context) (int, error)) *cleanup.Loop {
 	if interval == 0 {
 		interval = DefaultCleanupInterval
 	}
 	if ttl {
-		interval = -1 // the server deletes expired sessions itself
+		interval = -1
 	}
-	s.cleanup = cleanup.Start(interval, cleanupTimeout, func(ctx context.Context) error {
-		_, err := s.DeleteExpired(ctx)
+	return cleanup.Start(interval, cleanupTimeout, func(ctx context.Context) error {
+		_, err := deleteExpired(ctx)
 		return err
 	}, nil) // a failure is retried at the next pass
-	return s, nil
 }
 
 // indexCreator is the part of mongo.IndexView that createIndexes uses.

@@ -114,20 +114,32 @@ func (t tableName) schemaSQL() string {
 }
 
 // migrate checks the columns of existing tables, then creates what is
-// missing. An advisory lock keeps stores that start at the same time from
-// racing on CREATE TABLE.
+// missing.
 func (s *Store) migrate(ctx context.Context) error {
-	if err := s.checkColumns(ctx, s.t.sessions(), sessionColumns); err != nil {
-		return err
-	}
-	if err := s.checkColumns(ctx, s.t.values(), valueColumns); err != nil {
-		return err
-	}
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext($1))`, "sessionkit:"+s.t.sessions()); err != nil {
+	return s.createTables(ctx, s.t.schemaSQL(),
+		tableColumns{s.t.sessions(), sessionColumns}, tableColumns{s.t.values(), valueColumns})
+}
+
+// tableColumns is a table with the columns it must have if it exists.
+type tableColumns struct {
+	table   string
+	columns []column
+}
+
+// createTables checks the columns of those of tables that exist, then runs
+// schema. An advisory lock named after the first table keeps stores that
+// start at the same time from racing on CREATE TABLE.
+func (s *Store) createTables(ctx context.Context, schema string, tables ...tableColumns) error {
+	for _, t := range tables {
+		if err := s.checkColumns(ctx, t.table, t.columns); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, s.t.schemaSQL())
+	}
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext($1))`, "sessionkit:"+tables[0].table); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, schema)
 		return err
 	})
 	return wrap(ctx, "create schema", err)

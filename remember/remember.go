@@ -23,8 +23,16 @@
 // extend it. Logout should call Forget; a password change, "sign out
 // everywhere" or disabling an account should call ForgetUser.
 //
-// Tokens live in a Store; MemoryStore keeps them in memory, and package
-// remembertest checks other implementations.
+// Tokens live in a Store. MemoryStore keeps them in memory, for tests and
+// single-instance development servers. The store modules keep them beside
+// the sessions, so that they survive restarts and every instance sees
+// them: redisstore.NewRememberStore (a compare-and-swap script for Rotate,
+// keys that expire at ExpiresAt, a per-user set for DeleteUser on a
+// Cluster; rueidisstore.NewRememberStore on the same keys),
+// pgstore.NewRememberStore and sqlitestore.NewRememberStore (a
+// table, Rotate as a conditional UPDATE, expired rows purged by the
+// stores' cleanup loop) and mongostore.NewRememberStore (an update
+// conditional on the hash). Package remembertest checks an implementation.
 package remember
 
 import (

@@ -45,8 +45,13 @@ type Token struct {
 
 // Store keeps remember-me tokens. Implementations must be safe for
 // concurrent use; Rotate must be atomic (a compare-and-swap on Hash), so
-// that of two parallel rotations exactly one wins. remembertest.Run checks an
-// implementation.
+// that of two parallel rotations exactly one wins. A call whose context
+// has ended fails with an error that wraps the context's error and changes
+// nothing. remembertest.Run checks an implementation.
+//
+// MemoryStore keeps tokens in memory; redisstore, pgstore, sqlitestore and
+// mongostore have persistent implementations beside their session stores
+// (NewRememberStore in each).
 type Store interface {
 	// Create stores a new token, or returns ErrExists.
 	Create(ctx context.Context, t Token) error
@@ -81,6 +86,9 @@ func NewMemoryStore() *MemoryStore { return &MemoryStore{} }
 
 // Create implements Store.
 func (s *MemoryStore) Create(ctx context.Context, t Token) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.tokens[t.Selector]; ok {
@@ -95,6 +103,9 @@ func (s *MemoryStore) Create(ctx context.Context, t Token) error {
 
 // Get implements Store.
 func (s *MemoryStore) Get(ctx context.Context, selector string) (Token, error) {
+	if err := ctx.Err(); err != nil {
+		return Token{}, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t, ok := s.tokens[selector]
@@ -106,6 +117,9 @@ func (s *MemoryStore) Get(ctx context.Context, selector string) (Token, error) {
 
 // Rotate implements Store.
 func (s *MemoryStore) Rotate(ctx context.Context, selector string, oldHash, newHash [32]byte, graceUntil time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t, ok := s.tokens[selector]
@@ -122,6 +136,9 @@ func (s *MemoryStore) Rotate(ctx context.Context, selector string, oldHash, newH
 
 // Delete implements Store.
 func (s *MemoryStore) Delete(ctx context.Context, selector string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.tokens, selector)
@@ -130,15 +147,18 @@ func (s *MemoryStore) Delete(ctx context.Context, selector string) error {
 
 // DeleteUser implements Store.
 func (s *MemoryStore) DeleteUser(ctx context.Context, userID string) (int, error) {
-	return s.deleteIf(func(t Token) bool { return t.UserID == userID }), nil
+	return s.deleteIf(ctx, func(t Token) bool { return t.UserID == userID })
 }
 
 // DeleteExpired implements Store.
 func (s *MemoryStore) DeleteExpired(ctx context.Context, now time.Time) (int, error) {
-	return s.deleteIf(func(t Token) bool { return !t.ExpiresAt.After(now) }), nil
+	return s.deleteIf(ctx, func(t Token) bool { return !t.ExpiresAt.After(now) })
 }
 
-func (s *MemoryStore) deleteIf(f func(Token) bool) int {
+func (s *MemoryStore) deleteIf(ctx context.Context, f func(Token) bool) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	n := 0
@@ -148,5 +168,5 @@ func (s *MemoryStore) deleteIf(f func(Token) bool) int {
 			n++
 		}
 	}
-	return n
+	return n, nil
 }

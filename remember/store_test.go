@@ -8,5 +8,7 @@ import (
 )
 
 func TestMemoryStore(t *testing.T) {
-	remembertest.Run(t, func(t *testing.T) remember.Store { return remember.NewMemoryStore() })
+	remembertest.Run(t, remembertest.Options{
+		New: func(t *testing.T) remember.Store { return remember.NewMemoryStore() },
+	})
 }

@@ -90,7 +90,9 @@ type Options struct {
 type Backend struct {
 	Store       sessionkit.Store
 	ClientStore sessionkit.ClientStore
-	// Remember keeps remember-me tokens; only the memory: backend has one.
+	// Remember keeps remember-me tokens in the same backend as the
+	// sessions (memory, SQLite, Redis, MongoDB, PostgreSQL); it is nil for
+	// the cookie: store, which keeps no server state.
 	Remember remember.Store
 	// Kind names the backend for logs: "memory", "sqlite", "redis",
 	// "mongodb", "postgres" or "cookie".
@@ -139,6 +141,12 @@ func Open(ctx context.Context, rawURL string, opts Options) (*Backend, error) {
 			return nil, err
 		}
 		b.Store, b.close = s, append(b.close, s.Close)
+		r, err := sqlitestore.NewRememberStore(ctx, s, sqlitestore.RememberOptions{CleanupInterval: opts.CleanupInterval, Logger: opts.Logger})
+		if err != nil {
+			b.Close()
+			return nil, err
+		}
+		b.Remember, b.close = r, append(b.close, r.Close)
 	case "redis", "rediss", "redis+cluster", "rediss+cluster", "redis+sentinel", "rediss+sentinel":
 		client, err := redisClient(ctx, rawURL, b)
 		if err != nil {
@@ -151,6 +159,10 @@ func Open(ctx context.Context, rawURL string, opts Options) (*Backend, error) {
 			return nil, err
 		}
 		b.Store, b.Kind = s, "redis"
+		if b.Remember, err = redisstore.NewRememberStore(s); err != nil {
+			b.Close()
+			return nil, err
+		}
 	case "mongodb", "mongodb+srv":
 		client, db, err := ConnectMongo(ctx, rawURL)
 		if err != nil {
@@ -164,6 +176,12 @@ func Open(ctx context.Context, rawURL string, opts Options) (*Backend, error) {
 		}
 		b.Store, b.Kind = s, "mongodb"
 		b.close = append(b.close, s.Close)
+		r, err := mongostore.NewRememberStore(ctx, s, mongostore.RememberOptions{CleanupInterval: opts.CleanupInterval})
+		if err != nil {
+			b.Close()
+			return nil, err
+		}
+		b.Remember, b.close = r, append(b.close, r.Close)
 	case "postgres", "postgresql":
 		pool, err := postgresPool(ctx, rawURL, opts, b)
 		if err != nil {
@@ -177,6 +195,12 @@ func Open(ctx context.Context, rawURL string, opts Options) (*Backend, error) {
 		}
 		b.Store, b.Kind = s, "postgres"
 		b.close = append(b.close, s.Close)
+		r, err := pgstore.NewRememberStore(ctx, s, pgstore.RememberOptions{CleanupInterval: opts.CleanupInterval, Logger: opts.Logger})
+		if err != nil {
+			b.Close()
+			return nil, err
+		}
+		b.Remember, b.close = r, append(b.close, r.Close)
 	case "cookie":
 		if len(opts.CookieKeys) == 0 {
 			return nil, errors.New("cookie: store needs a cookie key")

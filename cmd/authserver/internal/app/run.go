@@ -368,14 +368,22 @@ func open(ctx context.Context, c *Config, log *slog.Logger) (a *App, kind string
 		backend.Close()
 		return nil, "", nil, fmt.Errorf("user store: %w", err)
 	}
+	rm, closeRemember, err := OpenRemember(openCtx, backend, c.Users, c.DataDir, log)
+	if err != nil {
+		users.Close()
+		backend.Close()
+		return nil, "", nil, err
+	}
 	tp, stopTracing, err := c.tracing(os.Stdout)
 	if err != nil {
+		closeRemember()
 		users.Close()
 		backend.Close()
 		return nil, "", nil, err
 	}
 	closeStores = func() {
 		stopTracing()
+		closeRemember()
 		users.Close()
 		backend.Close()
 	}
@@ -387,7 +395,7 @@ func open(ctx context.Context, c *Config, log *slog.Logger) (a *App, kind string
 		Dev: c.Dev, TrustedProxies: c.TrustedProxies, IPv6Prefix: c.IPv6Prefix,
 		IdleTimeout: c.IdleTimeout, Lifetime: c.Lifetime, RememberMeLifetime: c.RememberFor, RememberMeIdleTimeout: c.RememberIdle,
 		MaxSessionsPerUser: c.MaxSessions, SessionLimit: c.SessionLimit,
-		Registry: reg, Logger: log, Remember: backend.Remember,
+		Registry: reg, Logger: log, Remember: rm,
 		GuessThreshold: c.guessThreshold(), GuessBlock: c.GuessBlock, Binding: c.Binding, TracerProvider: tp,
 	})
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/sessionkit/sessionkit/cmd/internal/storeurl"
+	"github.com/sessionkit/sessionkit/remember"
 )
 
 // SessionBackend is an opened session store: exactly one of Store and
@@ -25,6 +26,27 @@ type SessionOptions = storeurl.Options
 // package storeurl documents (the empty URL is DATA/sessions.db).
 func OpenSessions(ctx context.Context, rawURL string, opts SessionOptions) (*SessionBackend, error) {
 	return storeurl.Open(ctx, rawURL, opts)
+}
+
+// OpenRemember returns the store of remember-me tokens for the session
+// backend b: b's own, in the same backend as the sessions. The cookie:
+// store keeps no server state, so its tokens go to the backend of the user
+// store (usersURL, as OpenUsers reads it), in a table or collection of their
+// own, beside an unused sessions table: they survive restarts and are shared
+// by instances exactly as the accounts are. close releases what
+// OpenRemember opened.
+func OpenRemember(ctx context.Context, b *SessionBackend, usersURL, dataDir string, log *slog.Logger) (rm remember.Store, close func() error, err error) {
+	if b.Remember != nil || b.ClientStore == nil {
+		return b.Remember, func() error { return nil }, nil
+	}
+	if scheme, rest, _ := strings.Cut(usersURL, ":"); usersURL == "" || strings.EqualFold(scheme, "sqlite") && rest == "" {
+		usersURL = "sqlite:" + defaultDBPath(dataDir, "users.db")
+	}
+	ub, err := storeurl.Open(ctx, usersURL, storeurl.Options{DataDir: dataDir, Logger: log})
+	if err != nil {
+		return nil, nil, fmt.Errorf("remember-me tokens in the user store: %w", err)
+	}
+	return ub.Remember, ub.Close, nil
 }
 
 // OpenUsers opens the user store named by rawURL: sqlite:PATH (default

@@ -36,7 +36,7 @@ func openEnvWith(t *testing.T, sessionsURL, usersURL string, opts SessionOptions
 	}
 	t.Cleanup(func() { u.Close() })
 	return newEnv(t, append([]func(*envOptions){func(o *envOptions) {
-		o.opts.Store, o.opts.ClientStore, o.opts.Users = b.Store, b.ClientStore, u
+		o.opts.Store, o.opts.ClientStore, o.opts.Users, o.opts.Remember = b.Store, b.ClientStore, u, b.Remember
 	}}, tweak...)...)
 }
 
