@@ -95,7 +95,11 @@ end
 // being evicted until max-1 remain, without it refuses. If it did not
 // refuse, it counts the session in the hash and the index. It returns
 // {'0'} for a refusal, or {'1', n, the n sessions it marked, the sessions
-// marked earlier}. Its arguments are LimitArgs.
+// marked earlier}. Its keys are Layout.LimitKeys; its arguments: now (Unix
+// ms), max, evict ("1" or "0"), the session to link, its bound (Unix ms)
+// and creation time (Unix ns), the number of dead sessions followed by
+// their IDs, then for each session to adopt its ID, bound and creation
+// time.
 const LimitScript = luaLimit + `
 local now, max, target = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[4]
 local n = tonumber(ARGV[7])
