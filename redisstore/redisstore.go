@@ -4,13 +4,14 @@
 // It takes a redis.UniversalClient, so the same store works with a single
 // node (redis.NewClient), a Redis Cluster (redis.NewClusterClient) and
 // Sentinel (redis.NewFailoverClient), or whatever redis.NewUniversalClient
-// returns. It implements sessionkit.Store, sessionkit.UserIndex and
-// sessionkit.Iterator.
+// returns. It implements sessionkit.Store, sessionkit.UserIndex,
+// sessionkit.Iterator and sessionkit.SessionLimiter.
 //
 // Each session is a hash whose key expires at the session's ExpiresAt, and
-// each user with sessions has a sorted set of their session IDs. Every
-// script touches a single key, so the store works on a Redis Cluster without
-// CROSSSLOT errors. The layout (keys, scripts, encoding) is package
+// each user with sessions has a sorted set of their session IDs and a hash
+// that counts them against a session limit. Every script touches either one
+// session key or the two keys of one user, which share a hash slot, so the
+// store works on a Redis Cluster without CROSSSLOT errors. The layout (keys, scripts, encoding) is package
 // redislayout's, shared with rueidisstore, so the two stores are
 // interchangeable on the same data. See the README for the key layout and
 // the guarantees.

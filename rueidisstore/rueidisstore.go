@@ -5,9 +5,10 @@
 //
 // It takes a rueidis.Client, so the same store works with a single node, a
 // Redis Cluster and Sentinel, as rueidis.NewClient sets them up. It
-// implements sessionkit.Store, sessionkit.UserIndex and
-// sessionkit.Iterator, and NewExpress returns the store in the format of
-// connect-redis and express-session.
+// implements sessionkit.Store, sessionkit.UserIndex, sessionkit.Iterator
+// and sessionkit.SessionLimiter, and NewExpress returns the store in the
+// format of connect-redis and express-session (without the user index or
+// the session limit).
 //
 // The data layout is package redislayout's, the one redisstore (on
 // go-redis) uses too: the two stores are interchangeable on the same data,
