@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -15,21 +16,27 @@ import (
 	"github.com/sessionkit/sessionkit/redislayout"
 )
 
-// LimitStore is a native-layout store with a session limit.
+// LimitStore is a native-layout store with a user index and a session
+// limit.
 type LimitStore interface {
 	sessionkit.Store
+	sessionkit.UserIndex
 	sessionkit.SessionLimiter
 }
 
-// RunLimitCrash checks what an instance that stops in the middle of
-// LinkUser leaves behind: it runs the decision script of redislayout by
+// RunLimit checks the session limit of the native layout beyond the
+// conformance suite. It checks what an instance that stops in the middle
+// of LinkUser leaves behind: it runs the decision script of redislayout by
 // hand, as an instance would before it stops, and then checks that the
 // user never has more linked sessions than the limit, that the next
 // LinkUser finishes the eviction the stopped one decided, and that a link
-// left in flight fails once a later link evicted its session. newStore
-// returns the store under test on the standalone server at addr, with
-// prefix as its key prefix.
-func RunLimitCrash(t *testing.T, newStore func(t *testing.T, addr, prefix string) LimitStore) {
+// left in flight fails once a later link evicted its session. It also
+// checks that a renewal (a Create that carries the user) counts, and that
+// listings running during concurrent links, which drop index entries they
+// find unlinked, never let the links exceed the limit. newStore returns
+// the store under test on the standalone server at addr, with prefix as
+// its key prefix.
+func RunLimit(t *testing.T, newStore func(t *testing.T, addr, prefix string) LimitStore) {
 	r := testserver.StartRedis(t)
 	prefix := "sklimit:" + randomHex(4) + ":"
 	st := newStore(t, r.Addr, prefix)
@@ -141,6 +148,71 @@ func RunLimitCrash(t *testing.T, newStore func(t *testing.T, addr, prefix string
 		}
 		if got := linked(user, x, y, z); !slices.Equal(got, []string{y.ID, z.ID}) {
 			t.Fatalf("linked sessions %v; want y and z", got)
+		}
+	})
+
+	t.Run("RenewalCounted", func(t *testing.T) {
+		user := "user-" + randomHex(8)
+		a, b, c := create(user, 3*time.Hour), create(user, 2*time.Hour), create(user, time.Hour)
+		// c is renewed: a new session carries the user, then c goes.
+		renewed := create(user, 0)
+		if err := st.Delete(ctx, c.ID); err != nil {
+			t.Fatal(err)
+		}
+		d := create("", 0)
+		if _, err := st.LinkUser(ctx, d.ID, user, 3, false, now); !errors.Is(err, sessionkit.ErrTooManySessions) {
+			t.Fatalf("LinkUser after a renewal at the limit = %v; want ErrTooManySessions", err)
+		}
+		if got := linked(user, a, b, c, renewed, d); len(got) != 3 {
+			t.Fatalf("the user has %d linked sessions; want 3", len(got))
+		}
+	})
+
+	t.Run("ListingDuringLinks", func(t *testing.T) {
+		const n, limit = 16, 3
+		user := "user-" + randomHex(8)
+		recs := make([]*sessionkit.Record, n)
+		for i := range recs {
+			recs[i] = create("", time.Duration(n-i)*time.Minute)
+		}
+		done := make(chan struct{})
+		var listers sync.WaitGroup
+		for range 4 {
+			listers.Go(func() {
+				for {
+					select {
+					case <-done:
+						return
+					default:
+					}
+					if _, err := st.ListByUser(ctx, user); err != nil {
+						t.Error(err)
+						return
+					}
+				}
+			})
+		}
+		var links sync.WaitGroup
+		for i, rec := range recs {
+			links.Go(func() {
+				_, err := st.LinkUser(ctx, rec.ID, user, limit, i%2 == 0, now)
+				if err != nil && !errors.Is(err, sessionkit.ErrTooManySessions) && !errors.Is(err, sessionkit.ErrNotFound) {
+					t.Error(err)
+				}
+			})
+		}
+		links.Wait()
+		close(done)
+		listers.Wait()
+		if got := linked(user, recs...); len(got) > limit {
+			t.Fatalf("the user has %d linked sessions after %d links under a limit of %d", len(got), n, limit)
+		}
+		list, err := st.ListByUser(ctx, user)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := linked(user, recs...); len(list) != len(got) {
+			t.Fatalf("ListByUser lists %d sessions; %d are linked", len(list), len(got))
 		}
 	})
 }

@@ -868,8 +868,8 @@ func TestNotASession(t *testing.T) {
 	}
 }
 
-func TestLimitCrash(t *testing.T) {
-	redissuite.RunLimitCrash(t, func(t *testing.T, addr, prefix string) redissuite.LimitStore {
+func TestLimit(t *testing.T) {
+	redissuite.RunLimit(t, func(t *testing.T, addr, prefix string) redissuite.LimitStore {
 		return newStore(t, newClient(t, &redis.UniversalOptions{Addrs: []string{addr}}), prefix)
 	})
 }

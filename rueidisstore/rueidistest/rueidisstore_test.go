@@ -332,8 +332,8 @@ func TestNotASession(t *testing.T) {
 	}
 }
 
-func TestLimitCrash(t *testing.T) {
-	redissuite.RunLimitCrash(t, func(t *testing.T, addr, prefix string) redissuite.LimitStore {
+func TestLimit(t *testing.T) {
+	redissuite.RunLimit(t, func(t *testing.T, addr, prefix string) redissuite.LimitStore {
 		return newStore(t, newRueidis(t, rueidis.ClientOption{InitAddress: []string{addr}}), prefix)
 	})
 }
