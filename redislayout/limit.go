@@ -59,6 +59,17 @@ local function put(key, id, bound, created, state, floor)
   end
   redis.call('HSET', key, id, bound .. ' ' .. created .. ' ' .. state)
 end
+-- bytesLess compares byte by byte, as Go does, whatever the server's
+-- locale (Lua's < on strings uses strcoll).
+local function bytesLess(a, b)
+  for i = 1, math.min(#a, #b) do
+    local x, y = string.byte(a, i), string.byte(b, i)
+    if x ~= y then
+      return x < y
+    end
+  end
+  return #a < #b
+end
 local function trimIndex(key, now)
   redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. now)
   local last = redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')
@@ -95,7 +106,8 @@ end
 // being evicted until max-1 remain, without it refuses. If it did not
 // refuse, it counts the session in the hash and the index. It returns
 // {'0'} for a refusal, or {'1', n, the n sessions it marked, the sessions
-// marked earlier}. Its keys are Layout.LimitKeys; its arguments: now (Unix
+// marked earlier}. Creation times compare as non-negative numbers (a
+// session created before 1970 sorts wrongly) and IDs byte by byte. Its keys are Layout.LimitKeys; its arguments: now (Unix
 // ms), max, evict ("1" or "0"), the session to link, its bound (Unix ms)
 // and creation time (Unix ns), the number of dead sessions followed by
 // their IDs, then for each session to adopt its ID, bound and creation
@@ -130,9 +142,9 @@ if #others >= max then
       if #a.created ~= #b.created then
         return #a.created < #b.created
       end
-      return a.created < b.created
+      return bytesLess(a.created, b.created)
     end
-    return a.id < b.id
+    return bytesLess(a.id, b.id)
   end)
   for i = 1, #others - max + 1 do
     local e = others[i]
