@@ -8,8 +8,8 @@
 // as the bulk strings Redis receives), the encoding of a session hash, the
 // per-user index and the iteration cursor of the native layout, and the
 // keys and expiry of the express-session layout. It depends on no Redis
-// client; it neither sends commands nor classifies errors, which stay with
-// each store.
+// client: where a sequence of commands is shared too (Iterate, LinkUser),
+// it runs them through functions the store provides.
 //
 // # The native layout
 //
@@ -23,17 +23,96 @@
 //	v:K  the value of key K
 //
 // with times in decimal Unix nanoseconds ("0" for the zero time),
-// persistent "1" or "0" and the user ID to the end of the header. Each
-// user with sessions has a sorted set under Prefix+"u:{"+userID+"}" of
-// their session IDs, scored by the time in Unix milliseconds after which
-// the session has surely expired (see IndexScore), and expiring with its
-// last entry. Every script touches a single key, and the hash tag of a
-// key is the session or user ID, so the layout works on a Redis Cluster
-// without CROSSSLOT errors.
+// persistent "1" or "0" and the user ID to the end of the header; a field
+// k (FieldLink) appears once an eviction found the session not linked to
+// the evicting user (see below). Each user with sessions has a sorted set
+// under Prefix+"u:{"+userID+"}" of their session IDs, scored by the time
+// in Unix milliseconds after which the session has surely expired (see
+// IndexScore), and expiring with its last entry, and a hash under
+// Prefix+"l:{"+userID+"}", the limit hash, described below. Every script
+// touches the keys of one hash slot, either one session key or the two
+// keys of one user, whose hash tag is the user ID, so the layout works on
+// a Redis Cluster without CROSSSLOT errors.
 //
 // The scripts never parse the times: a session whose key exists has not
 // expired. They return the header and take it apart only to change the
 // user, the absolute expiry or the remember-me flag.
+//
+// # Session limits
+//
+// Layout.LinkUser implements sessionkit.SessionLimiter for both stores. A
+// session key and its user's keys are in different slots, so no script can
+// see both; the decision is therefore taken on the user's keys alone, by
+// LimitScript, and everything else is arranged so that the decision never
+// undercounts.
+//
+// The limit hash has one field per session counted against the user:
+// "<bound> <created> <state>", the time (Unix ms) after which the session
+// has surely expired, as in the index, its creation time (Unix ns, for the
+// order of eviction) and its state, "l" (counted) or "e" (being evicted).
+// An entry is added only once the session is known to exist with that
+// user: by IndexScript after a write reached the session (CountArgs: after
+// Create, Update, Touch, and when a listing finds an indexed session), and
+// by LimitScript for the session being linked, which LinkUser read before.
+// It is removed only on facts that cannot become false: by UnindexScript,
+// which a store runs after it deleted the session or moved it to another
+// user itself; by LimitScript for the sessions that LinkUser found gone or
+// expired at now (a session that existed does not come back); when its
+// bound passes; and by FinishScript once an eviction is done. A listing
+// that finds a session not (yet) linked to the user drops it from the
+// index only, never from the limit hash: a link in flight stays counted.
+//
+// LinkUser(id, user, max, evict, now) runs in four steps:
+//
+//  1. It reads the session id (its header, times and FieldLink), the
+//     user's limit hash and index, and the sessions these name. It fails
+//     with sessionkit.ErrNotFound if id is gone or expired.
+//  2. LimitScript, one atomic script on the user's two keys, drops the
+//     entries found dead, adds the live sessions of the user that only the
+//     index names (written by a version without limit hashes), counts the
+//     other entries in state "l", and at max or more either refuses
+//     (sessionkit.ErrTooManySessions, nothing else changes) or marks the
+//     oldest (by creation time, then ID) "e" until max-1 remain. It then
+//     counts id, in state "l", in the hash and the index. It returns the
+//     sessions it marked and every other session still marked "e".
+//  3. For each marked session, EvictScript deletes it if it is linked to
+//     the user, and otherwise increments its FieldLink; FinishScript then
+//     drops the marked entries.
+//  4. LinkScript writes the user ID into id only if its FieldLink is the
+//     one read in step 1, and IndexScript records it as after any write.
+//
+// Two links of the same user are serialized by step 2: the second counts
+// the first's session, linked or not yet. A session is linked (step 4)
+// only after every eviction its decision relied on is done (step 3), so
+// the linked sessions are at most the entries in state "l" plus the
+// sessions still marked "e" whose place no link has taken yet. A marked
+// session that another LinkUser is linking at the same time is either
+// linked already, and then deleted, or has its FieldLink changed first,
+// and then that link fails with sessionkit.ErrNotFound.
+//
+// Each step after the decision is safe to run late or twice: deleting a
+// deleted session does nothing, and FieldLink only grows. If an instance
+// stops between steps:
+//
+//   - after step 2, before step 3: the sessions it marked stay marked and
+//     alive, and its own session is counted but not linked, so the user
+//     has no more linked sessions than before. The next LinkUser of the
+//     user ends the marked sessions before it links its own.
+//   - after step 3, before step 4: its session stays counted without being
+//     linked, until it expires or is linked again; the user has fewer
+//     linked sessions than the limit allows, never more.
+//   - in step 4, after LinkScript: the session is linked and counted; only
+//     the index may miss it until its next write.
+//
+// None of these lets the user exceed the limit. Sessions that reach a
+// user through Create or Update rather than LinkUser (a renewal, which
+// carries the user over) are counted too, after their write, but not
+// limited: the manager links through LinkUser. Sessions created by a
+// version without limit hashes are counted from the first LinkUser of
+// their user, which adopts them from the index.
+//
+// The express-session layout has no user index and no limit: its stores
+// do not implement sessionkit.SessionLimiter.
 package redislayout
 
 import (

@@ -222,9 +222,11 @@ type IndexChange struct {
 	// Unindex is the user whose index must drop the session, or "".
 	Unindex string
 	// Index is the user whose index must record the session as dead after
-	// Score, or "".
-	Index string
-	Score time.Time
+	// Score, or "". The session, created at Created, is written: the
+	// change counts it against the user's limit (CountArgs).
+	Index   string
+	Score   time.Time
+	Created time.Time
 }
 
 // AfterUpdate returns the index changes that follow UpdateScript, which
@@ -245,7 +247,7 @@ func (h Header) AfterUpdate(d sessionkit.Delta) IndexChange {
 	// The index entry is scored by the absolute expiry, which a plain
 	// update leaves alone, so usually it need not be written.
 	if newUID != "" && (newUID != h.UserID || !d.AbsoluteExpiry.IsZero() || abs.IsZero() || d.ExpiresAt.After(abs)) {
-		c.Index, c.Score = newUID, IndexScore(d.ExpiresAt, abs)
+		c.Index, c.Score, c.Created = newUID, IndexScore(d.ExpiresAt, abs), h.Created
 	}
 	return c
 }
@@ -256,7 +258,7 @@ func (h Header) AfterTouch(expiresAt time.Time) IndexChange {
 	// The index entry is scored by the absolute expiry, which a touch
 	// cannot pass, so it is written only for sessions without one.
 	if h.UserID != "" && (h.Absolute.IsZero() || expiresAt.After(h.Absolute)) {
-		return IndexChange{Index: h.UserID, Score: IndexScore(expiresAt, h.Absolute)}
+		return IndexChange{Index: h.UserID, Score: IndexScore(expiresAt, h.Absolute), Created: h.Created}
 	}
 	return IndexChange{}
 }

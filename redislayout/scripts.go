@@ -20,9 +20,10 @@ local function chunks(cmd, list, from, to)
 end
 `
 
-// Every script takes one key. Each store loads them with its client's
-// script helper (EVALSHA, falling back to EVAL), so the SHA1 of a script
-// is the same whichever client ran it first.
+// Every script takes the keys of one hash slot: one session key, or the
+// two keys of one user (Layout.UserKeys). Each store loads them with its
+// client's script helper (EVALSHA, falling back to EVAL), so the SHA1 of a
+// script is the same whichever client ran it first.
 
 // CreateScript inserts a session unless a key, live session or not, is
 // under KEYS[1], the session key. It returns 1 if it inserted the session
@@ -109,16 +110,36 @@ return uid
 
 // IndexScript adds session ARGV[3] with score ARGV[2] (ms) to the user
 // index KEYS[1], never lowering a score, removes the entries that expired
-// before ARGV[1] (ms) and makes the set expire with its last session. It
-// returns 1. Its arguments are IndexArgs.
-const IndexScript = `
+// before ARGV[1] (ms) and makes the set expire with its last session. With
+// ARGV[4], the session's creation time, it also counts the session in the
+// user's limit hash KEYS[2] (see LinkUser): a store passes it only once the
+// session is written. It returns 1. Its arguments are IndexArgs or
+// CountArgs, its keys Layout.UserKeys.
+const IndexScript = luaLimit + `
 if ARGV[3] ~= '' then
   redis.call('ZADD', KEYS[1], 'GT', ARGV[2], ARGV[3])
 end
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1])
-local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
-if last[2] then
-  redis.call('PEXPIREAT', KEYS[1], last[2])
+trimIndex(KEYS[1], ARGV[1])
+if ARGV[4] ~= '' then
+  local old = entry(KEYS[2], ARGV[3])
+  if old then
+    put(KEYS[2], ARGV[3], ARGV[2], old.created, old.state, old.bound)
+  else
+    put(KEYS[2], ARGV[3], ARGV[2], ARGV[4], 'l', '0')
+  end
+  expireLimit(KEYS[2], tonumber(ARGV[1]))
+end
+return 1
+`
+
+// UnindexScript removes the sessions ARGV from the user index KEYS[1] and
+// the limit hash KEYS[2]. A store runs it after it deleted the sessions or
+// moved them to another user, never on what it merely read. It returns 1.
+// Its keys are Layout.UserKeys.
+const UnindexScript = `
+for _, id in ipairs(ARGV) do
+  redis.call('ZREM', KEYS[1], id)
+  redis.call('HDEL', KEYS[2], id)
 end
 return 1
 `
@@ -172,10 +193,18 @@ func DeleteArgs(owner string) []string {
 	return []string{owner}
 }
 
-// IndexArgs returns the arguments of IndexScript: at now, session id is
-// dead after score. An empty id only trims the index.
+// IndexArgs returns the arguments of IndexScript for a write that has not
+// reached the session yet: at now, session id is dead after score. An
+// empty id only trims the index.
 func IndexArgs(now, score time.Time, id string) []string {
-	return []string{strconv.FormatInt(now.UnixMilli(), 10), unixMilli(score), id}
+	return []string{strconv.FormatInt(now.UnixMilli(), 10), unixMilli(score), id, ""}
+}
+
+// CountArgs returns the arguments of IndexScript after a write of session
+// id, created at created, reached it: the session is also counted against
+// its user's limit.
+func CountArgs(now, score time.Time, id string, created time.Time) []string {
+	return []string{strconv.FormatInt(now.UnixMilli(), 10), unixMilli(score), id, string(appendTime(nil, created))}
 }
 
 // TrimMax returns the max argument of the ZREMRANGEBYSCORE (from "-inf")

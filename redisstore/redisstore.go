@@ -4,13 +4,14 @@
 // It takes a redis.UniversalClient, so the same store works with a single
 // node (redis.NewClient), a Redis Cluster (redis.NewClusterClient) and
 // Sentinel (redis.NewFailoverClient), or whatever redis.NewUniversalClient
-// returns. It implements sessionkit.Store, sessionkit.UserIndex and
-// sessionkit.Iterator.
+// returns. It implements sessionkit.Store, sessionkit.UserIndex,
+// sessionkit.Iterator and sessionkit.SessionLimiter.
 //
 // Each session is a hash whose key expires at the session's ExpiresAt, and
-// each user with sessions has a sorted set of their session IDs. Every
-// script touches a single key, so the store works on a Redis Cluster without
-// CROSSSLOT errors. The layout (keys, scripts, encoding) is package
+// each user with sessions has a sorted set of their session IDs and a hash
+// that counts them against a session limit. Every script touches either one
+// session key or the two keys of one user, which share a hash slot, so the
+// store works on a Redis Cluster without CROSSSLOT errors. The layout (keys, scripts, encoding) is package
 // redislayout's, shared with rueidisstore, so the two stores are
 // interchangeable on the same data. See the README for the key layout and
 // the guarantees.
@@ -55,9 +56,10 @@ type Store struct {
 }
 
 var (
-	_ sessionkit.Store     = (*Store)(nil)
-	_ sessionkit.UserIndex = (*Store)(nil)
-	_ sessionkit.Iterator  = (*Store)(nil)
+	_ sessionkit.Store          = (*Store)(nil)
+	_ sessionkit.UserIndex      = (*Store)(nil)
+	_ sessionkit.Iterator       = (*Store)(nil)
+	_ sessionkit.SessionLimiter = (*Store)(nil)
 )
 
 // New returns a store that keeps sessions in Redis through client. It does
@@ -82,15 +84,28 @@ var (
 	touchScript  = redis.NewScript(redislayout.TouchScript)
 	deleteScript = redis.NewScript(redislayout.DeleteScript)
 	indexScript  = redis.NewScript(redislayout.IndexScript)
+	// The scripts that only LinkUser runs, by source.
+	linkScripts = map[string]*redis.Script{
+		redislayout.UnindexScript: redis.NewScript(redislayout.UnindexScript),
+		redislayout.LimitScript:   redis.NewScript(redislayout.LimitScript),
+		redislayout.EvictScript:   redis.NewScript(redislayout.EvictScript),
+		redislayout.FinishScript:  redis.NewScript(redislayout.FinishScript),
+		redislayout.LinkScript:    redis.NewScript(redislayout.LinkScript),
+	}
 )
 
 // run runs script on key with the arguments a.
 func (s *Store) run(ctx context.Context, script *redis.Script, key string, a []string) *redis.Cmd {
+	return s.runKeys(ctx, script, []string{key}, a)
+}
+
+// runKeys runs script on keys, all in one hash slot, with the arguments a.
+func (s *Store) runKeys(ctx context.Context, script *redis.Script, keys []string, a []string) *redis.Cmd {
 	args := make([]any, len(a))
 	for i, v := range a {
 		args[i] = v
 	}
-	return script.Run(ctx, s.client, []string{key}, args...)
+	return script.Run(ctx, s.client, keys, args...)
 }
 
 // Load returns the session with the given ID, or (nil, nil) if there is
@@ -117,7 +132,7 @@ func (s *Store) Create(ctx context.Context, rec *sessionkit.Record) error {
 	// second call puts it back.
 	score := redislayout.IndexScore(rec.ExpiresAt, rec.AbsoluteExpiry)
 	if rec.UserID != "" {
-		if err := s.index(ctx, rec.UserID, rec.ID, score); err != nil {
+		if err := s.index(ctx, rec.UserID, redislayout.IndexArgs(time.Now(), score, rec.ID)); err != nil {
 			return err
 		}
 	}
@@ -129,7 +144,7 @@ func (s *Store) Create(ctx context.Context, rec *sessionkit.Record) error {
 		return sessionkit.ErrExists
 	}
 	if rec.UserID != "" {
-		return s.index(ctx, rec.UserID, rec.ID, score)
+		return s.index(ctx, rec.UserID, redislayout.CountArgs(time.Now(), score, rec.ID, rec.CreatedAt))
 	}
 	return nil
 }
@@ -140,7 +155,7 @@ func (s *Store) Create(ctx context.Context, rec *sessionkit.Record) error {
 func (s *Store) Update(ctx context.Context, id string, d sessionkit.Delta) error {
 	// A new user is indexed before and after, as in Create.
 	if d.UserID != nil && *d.UserID != "" {
-		err := s.index(ctx, *d.UserID, id, redislayout.IndexScore(d.ExpiresAt, d.AbsoluteExpiry))
+		err := s.index(ctx, *d.UserID, redislayout.IndexArgs(time.Now(), redislayout.IndexScore(d.ExpiresAt, d.AbsoluteExpiry), id))
 		if err != nil {
 			return err
 		}
@@ -193,7 +208,7 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 	return nil
 }
 
-// applyIndex makes the index changes c of session id.
+// applyIndex makes the index changes c of session id, after a write.
 func (s *Store) applyIndex(ctx context.Context, id string, c redislayout.IndexChange) error {
 	if c.Unindex != "" {
 		if err := s.unindex(ctx, c.Unindex, id); err != nil {
@@ -201,34 +216,40 @@ func (s *Store) applyIndex(ctx context.Context, id string, c redislayout.IndexCh
 		}
 	}
 	if c.Index != "" {
-		return s.index(ctx, c.Index, id, c.Score)
+		return s.index(ctx, c.Index, redislayout.CountArgs(time.Now(), c.Score, id, c.Created))
 	}
 	return nil
 }
 
-// index records in the user's index that session id is dead after score,
-// and trims the index of the entries whose score has passed.
-func (s *Store) index(ctx context.Context, userID, id string, score time.Time) error {
-	err := s.run(ctx, indexScript, s.layout.UserKey(userID), redislayout.IndexArgs(time.Now(), score, id)).Err()
+// index runs IndexScript on the user's keys with args (IndexArgs or
+// CountArgs).
+func (s *Store) index(ctx context.Context, userID string, args []string) error {
+	err := s.runKeys(ctx, indexScript, s.layout.UserKeys(userID), args).Err()
 	if err != nil {
 		return s.wrapErr(ctx, "index", err)
 	}
 	return nil
 }
 
-// unindex removes sessions from the user's index.
+// unindex removes sessions that were deleted or moved to another user
+// from the user's index and limit hash.
 func (s *Store) unindex(ctx context.Context, userID string, ids ...string) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	members := make([]any, len(ids))
-	for i, id := range ids {
-		members[i] = id
-	}
-	if err := s.client.ZRem(ctx, s.layout.UserKey(userID), members...).Err(); err != nil {
+	err := s.runKeys(ctx, linkScripts[redislayout.UnindexScript], s.layout.UserKeys(userID), ids).Err()
+	if err != nil {
 		return s.wrapErr(ctx, "unindex", err)
 	}
 	return nil
+}
+
+// LinkUser links the live session id to userID while holding the user to
+// max live sessions, atomically across every instance that shares the
+// Redis data: see sessionkit.SessionLimiter, and package redislayout for
+// how the decision is one script on the user's keys.
+func (s *Store) LinkUser(ctx context.Context, id, userID string, max int, evict bool, now time.Time) ([]string, error) {
+	return s.layout.LinkUser(ctx, linker{s}, "redisstore", id, userID, max, evict, now)
 }
 
 // ListByUser returns the live sessions of userID, oldest first. It checks
@@ -262,21 +283,27 @@ func (s *Store) DeleteByUser(ctx context.Context, userID string, except ...strin
 	if len(ids) == 0 {
 		return 0, nil
 	}
-	n := 0
+	var deleted, rest []string
 	for _, id := range ids {
 		// The script deletes the session only if it still belongs to
 		// userID: the index may hold a session that moved to another user.
 		err := s.run(ctx, deleteScript, s.layout.SessionKey(id), redislayout.DeleteArgs(userID)).Err()
-		if err == nil {
-			n++
-		} else if err != redis.Nil {
-			return n, s.wrapErr(ctx, "delete by user", err)
+		switch {
+		case err == nil:
+			deleted = append(deleted, id)
+		case err == redis.Nil:
+			rest = append(rest, id)
+		default:
+			return len(deleted), s.wrapErr(ctx, "delete by user", err)
 		}
 	}
-	if err := s.dropStale(ctx, userID, ids); err != nil {
-		return n, err
+	if err := s.unindex(ctx, userID, deleted...); err != nil {
+		return len(deleted), err
 	}
-	return n, nil
+	if err := s.dropStale(ctx, userID, rest); err != nil {
+		return len(deleted), err
+	}
+	return len(deleted), nil
 }
 
 // dropStale removes from the user's index the entries ids, found to have no
@@ -290,8 +317,14 @@ func (s *Store) dropStale(ctx context.Context, userID string, ids []string) erro
 	if len(ids) == 0 {
 		return nil
 	}
-	if err := s.unindex(ctx, userID, ids...); err != nil {
-		return err
+	// Only the index: what this call read proves nothing about a link in
+	// flight, which the limit hash keeps counted (see redislayout).
+	members := make([]any, len(ids))
+	for i, id := range ids {
+		members[i] = id
+	}
+	if err := s.client.ZRem(ctx, s.layout.UserKey(userID), members...).Err(); err != nil {
+		return s.wrapErr(ctx, "unindex", err)
 	}
 	recs, err := s.records(ctx, ids)
 	if err != nil {
@@ -299,7 +332,8 @@ func (s *Store) dropStale(ctx context.Context, userID string, ids []string) erro
 	}
 	for _, rec := range recs {
 		if rec != nil && rec.UserID == userID {
-			if err := s.index(ctx, userID, rec.ID, redislayout.IndexScore(rec.ExpiresAt, rec.AbsoluteExpiry)); err != nil {
+			args := redislayout.CountArgs(time.Now(), redislayout.IndexScore(rec.ExpiresAt, rec.AbsoluteExpiry), rec.ID, rec.CreatedAt)
+			if err := s.index(ctx, userID, args); err != nil {
 				return err
 			}
 		}

@@ -5,9 +5,10 @@
 //
 // It takes a rueidis.Client, so the same store works with a single node, a
 // Redis Cluster and Sentinel, as rueidis.NewClient sets them up. It
-// implements sessionkit.Store, sessionkit.UserIndex and
-// sessionkit.Iterator, and NewExpress returns the store in the format of
-// connect-redis and express-session.
+// implements sessionkit.Store, sessionkit.UserIndex, sessionkit.Iterator
+// and sessionkit.SessionLimiter, and NewExpress returns the store in the
+// format of connect-redis and express-session (without the user index or
+// the session limit).
 //
 // The data layout is package redislayout's, the one redisstore (on
 // go-redis) uses too: the two stores are interchangeable on the same data,
@@ -51,9 +52,10 @@ type Store struct {
 }
 
 var (
-	_ sessionkit.Store     = (*Store)(nil)
-	_ sessionkit.UserIndex = (*Store)(nil)
-	_ sessionkit.Iterator  = (*Store)(nil)
+	_ sessionkit.Store          = (*Store)(nil)
+	_ sessionkit.UserIndex      = (*Store)(nil)
+	_ sessionkit.Iterator       = (*Store)(nil)
+	_ sessionkit.SessionLimiter = (*Store)(nil)
 )
 
 // New returns a store that keeps sessions in Redis through client. It does
@@ -79,6 +81,14 @@ var (
 	touchScript  = rueidis.NewLuaScript(redislayout.TouchScript)
 	deleteScript = rueidis.NewLuaScript(redislayout.DeleteScript)
 	indexScript  = rueidis.NewLuaScript(redislayout.IndexScript)
+	// The scripts that only LinkUser runs, by source.
+	linkScripts = map[string]*rueidis.Lua{
+		redislayout.UnindexScript: rueidis.NewLuaScript(redislayout.UnindexScript),
+		redislayout.LimitScript:   rueidis.NewLuaScript(redislayout.LimitScript),
+		redislayout.EvictScript:   rueidis.NewLuaScript(redislayout.EvictScript),
+		redislayout.FinishScript:  rueidis.NewLuaScript(redislayout.FinishScript),
+		redislayout.LinkScript:    rueidis.NewLuaScript(redislayout.LinkScript),
+	}
 )
 
 // run runs script on key with the arguments args.
@@ -110,7 +120,7 @@ func (s *Store) Create(ctx context.Context, rec *sessionkit.Record) error {
 	// second call puts it back.
 	score := redislayout.IndexScore(rec.ExpiresAt, rec.AbsoluteExpiry)
 	if rec.UserID != "" {
-		if err := s.index(ctx, rec.UserID, rec.ID, score); err != nil {
+		if err := s.index(ctx, rec.UserID, redislayout.IndexArgs(time.Now(), score, rec.ID)); err != nil {
 			return err
 		}
 	}
@@ -122,7 +132,7 @@ func (s *Store) Create(ctx context.Context, rec *sessionkit.Record) error {
 		return sessionkit.ErrExists
 	}
 	if rec.UserID != "" {
-		return s.index(ctx, rec.UserID, rec.ID, score)
+		return s.index(ctx, rec.UserID, redislayout.CountArgs(time.Now(), score, rec.ID, rec.CreatedAt))
 	}
 	return nil
 }
@@ -133,7 +143,7 @@ func (s *Store) Create(ctx context.Context, rec *sessionkit.Record) error {
 func (s *Store) Update(ctx context.Context, id string, d sessionkit.Delta) error {
 	// A new user is indexed before and after, as in Create.
 	if d.UserID != nil && *d.UserID != "" {
-		err := s.index(ctx, *d.UserID, id, redislayout.IndexScore(d.ExpiresAt, d.AbsoluteExpiry))
+		err := s.index(ctx, *d.UserID, redislayout.IndexArgs(time.Now(), redislayout.IndexScore(d.ExpiresAt, d.AbsoluteExpiry), id))
 		if err != nil {
 			return err
 		}
@@ -186,7 +196,7 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 	return nil
 }
 
-// applyIndex makes the index changes c of session id.
+// applyIndex makes the index changes c of session id, after a write.
 func (s *Store) applyIndex(ctx context.Context, id string, c redislayout.IndexChange) error {
 	if c.Unindex != "" {
 		if err := s.unindex(ctx, c.Unindex, id); err != nil {
@@ -194,31 +204,40 @@ func (s *Store) applyIndex(ctx context.Context, id string, c redislayout.IndexCh
 		}
 	}
 	if c.Index != "" {
-		return s.index(ctx, c.Index, id, c.Score)
+		return s.index(ctx, c.Index, redislayout.CountArgs(time.Now(), c.Score, id, c.Created))
 	}
 	return nil
 }
 
-// index records in the user's index that session id is dead after score,
-// and trims the index of the entries whose score has passed.
-func (s *Store) index(ctx context.Context, userID, id string, score time.Time) error {
-	err := s.run(ctx, indexScript, s.layout.UserKey(userID), redislayout.IndexArgs(time.Now(), score, id)).Error()
+// index runs IndexScript on the user's keys with args (IndexArgs or
+// CountArgs).
+func (s *Store) index(ctx context.Context, userID string, args []string) error {
+	err := indexScript.Exec(ctx, s.client, s.layout.UserKeys(userID), args).Error()
 	if err != nil {
 		return wrapErr(ctx, "index", err)
 	}
 	return nil
 }
 
-// unindex removes sessions from the user's index.
+// unindex removes sessions that were deleted or moved to another user
+// from the user's index and limit hash.
 func (s *Store) unindex(ctx context.Context, userID string, ids ...string) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	err := s.client.Do(ctx, s.client.B().Zrem().Key(s.layout.UserKey(userID)).Member(ids...).Build()).Error()
+	err := linkScripts[redislayout.UnindexScript].Exec(ctx, s.client, s.layout.UserKeys(userID), ids).Error()
 	if err != nil {
 		return wrapErr(ctx, "unindex", err)
 	}
 	return nil
+}
+
+// LinkUser links the live session id to userID while holding the user to
+// max live sessions, atomically across every instance that shares the
+// Redis data: see sessionkit.SessionLimiter, and package redislayout for
+// how the decision is one script on the user's keys.
+func (s *Store) LinkUser(ctx context.Context, id, userID string, max int, evict bool, now time.Time) ([]string, error) {
+	return s.layout.LinkUser(ctx, linker{s}, "rueidisstore", id, userID, max, evict, now)
 }
 
 // ListByUser returns the live sessions of userID, oldest first. It checks
@@ -252,21 +271,27 @@ func (s *Store) DeleteByUser(ctx context.Context, userID string, except ...strin
 	if len(ids) == 0 {
 		return 0, nil
 	}
-	n := 0
+	var deleted, rest []string
 	for _, id := range ids {
 		// The script deletes the session only if it still belongs to
 		// userID: the index may hold a session that moved to another user.
 		err := s.run(ctx, deleteScript, s.layout.SessionKey(id), redislayout.DeleteArgs(userID)).Error()
-		if err == nil {
-			n++
-		} else if !rueidis.IsRedisNil(err) {
-			return n, wrapErr(ctx, "delete by user", err)
+		switch {
+		case err == nil:
+			deleted = append(deleted, id)
+		case rueidis.IsRedisNil(err):
+			rest = append(rest, id)
+		default:
+			return len(deleted), wrapErr(ctx, "delete by user", err)
 		}
 	}
-	if err := s.dropStale(ctx, userID, ids); err != nil {
-		return n, err
+	if err := s.unindex(ctx, userID, deleted...); err != nil {
+		return len(deleted), err
 	}
-	return n, nil
+	if err := s.dropStale(ctx, userID, rest); err != nil {
+		return len(deleted), err
+	}
+	return len(deleted), nil
 }
 
 // dropStale removes from the user's index the entries ids, found to have no
@@ -277,8 +302,11 @@ func (s *Store) dropStale(ctx context.Context, userID string, ids []string) erro
 	if len(ids) == 0 {
 		return nil
 	}
-	if err := s.unindex(ctx, userID, ids...); err != nil {
-		return err
+	// Only the index: what this call read proves nothing about a link in
+	// flight, which the limit hash keeps counted (see redislayout).
+	err := s.client.Do(ctx, s.client.B().Zrem().Key(s.layout.UserKey(userID)).Member(ids...).Build()).Error()
+	if err != nil {
+		return wrapErr(ctx, "unindex", err)
 	}
 	recs, err := s.records(ctx, ids)
 	if err != nil {
@@ -286,7 +314,8 @@ func (s *Store) dropStale(ctx context.Context, userID string, ids []string) erro
 	}
 	for _, rec := range recs {
 		if rec != nil && rec.UserID == userID {
-			if err := s.index(ctx, userID, rec.ID, redislayout.IndexScore(rec.ExpiresAt, rec.AbsoluteExpiry)); err != nil {
+			args := redislayout.CountArgs(time.Now(), redislayout.IndexScore(rec.ExpiresAt, rec.AbsoluteExpiry), rec.ID, rec.CreatedAt)
+			if err := s.index(ctx, userID, args); err != nil {
 				return err
 			}
 		}

@@ -3,7 +3,9 @@
 // on rueidis), which differ only in the client: RunFailover kills a master
 // of a Redis Cluster with replicas under load and measures the recovery
 // through the manager's middleware; RunExpress checks the connect-redis /
-// express-session format against the data Express writes. It is a
+// express-session format against the data Express writes; RunLimit
+// checks the session limit beyond the conformance suite (a LinkUser stopped
+// between its steps, links during listings). It is a
 // test-only module: it inspects Redis with testserver.RedisDo and needs no
 // Redis client.
 package redissuite

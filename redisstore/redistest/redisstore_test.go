@@ -17,6 +17,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/sessionkit/sessionkit"
+	"github.com/sessionkit/sessionkit/internal/redissuite"
 	"github.com/sessionkit/sessionkit/internal/testserver"
 	"github.com/sessionkit/sessionkit/redisstore"
 	"github.com/sessionkit/sessionkit/sessiontest"
@@ -865,4 +866,10 @@ func TestNotASession(t *testing.T) {
 			t.Errorf("Load(%q): error %q quotes the session's data", fields, err)
 		}
 	}
+}
+
+func TestLimit(t *testing.T) {
+	redissuite.RunLimit(t, func(t *testing.T, addr, prefix string) redissuite.LimitStore {
+		return newStore(t, newClient(t, &redis.UniversalOptions{Addrs: []string{addr}}), prefix)
+	})
 }

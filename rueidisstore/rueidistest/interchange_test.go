@@ -1,8 +1,10 @@
 package rueidistest
 
 import (
+	"errors"
 	"maps"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -17,6 +19,7 @@ type nativeStore interface {
 	sessionkit.Store
 	sessionkit.UserIndex
 	sessionkit.Iterator
+	sessionkit.SessionLimiter
 }
 
 // TestInterchangeable runs redisstore (go-redis) and rueidisstore on the
@@ -36,6 +39,8 @@ func TestInterchangeable(t *testing.T) {
 			us := newStore(t, rc, prefix)
 			t.Run("GoRedisToRueidis", func(t *testing.T) { checkShared(t, rs, us) })
 			t.Run("RueidisToGoRedis", func(t *testing.T) { checkShared(t, us, rs) })
+			t.Run("LimitGoRedisToRueidis", func(t *testing.T) { checkSharedLimit(t, rs, us) })
+			t.Run("LimitRueidisToGoRedis", func(t *testing.T) { checkSharedLimit(t, us, rs) })
 
 			exPrefix := randomPrefix()
 			rx, err := redisstore.NewExpress(gc, redisstore.ExpressOptions{Prefix: exPrefix})
@@ -160,6 +165,87 @@ func checkShared(t *testing.T, a, b nativeStore) {
 	}
 	if got, err := b.Load(ctx, second.ID); got != nil || err != nil {
 		t.Errorf("b.Load after a.DeleteByUser = %v, %v; want nil, nil", got, err)
+	}
+}
+
+// checkSharedLimit checks that each store counts the sessions the other
+// linked or created against the same limit, and that links through both
+// at once never exceed it.
+func checkSharedLimit(t *testing.T, a, b nativeStore) {
+	ctx := t.Context()
+	now := time.Now()
+	user := randomPrefix()
+	create := func(user string, age time.Duration) *sessionkit.Record {
+		t.Helper()
+		rec := newRecord(user)
+		rec.CreatedAt = now.Add(-age)
+		if err := a.Create(ctx, rec); err != nil {
+			t.Fatal(err)
+		}
+		return rec
+	}
+	linked := func(recs []*sessionkit.Record) int {
+		t.Helper()
+		n := 0
+		for _, rec := range recs {
+			got, err := b.Load(ctx, rec.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != nil && got.UserID == user {
+				n++
+			}
+		}
+		return n
+	}
+
+	// a creates two sessions of the user and links a third; b counts all three.
+	old, mid := create(user, 3*time.Hour), create(user, 2*time.Hour)
+	third := create("", time.Hour)
+	if _, err := a.LinkUser(ctx, third.ID, user, 3, false, now); err != nil {
+		t.Fatal(err)
+	}
+	fourth := create("", 0)
+	if _, err := b.LinkUser(ctx, fourth.ID, user, 3, false, now); !errors.Is(err, sessionkit.ErrTooManySessions) {
+		t.Fatalf("b.LinkUser over a's three sessions = %v; want ErrTooManySessions", err)
+	}
+	ev, err := b.LinkUser(ctx, fourth.ID, user, 3, true, now)
+	if err != nil || !slices.Equal(ev, []string{old.ID}) {
+		t.Fatalf("b.LinkUser with eviction = %v, %v; want a's oldest evicted", ev, err)
+	}
+	if got, err := a.Load(ctx, old.ID); got != nil || err != nil {
+		t.Fatalf("a.Load of the evicted session = %v, %v; want nil, nil", got, err)
+	}
+	if n := linked([]*sessionkit.Record{old, mid, third, fourth}); n != 3 {
+		t.Fatalf("the user has %d linked sessions; want 3", n)
+	}
+
+	// Sixteen links at once, half through each store, under a limit of 3.
+	user = randomPrefix()
+	recs := make([]*sessionkit.Record, 16)
+	for i := range recs {
+		recs[i] = create("", time.Duration(i)*time.Minute)
+	}
+	errs := make([]error, len(recs))
+	var wg sync.WaitGroup
+	for i, rec := range recs {
+		st := []nativeStore{a, b}[i%2]
+		wg.Go(func() { _, errs[i] = st.LinkUser(ctx, rec.ID, user, 3, false, now) })
+	}
+	wg.Wait()
+	ok := 0
+	for _, err := range errs {
+		if err == nil {
+			ok++
+		} else if !errors.Is(err, sessionkit.ErrTooManySessions) {
+			t.Fatal(err)
+		}
+	}
+	if n := linked(recs); ok != 3 || n != 3 {
+		t.Fatalf("%d links succeeded and the user has %d linked sessions; want 3 and 3", ok, n)
+	}
+	if list, err := a.ListByUser(ctx, user); err != nil || len(list) != 3 {
+		t.Fatalf("a.ListByUser = %d sessions, %v; want 3", len(list), err)
 	}
 }
 

@@ -331,3 +331,9 @@ func TestNotASession(t *testing.T) {
 		}
 	}
 }
+
+func TestLimit(t *testing.T) {
+	redissuite.RunLimit(t, func(t *testing.T, addr, prefix string) redissuite.LimitStore {
+		return newStore(t, newRueidis(t, rueidis.ClientOption{InitAddress: []string{addr}}), prefix)
+	})
+}
