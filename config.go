@@ -141,7 +141,7 @@ func (cfg Config) normalize() (Config, error) {
 		cfg.Tokens = newDefaultTokens(signer)
 	}
 	var err error
-	if cfg.Cookie, err = checkCookie(cfg.Cookie); err != nil {
+	if cfg.Cookie, err = cfg.Cookie.normalize(); err != nil {
 		return cfg, err
 	}
 	if n, ok := cfg.ClientStore.(CookieNamer); ok && n.CookieName() != cfg.Cookie.Name {

@@ -1,11 +1,6 @@
 package sessionkit
 
-import (
-	"context"
-	"errors"
-	"log/slog"
-	"net/http"
-)
+import "errors"
 
 // ErrNoSession is returned by every Session method when the request did not
 // pass through the Manager's middleware.
@@ -54,26 +49,3 @@ var ErrTooManySessions = errors.New("sessionkit: the user has too many sessions"
 // reached (connection refused, timeout). The middleware answers such errors
 // with 503 Service Unavailable instead of 500.
 var ErrUnavailable = errors.New("sessionkit: store unavailable")
-
-// handleError answers a request whose session could not be loaded or saved:
-// 503 when the store is unavailable or timed out, 500 otherwise, or nothing
-// at all when the request was canceled (the client has gone; that is not an
-// outage).
-func (m *Manager) handleError(w http.ResponseWriter, r *http.Request, err error) {
-	if errors.Is(err, context.Canceled) || errors.Is(r.Context().Err(), context.Canceled) {
-		m.cfg.Logger.LogAttrs(r.Context(), slog.LevelDebug, "sessionkit: request canceled during a session load or save",
-			slog.String("error", err.Error()), slog.String("method", r.Method))
-		return
-	}
-	if m.cfg.ErrorHandler != nil {
-		m.cfg.ErrorHandler(w, r, err)
-		return
-	}
-	code := http.StatusInternalServerError
-	if errors.Is(err, ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) {
-		code = http.StatusServiceUnavailable
-	}
-	m.cfg.Logger.LogAttrs(r.Context(), slog.LevelError, "sessionkit: session store failed",
-		slog.String("error", err.Error()), slog.String("method", r.Method), slog.Int("status", code))
-	http.Error(w, http.StatusText(code), code)
-}

@@ -54,20 +54,44 @@ const (
 	RejectedUnknown = "unknown"
 )
 
-// lifecycle logs the creation, renewal, end or expiry e of a session at Info,
-// with its user, client IP and User-Agent from meta (see
-// DefaultMetadata), and hands e to Config.OnEvent. The log never carries
-// the token nor the store key.
-func (m *Manager) lifecycle(ctx context.Context, e Event, meta map[string]string) {
-	m.cfg.Logger.LogAttrs(ctx, slog.LevelInfo, "sessionkit: session "+e.Kind.String(),
-		slog.String("user", e.UserID), slog.String("reason", e.Reason),
-		slog.String("ip", meta["ip"]), slog.String("user_agent", meta["ua"]))
-	m.emit(ctx, e)
+// events logs and reports what happens to sessions (Config.Logger and
+// Config.OnEvent). The log never carries a token nor a store key.
+type events struct {
+	log *slog.Logger
+	on  func(context.Context, Event)
 }
 
-// emit hands e to Config.OnEvent, if set.
-func (m *Manager) emit(ctx context.Context, e Event) {
-	if m.cfg.OnEvent != nil {
-		m.cfg.OnEvent(ctx, e)
+// lifecycle logs e at Info, with the user, client IP and User-Agent from
+// meta (see DefaultMetadata), and reports it.
+func (ev events) lifecycle(ctx context.Context, e Event, meta map[string]string) {
+	ev.log.LogAttrs(ctx, slog.LevelInfo, "sessionkit: session "+e.Kind.String(),
+		slog.String("user", e.UserID), slog.String("reason", e.Reason),
+		slog.String("ip", meta["ip"]), slog.String("user_agent", meta["ua"]))
+	ev.emit(ctx, e)
+}
+
+// rejected logs a cookie value that named no session at Info, without the
+// value, and reports EventRejected with the store key, if known.
+func (ev events) rejected(ctx context.Context, reason, key string, meta map[string]string) {
+	ev.log.LogAttrs(ctx, slog.LevelInfo, "sessionkit: session token rejected",
+		slog.String("reason", reason), slog.String("ip", meta["ip"]), slog.String("user_agent", meta["ua"]))
+	ev.emit(ctx, Event{Kind: EventRejected, ID: key, Reason: reason})
+}
+
+// revoked reports EventDestroyed for each session that a revocation of
+// userID's sessions ended; a client store, which cannot name them (n < 0),
+// gets one event without an ID.
+func (ev events) revoked(ctx context.Context, userID string, n int, ended []string) {
+	if n < 0 {
+		ended = []string{""}
+	}
+	for _, id := range ended {
+		ev.lifecycle(ctx, Event{Kind: EventDestroyed, ID: id, UserID: userID, Reason: "revoked"}, nil)
+	}
+}
+
+func (ev events) emit(ctx context.Context, e Event) {
+	if ev.on != nil {
+		ev.on(ctx, e)
 	}
 }
