@@ -21,7 +21,7 @@ import (
 // canceled during a load or save is logged at Debug and gets no answer.
 func (m *Manager) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rq := &request{s: Session{m: m, r: r, status: StatusNew, rec: &emptyRecord}}
+		rq := &inflight{s: Session{m: m, r: r, status: StatusNew, rec: &emptyRecord}}
 		s := &rq.s
 		if err := s.load(r.Context()); err != nil {
 			m.handleError(w, r, err)
@@ -35,21 +35,11 @@ func (m *Manager) Middleware(next http.Handler) http.Handler {
 	})
 }
 
-// request is what the middleware allocates for a request, in one piece.
-type request struct {
+// inflight is what the middleware allocates for a request, in one piece.
+type inflight struct {
 	s   Session
 	ctx sessionContext
 	w   responseWriter
-}
-
-// Session returns the session of the request whose context is ctx. Without
-// the middleware it returns a Session whose methods all return ErrNoSession;
-// it never returns nil and never panics.
-func (m *Manager) Session(ctx context.Context) *Session {
-	if s, ok := ctx.Value(m.key).(*Session); ok {
-		return s
-	}
-	return &Session{m: m, err: ErrNoSession, status: StatusNew, rec: &emptyRecord}
 }
 
 // handleError answers a request whose session could not be loaded or saved:
@@ -73,22 +63,6 @@ func (m *Manager) handleError(w http.ResponseWriter, r *http.Request, err error)
 	m.cfg.Logger.LogAttrs(r.Context(), slog.LevelError, "sessionkit: session store failed",
 		slog.String("error", err.Error()), slog.String("method", r.Method), slog.Int("status", code))
 	http.Error(w, http.StatusText(code), code)
-}
-
-// sessionContext carries a request's session: a context.WithValue node that
-// is allocated as part of the Session.
-type sessionContext struct {
-	context.Context
-	key *int
-	s   *Session
-}
-
-// Value returns the session for the manager's key.
-func (c *sessionContext) Value(key any) any {
-	if k, ok := key.(*int); ok && k == c.key {
-		return c.s
-	}
-	return c.Context.Value(key)
 }
 
 // varyCookie is the Vary header value of responses that depend on the

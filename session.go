@@ -82,6 +82,32 @@ func (s Status) String() string {
 	return "unknown"
 }
 
+// Session returns the session of the request whose context is ctx. Without
+// the middleware it returns a Session whose methods all return ErrNoSession;
+// it never returns nil and never panics.
+func (m *Manager) Session(ctx context.Context) *Session {
+	if s, ok := ctx.Value(m.key).(*Session); ok {
+		return s
+	}
+	return &Session{m: m, err: ErrNoSession, status: StatusNew, rec: &emptyRecord}
+}
+
+// sessionContext carries a request's session: a context.WithValue node that
+// is allocated as part of the Session.
+type sessionContext struct {
+	context.Context
+	key *int
+	s   *Session
+}
+
+// Value returns the session for the manager's key.
+func (c *sessionContext) Value(key any) any {
+	if k, ok := key.(*int); ok && k == c.key {
+		return c.s
+	}
+	return c.Context.Value(key)
+}
+
 // load reads the session named by the request's cookie. An absent,
 // malformed, forged, unknown or expired cookie leaves a new, empty session:
 // a token the server did not issue is never adopted. When the request

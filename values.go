@@ -4,10 +4,38 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
+
+	"github.com/sessionkit/sessionkit/internal/reserved"
 )
 
-// reservedPrefix starts the keys that sessionkit itself uses.
+// reservedPrefix starts the keys that sessionkit itself uses: only the
+// packages of this module write them, through package reserved.
 const reservedPrefix = "sessionkit."
+
+func init() {
+	reserved.Put = func(s any, key string, v func(string, time.Time) (any, error)) error {
+		return s.(*Session).putReserved(key, v)
+	}
+	reserved.Now = func(s any) time.Time { return s.(*Session).m.cfg.Now() }
+}
+
+// putReserved stores under the reserved key the value that v returns for
+// the session's user at now, in one change.
+func (s *Session) putReserved(key string, v func(string, time.Time) (any, error)) error {
+	return s.change(func() error {
+		x, err := v(s.rec.UserID, s.m.cfg.Now())
+		if err != nil {
+			return err
+		}
+		b, err := s.m.cfg.Codec.Marshal(x)
+		if err != nil {
+			return fmt.Errorf("sessionkit: encode %q: %w", key, err)
+		}
+		s.setLocked(key, b)
+		return nil
+	})
+}
 
 const flashKey = reservedPrefix + "flash"
 

@@ -15,6 +15,7 @@ import (
 	"github.com/sessionkit/sessionkit"
 	"github.com/sessionkit/sessionkit/memstore"
 	"github.com/sessionkit/sessionkit/remember"
+	"github.com/sessionkit/sessionkit/sudo"
 )
 
 type clock struct {
@@ -75,7 +76,7 @@ func newApp(t *testing.T) *app {
 			t.Error(err)
 		}
 		s.SetUserID(r.FormValue("user"))
-		s.MarkAuthenticated(sessionkit.MethodPassword)
+		sudo.MarkAuthenticated(s, sudo.MethodPassword)
 		if err := a.rm.Issue(w, r, r.FormValue("user")); err != nil {
 			t.Error(err)
 		}
@@ -89,7 +90,7 @@ func newApp(t *testing.T) *app {
 	// whoami answers "user fresh": the session's user and whether it is fresh.
 	mux.HandleFunc("GET /whoami", func(w http.ResponseWriter, r *http.Request) {
 		s := a.sessions.Session(r.Context())
-		fmt.Fprintf(w, "%s %v", s.UserID(), s.Fresh(time.Hour))
+		fmt.Fprintf(w, "%s %v", s.UserID(), sudo.Fresh(s, time.Hour))
 	})
 	a.handler = a.sessions.Middleware(a.rm.Middleware(mux))
 	return a
