@@ -17,7 +17,7 @@ func init() {
 	reserved.Put = func(s any, key string, v func(string, time.Time) (any, error)) error {
 		return s.(*Session).putReserved(key, v)
 	}
-	reserved.Now = func(s any) time.Time { return s.(*Session).m.cfg.Now() }
+	reserved.Clock = func(s any) time.Time { return s.(*Session).m.cfg.Now() }
 }
 
 // putReserved stores under the reserved key the value that v returns for

@@ -75,7 +75,7 @@ func Fresh(s *sessionkit.Session, maxAge time.Duration) bool {
 	if !ok || maxAge <= 0 || slices.Contains(methods, MethodRememberMe) {
 		return false
 	}
-	return reserved.Now(s).Sub(at) <= maxAge
+	return reserved.Clock(s).Sub(at) <= maxAge
 }
 
 // AuthenticatedWith reports whether the session's last authentication used

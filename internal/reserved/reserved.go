@@ -11,6 +11,6 @@ var (
 	// the session's user ID and the manager's clock, as one change of s (a
 	// *sessionkit.Session).
 	Put func(s any, key string, v func(userID string, now time.Time) (any, error)) error
-	// Now returns the clock (Config.Now) of s's manager.
-	Now func(s any) time.Time
+	// Clock returns the clock (Config.Now) of s's manager.
+	Clock func(s any) time.Time
 )
