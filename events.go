@@ -28,11 +28,9 @@ func (k EventKind) String() string {
 // Event reports a change in a session's life. It never carries the token.
 type Event struct {
 	Kind EventKind
-	// ID is the session's store key (see Tokens.StoreKey). For
-	// EventRejected it is the store key of an unknown token, and empty for
-	// a forged one or with a client store. With a Tokens scheme whose
-	// StoreKey is the token itself (package express), it is as secret as
-	// the cookie.
+	// ID is the session's store key (Tokens.StoreKey); for EventRejected,
+	// that of an unknown token, empty for a forged one or a client store.
+	// With package express's scheme it is as secret as the cookie.
 	ID string
 	// UserID is the linked user, if any.
 	UserID string
@@ -47,10 +45,8 @@ const (
 	// RejectedForged is a cookie value that does not decode or whose
 	// signature does not verify: not a token the server could have issued.
 	RejectedForged = "forged"
-	// RejectedUnknown is a well-formed token that names no session: never
-	// issued, or already ended (destroyed, renewed, deleted by the store).
-	// A client store cannot tell a forged value from an unknown one and
-	// reports every value it cannot open as unknown.
+	// RejectedUnknown is a well-formed token that names no session (never
+	// issued, or ended), and every value a client store cannot open.
 	RejectedUnknown = "unknown"
 )
 

@@ -159,31 +159,22 @@ func header(rec *Record) Record {
 func (s *Session) change(f func() error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.writable(); err != nil {
+	if err := s.usable(true); err != nil {
 		return err
 	}
 	return f()
 }
 
-// writable returns why the session cannot be changed, or nil: usable, and
-// not read through the old token of a renewal.
-func (s *Session) writable() error {
-	if err := s.usable(); err != nil {
-		return err
-	}
-	if s.graced {
-		return ErrRenewed
-	}
-	return nil
-}
-
-// usable returns why the session cannot be changed, or nil.
-func (s *Session) usable() error {
-	if s.err != nil {
+// usable returns why the session cannot be changed, or nil. With write,
+// the old token of a renewal, which may only read or end it, is refused.
+func (s *Session) usable(write bool) error {
+	switch {
+	case s.err != nil:
 		return s.err
-	}
-	if s.committed {
+	case s.committed:
 		return ErrCommitted
+	case write && s.graced:
+		return ErrRenewed
 	}
 	return nil
 }
@@ -312,7 +303,7 @@ func (s *Session) Renew(keepData bool) error {
 func (s *Session) Destroy() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.usable(); err != nil {
+	if err := s.usable(false); err != nil {
 		return err
 	}
 	if s.stored.ID != "" {
@@ -335,7 +326,7 @@ func (s *Session) Destroy() error {
 func (s *Session) RevokeOtherSessions() (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.writable(); err != nil {
+	if err := s.usable(true); err != nil {
 		return 0, err
 	}
 	if s.rec.UserID == "" {
