@@ -8,9 +8,8 @@ import (
 	"time"
 )
 
-// backend is where the manager keeps sessions: a server-side Store
-// (serverStore) or a ClientStore that keeps them in the cookie itself
-// (clientStore). This file is the one place where the two paths differ.
+// backend is where the manager keeps sessions: a Store (serverStore) or a
+// ClientStore (clientStore). It is the one place where the two differ.
 type backend interface {
 	// open returns the record named by a cookie value, or says why the
 	// value names none.

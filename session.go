@@ -28,20 +28,16 @@ type Session struct {
 	graced    bool   // loaded through the old token of a renewal: read-only
 	stored    Record // the stored header fields, no maps; ID "" until stored
 	token     string // the token of the stored session
-	// rec is the session as the request sees it: header fields with their
-	// changes, Values as stored (the store's map: never modified). Until
-	// the first change it is shared (the store's record, or emptyRecord)
-	// and read only: change its fields through edit.
-	rec *Record
-	// delta holds the pending changes to the values, user and remember-me;
-	// nil until the first one (read it through pending, or nil-safely).
-	delta  *Delta
-	owned  bool // rec is the session's own copy
-	resend bool // the cookie is due even without a change (new token, remember-me, retired key)
+	// rec is the session as the request sees it, Values without delta.
+	// Until owned it is shared (the store's record, or emptyRecord) and
+	// read only: change it through edit.
+	rec    *Record
+	delta  *Delta // the pending changes; nil until the first (see pending)
+	owned  bool   // rec is the session's own copy
+	resend bool   // the cookie is due even without a change (new token, remember-me, retired key)
 }
 
-// emptyRecord is the record of a session that is not stored yet, until its
-// first change. It is never modified.
+// emptyRecord is the shared, never modified record of a new session.
 var emptyRecord Record
 
 // edit returns the session's record for changing its fields, copying it
@@ -92,8 +88,7 @@ func (m *Manager) Session(ctx context.Context) *Session {
 	return &Session{m: m, err: ErrNoSession, status: StatusNew, rec: &emptyRecord}
 }
 
-// sessionContext carries a request's session: a context.WithValue node that
-// is allocated as part of the Session.
+// sessionContext carries a request's session, as context.WithValue would.
 type sessionContext struct {
 	context.Context
 	key *int
@@ -223,11 +218,9 @@ func (s *Session) Persistent() bool {
 	return s.rec.Persistent
 }
 
-// ID returns the session's store key (Record.ID), or "" for a session not
-// stored yet. With the default token scheme it is a hash of the token, safe
-// to show and to compare with SessionInfo.ID; with a Tokens scheme whose
-// StoreKey is the token itself (package express) it is as secret as the
-// cookie.
+// ID returns the session's store key (Record.ID, compare SessionInfo.ID),
+// or "" for a session not stored yet. By default a hash of the token, it is
+// as secret as the cookie with package express's scheme.
 func (s *Session) ID() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
