@@ -49,12 +49,10 @@ type Config struct {
 	// TouchInterval is the least time between two writes that only slide
 	// the idle deadline of an unchanged session (default 1 minute).
 	TouchInterval time.Duration
-	// RenewGrace keeps the old token of a renewed session working for this
-	// long, so that requests the browser sent in parallel with the renewing
-	// one are not logged out. The grace is a hard deadline that no later
-	// request extends, and the old token may only read the session: a
-	// change through it returns ErrRenewed. The default, 0, ends the old
-	// token at once, which is what a login (a privilege change) needs.
+	// RenewGrace lets the old token of a renewed session read it (a change
+	// returns ErrRenewed) for this long, a deadline no request extends, so
+	// that requests sent in parallel with the renewing one are not logged
+	// out. The default, 0, ends the old token at once, as a login needs.
 	RenewGrace time.Duration
 
 	// MaxSessionsPerUser, when positive, holds each user to this many live
@@ -70,39 +68,30 @@ type Config struct {
 
 	// Codec encodes values (default JSONCodec).
 	Codec Codec
-	// Tokens is the token scheme: how tokens are made, carried in the
-	// cookie and keyed in the store. The default issues 256-bit tokens and
-	// keys stores by HashToken; package express provides express-session's
-	// scheme.
+	// Tokens is the token scheme (see Tokens; default: 256-bit tokens,
+	// stores keyed by HashToken).
 	Tokens Tokens
-	// Secrets, when set, sign the default scheme's cookie value with
-	// HMAC-SHA256 in the format of Express's signed cookies (package
-	// cookiesig):
-	// the first secret signs, every secret verifies, so secrets can be
-	// rotated. Each must be at least 32 bytes. A custom Tokens signs by
-	// itself, so Secrets must then be empty.
+	// Secrets sign the default scheme's cookie value with HMAC-SHA256, as
+	// Express's signed cookies (package cookiesig): the first signs, all
+	// verify. Each is at least 32 bytes. A custom Tokens signs by itself.
 	Secrets [][]byte
 
 	// Metadata returns the strings recorded with a new session for "your
-	// devices" listings. The default records the client IP (from
-	// RemoteAddr) and the user agent.
+	// devices" listings (default DefaultMetadata).
 	Metadata func(r *http.Request) map[string]string
 	// ErrorHandler answers a request whose session could not be loaded or
-	// saved. The default answers 503 when the store is unavailable or timed
-	// out and 500 otherwise, and logs the error. A canceled request is not
-	// handed to it: it gets no answer (the client has gone).
+	// saved (default: log, then 503 when the store is unavailable or timed
+	// out, 500 otherwise). A canceled request gets no answer.
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
 	// OnEvent is called after a session is created, renewed, destroyed or
 	// found expired, and when a request carries a forged or unknown token.
 	// It must not block.
 	OnEvent func(ctx context.Context, e Event)
-	// Logger receives errors, suspicious events (rejected tokens) and, at
-	// Info, the creation, renewal and expiry of sessions with their user
-	// ID, client IP and User-Agent; it never receives a token. Default:
-	// slog.Default().
+	// Logger receives errors and, at Info, rejected tokens and the
+	// lifecycle of sessions with their user ID, client IP and User-Agent,
+	// never a token (default slog.Default()).
 	Logger *slog.Logger
-	// Now returns the current time (default time.Now). It is the one clock
-	// that decides expiry (stores keep none); tests inject a fake one here.
+	// Now is the one clock that decides expiry (default time.Now).
 	Now func() time.Time
 }
 
@@ -155,7 +144,7 @@ func (cfg Config) normalize() (Config, error) {
 		return cfg, err
 	}
 	var err error
-	if cfg.Cookie, err = checkCookie(cfg.Cookie); err != nil {
+	if cfg.Cookie, err = cfg.Cookie.normalize(); err != nil {
 		return cfg, err
 	}
 	if n, ok := cfg.ClientStore.(CookieNamer); ok && n.CookieName() != cfg.Cookie.Name {

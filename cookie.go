@@ -39,9 +39,8 @@ type CookieConfig struct {
 	Partitioned bool
 }
 
-// checkCookie fills in the defaults of c and refuses contradictory
-// attributes.
-func checkCookie(c CookieConfig) (CookieConfig, error) {
+// normalize fills in the defaults of c and refuses contradictory attributes.
+func (c CookieConfig) normalize() (CookieConfig, error) {
 	if c.Name == "" {
 		c.Name = DefaultCookieName
 		if c.Insecure {
@@ -105,34 +104,19 @@ func cookieValues(dst []string, h http.Header, name string) []string {
 	return values
 }
 
-// cookieFor returns the session cookie carrying value. Persistent sessions
-// get a Max-Age that matches their expiry; others are browser-session
-// cookies.
-func (m *Manager) cookieFor(value string, persistent bool, expiresAt, now time.Time) *http.Cookie {
-	c := m.baseCookie()
-	c.Value = value
+// cookie returns the session cookie carrying value: a browser-session
+// cookie, or for a persistent session one whose Max-Age matches expiresAt.
+// An empty value gives a cookie that deletes the session cookie.
+func (c *CookieConfig) cookie(value string, persistent bool, expiresAt, now time.Time) *http.Cookie {
+	hc := &http.Cookie{
+		Name: c.Name, Value: value, Path: c.Path, Domain: c.Domain, Secure: !c.Insecure,
+		HttpOnly: true, SameSite: c.SameSite, Partitioned: c.Partitioned,
+	}
 	if persistent {
-		c.MaxAge = int(math.Ceil(expiresAt.Sub(now).Seconds()))
-		c.Expires = expiresAt.UTC()
-		if c.MaxAge <= 0 {
-			return m.expiredCookie()
-		}
+		hc.MaxAge, hc.Expires = int(math.Ceil(expiresAt.Sub(now).Seconds())), expiresAt.UTC()
 	}
-	return c
-}
-
-// expiredCookie tells the browser to delete the session cookie.
-func (m *Manager) expiredCookie() *http.Cookie {
-	c := m.baseCookie()
-	c.MaxAge = -1
-	c.Expires = time.Unix(1, 0)
-	return c
-}
-
-func (m *Manager) baseCookie() *http.Cookie {
-	return &http.Cookie{
-		Name: m.cfg.Cookie.Name, Path: m.cfg.Cookie.Path, Domain: m.cfg.Cookie.Domain,
-		Secure: !m.cfg.Cookie.Insecure, HttpOnly: true, SameSite: m.cfg.Cookie.SameSite,
-		Partitioned: m.cfg.Cookie.Partitioned,
+	if value == "" || persistent && hc.MaxAge <= 0 {
+		hc.Value, hc.MaxAge, hc.Expires = "", -1, time.Unix(1, 0)
 	}
+	return hc
 }

@@ -1,25 +1,18 @@
 package sessionkit
 
-import (
-	"context"
-	"errors"
-	"log/slog"
-	"net/http"
-)
+import "errors"
 
 // ErrNoSession is returned by every Session method when the request did not
 // pass through the Manager's middleware.
 var ErrNoSession = errors.New("sessionkit: no session in context (is the middleware installed?)")
 
 // ErrCommitted is returned when a session is changed after the response
-// headers were written: the change could no longer reach the client or the
-// store, so it is refused rather than silently lost.
+// headers were written, rather than losing the change silently.
 var ErrCommitted = errors.New("sessionkit: session changed after the response was committed")
 
 // ErrRenewed is returned when a request that carried the old token of a
-// session renewed with Config.RenewGrace tries to change it: the old token
-// may still read the session until the grace ends, but never write it, so
-// that a copy of it cannot outlive the renewal.
+// session renewed with Config.RenewGrace tries to change it: that token may
+// read the session until the grace ends, never write it.
 var ErrRenewed = errors.New("sessionkit: session was renewed; its old token is read-only")
 
 // ErrNotSupported is returned when the store lacks an optional capability,
@@ -31,8 +24,7 @@ var ErrNotSupported = errors.New("sessionkit: not supported by this store")
 var ErrReservedKey = errors.New("sessionkit: key is reserved")
 
 // ErrSaveFailed is returned by the response writer's Write after the session
-// could not be saved: the ErrorHandler has answered the request instead (or,
-// for a canceled request, nothing has).
+// could not be saved and the ErrorHandler answered instead.
 var ErrSaveFailed = errors.New("sessionkit: session could not be saved; the error handler answered")
 
 // ErrNotFound is returned by Store.Update and Store.Touch when no live record
@@ -40,9 +32,8 @@ var ErrSaveFailed = errors.New("sessionkit: session could not be saved; the erro
 // (nil, nil).
 var ErrNotFound = errors.New("sessionkit: session not found")
 
-// ErrExists is returned by Store.Create when a record with the same ID
-// already exists. With 256-bit random tokens it signals a bug or an attack,
-// never a normal race.
+// ErrExists is returned by Store.Create when the ID is taken: with 256-bit
+// tokens, a bug or an attack.
 var ErrExists = errors.New("sessionkit: session already exists")
 
 // ErrTooManySessions is returned by Store.LinkUser of a SessionLimiter,
@@ -51,29 +42,5 @@ var ErrExists = errors.New("sessionkit: session already exists")
 var ErrTooManySessions = errors.New("sessionkit: the user has too many sessions")
 
 // ErrUnavailable wraps store errors that mean the backend could not be
-// reached (connection refused, timeout). The middleware answers such errors
-// with 503 Service Unavailable instead of 500.
+// reached. The middleware answers them with 503 instead of 500.
 var ErrUnavailable = errors.New("sessionkit: store unavailable")
-
-// handleError answers a request whose session could not be loaded or saved:
-// 503 when the store is unavailable or timed out, 500 otherwise, or nothing
-// at all when the request was canceled (the client has gone; that is not an
-// outage).
-func (m *Manager) handleError(w http.ResponseWriter, r *http.Request, err error) {
-	if errors.Is(err, context.Canceled) || errors.Is(r.Context().Err(), context.Canceled) {
-		m.cfg.Logger.LogAttrs(r.Context(), slog.LevelDebug, "sessionkit: request canceled during a session load or save",
-			slog.String("error", err.Error()), slog.String("method", r.Method))
-		return
-	}
-	if m.cfg.ErrorHandler != nil {
-		m.cfg.ErrorHandler(w, r, err)
-		return
-	}
-	code := http.StatusInternalServerError
-	if errors.Is(err, ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) {
-		code = http.StatusServiceUnavailable
-	}
-	m.cfg.Logger.LogAttrs(r.Context(), slog.LevelError, "sessionkit: session store failed",
-		slog.String("error", err.Error()), slog.String("method", r.Method), slog.Int("status", code))
-	http.Error(w, http.StatusText(code), code)
-}

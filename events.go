@@ -28,11 +28,9 @@ func (k EventKind) String() string {
 // Event reports a change in a session's life. It never carries the token.
 type Event struct {
 	Kind EventKind
-	// ID is the session's store key (see Tokens.StoreKey). For
-	// EventRejected it is the store key of an unknown token, and empty for
-	// a forged one or with a client store. With a Tokens scheme whose
-	// StoreKey is the token itself (package express), it is as secret as
-	// the cookie.
+	// ID is the session's store key (Tokens.StoreKey); for EventRejected,
+	// that of an unknown token, empty for a forged one or a client store.
+	// With package express's scheme it is as secret as the cookie.
 	ID string
 	// UserID is the linked user, if any.
 	UserID string
@@ -47,27 +45,49 @@ const (
 	// RejectedForged is a cookie value that does not decode or whose
 	// signature does not verify: not a token the server could have issued.
 	RejectedForged = "forged"
-	// RejectedUnknown is a well-formed token that names no session: never
-	// issued, or already ended (destroyed, renewed, deleted by the store).
-	// A client store cannot tell a forged value from an unknown one and
-	// reports every value it cannot open as unknown.
+	// RejectedUnknown is a well-formed token that names no session (never
+	// issued, or ended), and every value a client store cannot open.
 	RejectedUnknown = "unknown"
 )
 
-// lifecycle logs the creation, renewal, end or expiry e of a session at Info,
-// with its user, client IP and User-Agent from meta (see
-// DefaultMetadata), and hands e to Config.OnEvent. The log never carries
-// the token nor the store key.
-func (m *Manager) lifecycle(ctx context.Context, e Event, meta map[string]string) {
-	m.cfg.Logger.LogAttrs(ctx, slog.LevelInfo, "sessionkit: session "+e.Kind.String(),
-		slog.String("user", e.UserID), slog.String("reason", e.Reason),
-		slog.String("ip", meta["ip"]), slog.String("user_agent", meta["ua"]))
-	m.emit(ctx, e)
+// events logs and reports what happens to sessions (Config.Logger and
+// Config.OnEvent). The log never carries a token nor a store key.
+type events struct {
+	log *slog.Logger
+	on  func(context.Context, Event)
 }
 
-// emit hands e to Config.OnEvent, if set.
-func (m *Manager) emit(ctx context.Context, e Event) {
-	if m.cfg.OnEvent != nil {
-		m.cfg.OnEvent(ctx, e)
+// lifecycle logs e at Info, with the user, client IP and User-Agent from
+// meta (see DefaultMetadata), and reports it.
+func (ev events) lifecycle(ctx context.Context, e Event, meta map[string]string) {
+	ev.log.LogAttrs(ctx, slog.LevelInfo, "sessionkit: session "+e.Kind.String(),
+		slog.String("user", e.UserID), slog.String("reason", e.Reason),
+		slog.String("ip", meta["ip"]), slog.String("user_agent", meta["ua"]))
+	ev.emit(ctx, e)
+}
+
+// rejected logs a cookie value that named no session at Info, without the
+// value, and reports EventRejected with the store key, if known.
+func (ev events) rejected(ctx context.Context, reason, key string, meta map[string]string) {
+	ev.log.LogAttrs(ctx, slog.LevelInfo, "sessionkit: session token rejected",
+		slog.String("reason", reason), slog.String("ip", meta["ip"]), slog.String("user_agent", meta["ua"]))
+	ev.emit(ctx, Event{Kind: EventRejected, ID: key, Reason: reason})
+}
+
+// revoked reports EventDestroyed for each session that a revocation of
+// userID's sessions ended; a client store, which cannot name them (n < 0),
+// gets one event without an ID.
+func (ev events) revoked(ctx context.Context, userID string, n int, ended []string) {
+	if n < 0 {
+		ended = []string{""}
+	}
+	for _, id := range ended {
+		ev.lifecycle(ctx, Event{Kind: EventDestroyed, ID: id, UserID: userID, Reason: "revoked"}, nil)
+	}
+}
+
+func (ev events) emit(ctx context.Context, e Event) {
+	if ev.on != nil {
+		ev.on(ctx, e)
 	}
 }

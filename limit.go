@@ -86,7 +86,7 @@ func (s *Session) linkLimited(userID string) error {
 		}
 		s.stored.UserID = userID
 		for _, id := range evicted {
-			m.lifecycle(ctx, Event{Kind: EventDestroyed, ID: id, UserID: userID, Reason: ReasonSessionLimit}, nil)
+			m.ev.lifecycle(ctx, Event{Kind: EventDestroyed, ID: id, UserID: userID, Reason: ReasonSessionLimit}, nil)
 		}
 	}
 	s.edit().UserID = userID

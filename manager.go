@@ -5,7 +5,9 @@ package sessionkit
 type Manager struct {
 	cfg   Config  // normalized: every default filled in
 	store backend // Config.Store or Config.ClientStore
-	key   *int    // context key, unique per manager
+	exp   timeouts
+	ev    events
+	key   *int // context key, unique per manager
 }
 
 // New checks cfg and returns a Manager. It rejects configurations that
@@ -16,11 +18,15 @@ func New(cfg Config) (*Manager, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Manager{cfg: cfg, key: new(int)}
+	m := &Manager{cfg: cfg, ev: events{cfg.Logger, cfg.OnEvent}, key: new(int), exp: timeouts{
+		idle: cfg.IdleTimeout, lifetime: cfg.Lifetime, touch: cfg.TouchInterval, grace: cfg.RenewGrace,
+		rememberIdle: cfg.RememberMeIdleTimeout, rememberLifetime: cfg.RememberMeLifetime,
+	}}
 	if cfg.ClientStore != nil {
-		m.store = clientStore{m, cfg.ClientStore}
+		m.exp.grace = 0 // a client store revokes the old cookie at once
+		m.store = clientStore{cfg.ClientStore}
 	} else {
-		m.store = serverStore{m, cfg.Store}
+		m.store = serverStore{cfg.Store, cfg.Tokens, m.exp}
 	}
 	if cfg.Cookie.Insecure {
 		m.cfg.Logger.Warn("sessionkit: session cookie is not Secure; use this only for plain-HTTP development", "cookie", cfg.Cookie.Name)

@@ -3,7 +3,9 @@ package sessionkit
 import (
 	"bufio"
 	"context"
+	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"sync"
@@ -19,45 +21,48 @@ import (
 // canceled during a load or save is logged at Debug and gets no answer.
 func (m *Manager) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s, err := m.load(r.Context(), r)
-		if err != nil {
+		rq := &inflight{s: Session{m: m, r: r, status: StatusNew, rec: &emptyRecord}}
+		s := &rq.s
+		if err := s.load(r.Context()); err != nil {
 			m.handleError(w, r, err)
 			return
 		}
-		s.ctx = sessionContext{Context: r.Context(), key: m.key, s: s}
-		r = r.WithContext(&s.ctx) // allocated with the session
-		s.r = r
-		sw := &s.w // allocated with the session
-		sw.ResponseWriter, sw.s = w, s
-		next.ServeHTTP(sw, r)
-		sw.commit()
+		rq.ctx = sessionContext{Context: r.Context(), key: m.key, s: s}
+		s.r = r.WithContext(&rq.ctx)
+		rq.w.ResponseWriter, rq.w.s = w, s
+		next.ServeHTTP(&rq.w, s.r)
+		rq.w.commit()
 	})
 }
 
-// Session returns the session of the request whose context is ctx. Without
-// the middleware it returns a Session whose methods all return ErrNoSession;
-// it never returns nil and never panics.
-func (m *Manager) Session(ctx context.Context) *Session {
-	if s, ok := ctx.Value(m.key).(*Session); ok {
-		return s
-	}
-	return &Session{m: m, err: ErrNoSession, status: StatusNew}
+// inflight is what the middleware allocates for a request, in one piece.
+type inflight struct {
+	s   Session
+	ctx sessionContext
+	w   responseWriter
 }
 
-// sessionContext carries a request's session: a context.WithValue node that
-// is allocated as part of the Session.
-type sessionContext struct {
-	context.Context
-	key *int
-	s   *Session
-}
-
-// Value returns the session for the manager's key.
-func (c *sessionContext) Value(key any) any {
-	if k, ok := key.(*int); ok && k == c.key {
-		return c.s
+// handleError answers a request whose session could not be loaded or saved:
+// 503 when the store is unavailable or timed out, 500 otherwise, or nothing
+// at all when the request was canceled (the client has gone; that is not an
+// outage).
+func (m *Manager) handleError(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, context.Canceled) || errors.Is(r.Context().Err(), context.Canceled) {
+		m.cfg.Logger.LogAttrs(r.Context(), slog.LevelDebug, "sessionkit: request canceled during a session load or save",
+			slog.String("error", err.Error()), slog.String("method", r.Method))
+		return
 	}
-	return c.Context.Value(key)
+	if m.cfg.ErrorHandler != nil {
+		m.cfg.ErrorHandler(w, r, err)
+		return
+	}
+	code := http.StatusInternalServerError
+	if errors.Is(err, ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) {
+		code = http.StatusServiceUnavailable
+	}
+	m.cfg.Logger.LogAttrs(r.Context(), slog.LevelError, "sessionkit: session store failed",
+		slog.String("error", err.Error()), slog.String("method", r.Method), slog.Int("status", code))
+	http.Error(w, http.StatusText(code), code)
 }
 
 // varyCookie is the Vary header value of responses that depend on the

@@ -21,30 +21,23 @@ type Session struct {
 	r   *http.Request
 	err error // ErrNoSession, or why the session cannot be used
 
-	w   responseWriter // the middleware's writer, allocated with the session
-	ctx sessionContext // the request's context, allocated with the session
-
 	mu        sync.Mutex
 	status    Status
-	committed bool        // saved (or failed to save): no more changes
-	hadCookie bool        // the request carried a cookie of this manager
-	graced    bool        // loaded through the old token of a renewal: read-only
-	stored    storedState // what the store holds; ID "" until stored
-	token     string      // the token of the stored session
-	// rec is the session as the request sees it: header fields with their
-	// changes, Values as stored (the store's map: never modified). Until
-	// the first change it is shared (the store's record, or emptyRecord)
-	// and read only: change its fields through edit.
-	rec *Record
-	// delta holds the pending changes to the values, user and remember-me;
-	// nil until the first one (read it through pending, or nil-safely).
-	delta  *Delta
-	owned  bool // rec is the session's own copy
-	resend bool // the cookie is due even without a change (new token, remember-me, retired key)
+	committed bool   // saved (or failed to save): no more changes
+	hadCookie bool   // the request carried a cookie of this manager
+	graced    bool   // loaded through the old token of a renewal: read-only
+	stored    Record // the stored header fields, no maps; ID "" until stored
+	token     string // the token of the stored session
+	// rec is the session as the request sees it, Values without delta.
+	// Until owned it is shared (the store's record, or emptyRecord) and
+	// read only: change it through edit.
+	rec    *Record
+	delta  *Delta // the pending changes; nil until the first (see pending)
+	owned  bool   // rec is the session's own copy
+	resend bool   // the cookie is due even without a change (new token, remember-me, retired key)
 }
 
-// emptyRecord is the record of a session that is not stored yet, until its
-// first change. It is never modified.
+// emptyRecord is the shared, never modified record of a new session.
 var emptyRecord Record
 
 // edit returns the session's record for changing its fields, copying it
@@ -85,52 +78,75 @@ func (s Status) String() string {
 	return "unknown"
 }
 
-// load reads the session named by the request's cookie. An absent, malformed,
-// forged, unknown or expired cookie gives a new, empty session: a token the
-// server did not issue is never adopted. When the request carries several
-// cookies of the name (a shadowing cookie from a sibling domain or path),
-// the first that names a live session wins.
-func (m *Manager) load(ctx context.Context, r *http.Request) (*Session, error) {
-	s := &Session{m: m, r: r, status: StatusNew, rec: &emptyRecord}
+// Session returns the session of the request whose context is ctx. Without
+// the middleware it returns a Session whose methods all return ErrNoSession;
+// it never returns nil and never panics.
+func (m *Manager) Session(ctx context.Context) *Session {
+	if s, ok := ctx.Value(m.key).(*Session); ok {
+		return s
+	}
+	return &Session{m: m, err: ErrNoSession, status: StatusNew, rec: &emptyRecord}
+}
+
+// sessionContext carries a request's session, as context.WithValue would.
+type sessionContext struct {
+	context.Context
+	key *int
+	s   *Session
+}
+
+// Value returns the session for the manager's key.
+func (c *sessionContext) Value(key any) any {
+	if k, ok := key.(*int); ok && k == c.key {
+		return c.s
+	}
+	return c.Context.Value(key)
+}
+
+// load reads the session named by the request's cookie. An absent,
+// malformed, forged, unknown or expired cookie leaves a new, empty session:
+// a token the server did not issue is never adopted. When the request
+// carries several cookies of the name (a shadowing cookie from a sibling
+// domain or path), the first that names a live session wins.
+func (s *Session) load(ctx context.Context) error {
+	m := s.m
 	var buf [maxCookieValues]string
-	values := cookieValues(buf[:0], r.Header, m.cfg.Cookie.Name)
+	values := cookieValues(buf[:0], s.r.Header, m.cfg.Cookie.Name)
 	if len(values) == 0 {
-		return s, nil
+		return nil
 	}
 	s.hadCookie = true
 	now := m.cfg.Now()
 	for _, value := range values {
 		o, err := m.store.open(ctx, value)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		rec := o.rec
 		if rec == nil {
-			m.rejected(ctx, r, o)
+			m.ev.rejected(ctx, o.rejected, o.key, m.cfg.Metadata(s.r))
 			continue
 		}
-		if reason := m.ended(rec, now); reason != "" {
+		if reason := m.exp.ended(rec, now); reason != "" {
 			if err := m.store.expired(ctx, rec); err != nil {
-				return nil, err
+				return err
 			}
-			m.lifecycle(ctx, Event{Kind: EventExpired, ID: rec.ID, UserID: rec.UserID, Reason: reason}, rec.Meta)
+			m.ev.lifecycle(ctx, Event{Kind: EventExpired, ID: rec.ID, UserID: rec.UserID, Reason: reason}, rec.Meta)
 			continue
 		}
 		s.rec, s.token, s.status, s.resend = rec, o.token, StatusUnmodified, o.reseal
-		s.stored, s.graced = storedAs(rec), m.graced(rec)
-		return s, nil
+		s.stored, s.graced = header(rec), m.exp.graced(rec)
+		return nil
 	}
-	return s, nil
+	return nil
 }
 
-// rejected reports a cookie value that named no session (checklist: log
-// and count unknown and forged tokens) at Info, without the value, and as
-// EventRejected.
-func (m *Manager) rejected(ctx context.Context, r *http.Request, o opened) {
-	meta := m.cfg.Metadata(r)
-	m.cfg.Logger.LogAttrs(ctx, slog.LevelInfo, "sessionkit: session token rejected",
-		slog.String("reason", o.rejected), slog.String("ip", meta["ip"]), slog.String("user_agent", meta["ua"]))
-	m.emit(ctx, Event{Kind: EventRejected, ID: o.key, Reason: o.rejected})
+// header returns rec without its maps: what the session keeps of the
+// stored record.
+func header(rec *Record) Record {
+	h := *rec
+	h.Values, h.Meta = nil, nil
+	return h
 }
 
 // change runs f under the session's lock if the session can still be
@@ -138,31 +154,22 @@ func (m *Manager) rejected(ctx context.Context, r *http.Request, o opened) {
 func (s *Session) change(f func() error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.writable(); err != nil {
+	if err := s.usable(true); err != nil {
 		return err
 	}
 	return f()
 }
 
-// writable returns why the session cannot be changed, or nil: usable, and
-// not read through the old token of a renewal.
-func (s *Session) writable() error {
-	if err := s.usable(); err != nil {
-		return err
-	}
-	if s.graced {
-		return ErrRenewed
-	}
-	return nil
-}
-
-// usable returns why the session cannot be changed, or nil.
-func (s *Session) usable() error {
-	if s.err != nil {
+// usable returns why the session cannot be changed, or nil. With write,
+// the old token of a renewal, which may only read or end it, is refused.
+func (s *Session) usable(write bool) error {
+	switch {
+	case s.err != nil:
 		return s.err
-	}
-	if s.committed {
+	case s.committed:
 		return ErrCommitted
+	case write && s.graced:
+		return ErrRenewed
 	}
 	return nil
 }
@@ -204,7 +211,7 @@ func (s *Session) RememberMe(on bool) error {
 		rec := s.edit()
 		rec.Persistent = on
 		if s.stored.ID != "" {
-			rec.AbsoluteExpiry = s.m.absolute(rec.CreatedAt, on)
+			rec.AbsoluteExpiry = s.m.exp.absolute(rec.CreatedAt, on)
 		}
 		s.pending().Persistent = &on
 		s.status, s.resend = StatusModified, true
@@ -219,11 +226,9 @@ func (s *Session) Persistent() bool {
 	return s.rec.Persistent
 }
 
-// ID returns the session's store key (Record.ID), or "" for a session not
-// stored yet. With the default token scheme it is a hash of the token, safe
-// to show and to compare with SessionInfo.ID; with a Tokens scheme whose
-// StoreKey is the token itself (package express) it is as secret as the
-// cookie.
+// ID returns the session's store key (Record.ID, compare SessionInfo.ID),
+// or "" for a session not stored yet. By default a hash of the token, it is
+// as secret as the cookie with package express's scheme.
 func (s *Session) ID() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -276,12 +281,17 @@ func (s *Session) Renew(keepData bool) error {
 		if err != nil {
 			return err
 		}
-		if err := m.store.renew(ctx, s, rec); err != nil {
+		old := s.stored
+		stored, err := m.store.renew(ctx, &old, rec)
+		if err != nil {
 			return err
 		}
-		s.rec, s.owned, s.token, s.resend = rec, true, token, true
-		s.stored = storedAs(rec)
-		m.lifecycle(ctx, Event{Kind: EventRenewed, ID: rec.ID, UserID: rec.UserID}, rec.Meta)
+		s.status = StatusModified
+		if stored {
+			s.status = StatusUnmodified
+		}
+		s.rec, s.owned, s.token, s.resend, s.stored = rec, true, token, true, header(rec)
+		m.ev.lifecycle(ctx, Event{Kind: EventRenewed, ID: rec.ID, UserID: rec.UserID}, rec.Meta)
 		return nil
 	})
 }
@@ -294,17 +304,18 @@ func (s *Session) Renew(keepData bool) error {
 func (s *Session) Destroy() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.usable(); err != nil {
+	if err := s.usable(false); err != nil {
 		return err
 	}
 	if s.stored.ID != "" {
 		ctx := s.r.Context()
-		if err := s.m.store.destroy(ctx, s.stored.record()); err != nil {
+		old := s.stored
+		if err := s.m.store.destroy(ctx, &old); err != nil {
 			return err
 		}
-		s.m.lifecycle(ctx, Event{Kind: EventDestroyed, ID: s.stored.ID, UserID: s.stored.UserID, Reason: "destroy"}, s.rec.Meta)
+		s.m.ev.lifecycle(ctx, Event{Kind: EventDestroyed, ID: old.ID, UserID: old.UserID, Reason: "destroy"}, s.rec.Meta)
 	}
-	s.token, s.rec, s.owned, s.stored, s.delta = "", &emptyRecord, false, storedState{}, nil
+	s.token, s.rec, s.owned, s.stored, s.delta = "", &emptyRecord, false, Record{}, nil
 	s.status, s.resend, s.graced = StatusDestroyed, false, false
 	return nil
 }
@@ -316,18 +327,22 @@ func (s *Session) Destroy() error {
 func (s *Session) RevokeOtherSessions() (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.writable(); err != nil {
+	if err := s.usable(true); err != nil {
 		return 0, err
 	}
 	if s.rec.UserID == "" {
 		return 0, errors.New("sessionkit: session has no user")
 	}
-	ctx := s.r.Context()
-	n, ended, err := s.m.store.revokeOthers(ctx, s)
-	if err == nil {
-		s.m.revoked(ctx, s.rec.UserID, n, ended)
+	ctx, now := s.r.Context(), s.m.cfg.Now()
+	n, ended, reseal, err := s.m.store.revokeOthers(ctx, s.rec.UserID, s.stored.ID, now)
+	if err != nil {
+		return n, err
 	}
-	return n, err
+	if reseal {
+		s.edit().CreatedAt, s.resend = now, true
+	}
+	s.m.ev.revoked(ctx, s.rec.UserID, n, ended)
+	return n, nil
 }
 
 // save writes the session's changes and returns the cookie to send, if any.
@@ -339,23 +354,23 @@ func (s *Session) save() (*http.Cookie, error) {
 		return nil, nil
 	}
 	s.committed = true
-	m := s.m
-	ctx := s.r.Context()
-	now := m.cfg.Now()
+	m, ctx, now := s.m, s.r.Context(), s.m.cfg.Now()
 	if s.stored.ID == "" {
-		if s.status != StatusModified {
-			if s.hadCookie {
-				// Destroyed, or a cookie that named no live session
-				// (unknown, forged or expired): clear it from the browser.
-				return m.expiredCookie(), nil
-			}
-			return nil, nil
+		if s.status == StatusModified {
+			return s.create(ctx, now)
 		}
-		return s.create(ctx, now)
+		if s.hadCookie {
+			// Destroyed, or a cookie that named no live session: clear it.
+			return m.cfg.Cookie.cookie("", false, now, now), nil
+		}
+		return nil, nil
 	}
-	exp := m.deadline(now, s.rec.Persistent, s.rec.AbsoluteExpiry)
-	touch := !s.graced && now.Sub(s.rec.LastSeen) >= m.cfg.TouchInterval
-	value, err := m.store.save(ctx, s, now, exp, touch)
+	exp := m.exp.deadline(now, s.rec.Persistent, s.rec.AbsoluteExpiry)
+	value, err := m.store.save(ctx, write{
+		rec: s.rec, delta: s.delta, id: s.stored.ID, token: s.token, stored: s.stored.ExpiresAt,
+		now: now, exp: exp, modified: s.status == StatusModified, resend: s.resend,
+		touch: !s.graced && now.Sub(s.rec.LastSeen) >= m.exp.touch,
+	})
 	if errors.Is(err, ErrNotFound) {
 		// A parallel request ended the session (renewed or destroyed it)
 		// while this one ran: never bring it back, and leave the cookie
@@ -366,26 +381,24 @@ func (s *Session) save() (*http.Cookie, error) {
 	if err != nil || value == "" {
 		return nil, err
 	}
-	return m.cookieFor(value, s.rec.Persistent, exp, now), nil
+	return m.cfg.Cookie.cookie(value, s.rec.Persistent, exp, now), nil
 }
 
 // create stores a new session under a fresh token.
 func (s *Session) create(ctx context.Context, now time.Time) (*http.Cookie, error) {
-	m := s.m
 	rec := s.edit()
 	rec.Values = s.delta.applied(rec.Values)
 	token, err := s.begin(rec, now)
 	if err != nil {
 		return nil, err
 	}
-	value, err := m.store.create(ctx, rec, token)
+	value, err := s.m.store.create(ctx, rec, token)
 	if err != nil {
 		return nil, err
 	}
-	s.token = token
-	s.stored = storedAs(rec)
-	m.lifecycle(ctx, Event{Kind: EventCreated, ID: rec.ID, UserID: rec.UserID}, rec.Meta)
-	return m.cookieFor(value, rec.Persistent, rec.ExpiresAt, now), nil
+	s.token, s.stored = token, header(rec)
+	s.m.ev.lifecycle(ctx, Event{Kind: EventCreated, ID: rec.ID, UserID: rec.UserID}, rec.Meta)
+	return s.m.cfg.Cookie.cookie(value, rec.Persistent, rec.ExpiresAt, now), nil
 }
 
 // begin gives rec, a session created or renewed at now, a fresh token, its
@@ -396,7 +409,7 @@ func (s *Session) begin(rec *Record, now time.Time) (token string, err error) {
 		return "", err
 	}
 	rec.ID = m.cfg.Tokens.StoreKey(token)
-	m.start(rec, now)
+	m.exp.start(rec, now)
 	if rec.Meta == nil {
 		rec.Meta = m.cfg.Metadata(s.r)
 	}

@@ -7,14 +7,10 @@ import (
 	"time"
 )
 
-// Record is what a server-side store keeps for one session.
-//
-// ID is the store key: Tokens.StoreKey of the session token. With the
-// default token scheme it is the unpadded base64url SHA-256 of the token (43
-// characters): the token itself never reaches a store, so a dump of any
-// store yields no usable cookie.
+// Record is what a store keeps for one session.
 type Record struct {
-	// ID is the store key (by default a hash of the token, never the token).
+	// ID is the store key, Tokens.StoreKey of the token: by default its
+	// SHA-256 (HashToken), so a dump of a store yields no usable cookie.
 	ID string
 	// UserID links the session to a user for the per-user index. Empty for
 	// anonymous sessions.
@@ -27,11 +23,8 @@ type Record struct {
 	// LastSeen is the last activity the manager recorded.
 	LastSeen time.Time
 	// ExpiresAt is when the session ends unless it is touched again: the
-	// earlier of its idle deadline and AbsoluteExpiry. The manager alone
-	// decides, by its own clock, whether a record is still alive; a store
-	// keeps ExpiresAt exactly as written, may still return a record whose
-	// ExpiresAt has passed, and may delete such records (garbage
-	// collection) whenever it likes.
+	// earlier of its idle deadline and AbsoluteExpiry. A store keeps it as
+	// written (see Store on expiry).
 	ExpiresAt time.Time
 	// AbsoluteExpiry is the hard deadline that activity cannot extend.
 	AbsoluteExpiry time.Time
@@ -77,8 +70,8 @@ type Delta struct {
 	AbsoluteExpiry time.Time
 }
 
-// applied returns values with d's value changes applied, without modifying
-// values: with no change (or a nil d) it is values itself.
+// applied returns a copy of values with d's value changes, or values itself
+// when there are none (or d is nil).
 func (d *Delta) applied(values map[string][]byte) map[string][]byte {
 	if d == nil || !d.Clear && len(d.Set) == 0 && len(d.Del) == 0 {
 		return values
@@ -95,8 +88,7 @@ func (d *Delta) applied(values map[string][]byte) map[string][]byte {
 	return out
 }
 
-// Apply applies d to r in place. Stores that hold records in memory use it,
-// so every store applies a delta the same way.
+// Apply applies d to r in place, for stores that hold records in memory.
 func (d *Delta) Apply(r *Record) {
 	if d.Clear {
 		clear(r.Values)
@@ -128,35 +120,27 @@ func (d *Delta) Apply(r *Record) {
 //
 // The contract, checked by package sessiontest:
 //
-//   - Load returns (nil, nil) when no record has the ID. Not found is not an
-//     error. The caller must not modify the returned record (the manager
-//     copies it before its first change), so a store may hand out records
-//     it shares with other callers.
-//   - Expiry is decided by the manager alone, with its own clock. A store
-//     has no clock option: Load, ListByUser and Iterate may return records
-//     whose ExpiresAt has passed, and the manager ignores them. A store may
-//     also treat such records as absent, judged by its own clock (a TTL, or
-//     time.Now in a query), and delete them at any time; its expiry
-//     machinery is garbage collection only. A record a store hides from
-//     Load must be absent for Update and Touch too.
-//   - Create must not keep references to rec's maps after it returns.
-//   - Create inserts a new record and returns ErrExists if the ID is taken.
-//     It never overwrites a live record; it may replace one whose ExpiresAt
-//     has passed, and then nothing of the old record survives.
-//   - Update applies a Delta to an existing record atomically and returns
-//     ErrNotFound if there is no record with the ID. It never creates a
-//     record, so a save that arrives after a parallel request deleted the
-//     session cannot bring it back. Keys not named by the delta are left
-//     as they are.
+//   - Load returns (nil, nil) when no record has the ID. The caller does not
+//     modify the returned record, so a store may share it.
+//   - Expiry is decided by the manager alone, with its own clock. Load,
+//     ListByUser and Iterate may return records whose ExpiresAt has passed;
+//     a store may also hide them (a TTL, time.Now in a query) and delete
+//     them at any time, as garbage collection. A record hidden from Load is
+//     absent for Update and Touch too.
+//   - Create inserts a new record, keeping no reference to rec's maps, and
+//     returns ErrExists if the ID is taken by a live record; it may replace
+//     one whose ExpiresAt has passed, of which nothing survives.
+//   - Update applies a Delta atomically and returns ErrNotFound if there is
+//     no record with the ID: it never creates one, so a late save cannot
+//     bring back a deleted session. Keys the delta does not name stay.
 //   - Touch changes only LastSeen and ExpiresAt (the values are not
 //     rewritten) and returns ErrNotFound when the record is gone.
 //   - Delete is idempotent: deleting a missing ID returns nil.
 //   - Errors that mean the backend is unreachable should wrap ErrUnavailable.
-//   - Cancellation is not an outage. A call whose context is already done
-//     changes nothing and returns an error that wraps the context's error
-//     (context.Canceled or context.DeadlineExceeded) and not ErrUnavailable.
-//     A context that ends while a call is in flight gives the same kind of
-//     error, unless the call completes first.
+//   - Cancellation is not an outage: a call whose context is done (before
+//     or while it runs, unless it completes first) returns an error that
+//     wraps the context's error and not ErrUnavailable; if done before, it
+//     changes nothing.
 //   - A store must be safe for concurrent use.
 type Store interface {
 	Load(ctx context.Context, id string) (*Record, error)
@@ -166,8 +150,8 @@ type Store interface {
 	Delete(ctx context.Context, id string) error
 }
 
-// SessionInfo describes one session in a per-user listing. It never holds
-// the token; ID is the store key, usable with Store.Delete.
+// SessionInfo describes one session in a listing. ID is the store key,
+// never the token.
 type SessionInfo struct {
 	ID         string
 	UserID     string
@@ -187,14 +171,10 @@ func (r *Record) Info() SessionInfo {
 }
 
 // UserIndex is an optional Store capability: finding and ending all the
-// sessions of one user.
-//
-// ListByUser returns the user's sessions, oldest first; like Load, it may
-// include sessions whose ExpiresAt has passed, which the manager filters
-// out. DeleteByUser deletes all the user's sessions except the IDs in
-// except and returns how many it deleted; a store may leave out of that
-// count the sessions it finds expired by its own clock. The empty user ID
-// has no sessions.
+// sessions of one user. ListByUser returns them oldest first, expired ones
+// possibly included. DeleteByUser deletes all but the IDs in except and
+// returns how many it deleted (expired ones may be left out of the count).
+// The empty user ID has no sessions.
 type UserIndex interface {
 	ListByUser(ctx context.Context, userID string) ([]SessionInfo, error)
 	DeleteByUser(ctx context.Context, userID string, except ...string) (int, error)
@@ -217,12 +197,11 @@ type SessionLimiter interface {
 	LinkUser(ctx context.Context, id, userID string, max int, evict bool, now time.Time) (evicted []string, err error)
 }
 
-// Iterator is an optional Store capability: paging through every session.
-// Like Load, it may include sessions whose ExpiresAt has passed, which the
-// manager filters out. Pass an empty cursor to start; an empty next cursor
-// means the end; a malformed cursor is an error.
-// A page may hold fewer than limit entries even when more follow. Sessions
-// created or deleted during an iteration may or may not be seen.
+// Iterator is an optional Store capability: paging through every session,
+// expired ones possibly included. An empty cursor starts, an empty next
+// cursor ends, a malformed one is an error. A page may hold fewer than
+// limit entries even when more follow; sessions created or deleted
+// meanwhile may or may not be seen.
 type Iterator interface {
 	Iterate(ctx context.Context, cursor string, limit int) (page []SessionInfo, next string, err error)
 }

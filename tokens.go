@@ -12,13 +12,10 @@ import (
 )
 
 // Tokens is a token scheme: how a session token is made, carried in the
-// cookie and turned into the key a store keeps the session under. Set it in
-// Config.Tokens; package express implements express-session's scheme. A
-// Tokens must be safe for concurrent use.
-//
-// The default scheme issues 256-bit tokens from crypto/rand (43 base64url
-// characters), signs them when Config.Secrets is set, and keys stores by
-// HashToken, so that a dump of a store yields no usable cookie.
+// cookie and turned into a store key; it must be safe for concurrent use.
+// The default issues 256-bit tokens from crypto/rand, signs them when
+// Config.Secrets is set, and keys stores by HashToken. Package express
+// implements express-session's scheme.
 type Tokens interface {
 	// New returns a fresh token. A failing entropy source is an error,
 	// never a weaker token.

@@ -19,7 +19,7 @@ func (m *Manager) UserSessions(ctx context.Context, userID string) ([]SessionInf
 	}
 	list, err := idx.ListByUser(ctx, userID)
 	now := m.cfg.Now()
-	return slices.DeleteFunc(list, func(info SessionInfo) bool { return !m.alive(info, now) }), err
+	return slices.DeleteFunc(list, func(info SessionInfo) bool { return !m.exp.alive(info, now) }), err
 }
 
 // RevokeSession ends the session with store key id if it belongs to userID,
@@ -35,7 +35,7 @@ func (m *Manager) RevokeSession(ctx context.Context, userID, id string) error {
 			if err := m.cfg.Store.Delete(ctx, id); err != nil {
 				return err
 			}
-			m.lifecycle(ctx, Event{Kind: EventDestroyed, ID: id, UserID: userID, Reason: "revoked"}, info.Meta)
+			m.ev.lifecycle(ctx, Event{Kind: EventDestroyed, ID: id, UserID: userID, Reason: "revoked"}, info.Meta)
 			return nil
 		}
 	}
@@ -54,23 +54,11 @@ func (m *Manager) RevokeUserSessions(ctx context.Context, userID string, except 
 	if userID == "" {
 		return 0, errors.New("sessionkit: empty user ID")
 	}
-	n, ended, err := m.store.revokeUser(ctx, userID, except)
+	n, ended, err := m.store.revokeUser(ctx, userID, except, m.cfg.Now())
 	if err == nil {
-		m.revoked(ctx, userID, n, ended)
+		m.ev.revoked(ctx, userID, n, ended)
 	}
 	return n, err
-}
-
-// revoked emits EventDestroyed for each session a revocation of userID's
-// sessions ended, with its store key; a client store, which cannot name
-// them (n is -1), gets one event without an ID.
-func (m *Manager) revoked(ctx context.Context, userID string, n int, ended []string) {
-	if n < 0 {
-		m.lifecycle(ctx, Event{Kind: EventDestroyed, UserID: userID, Reason: "revoked"}, nil)
-	}
-	for _, id := range ended {
-		m.lifecycle(ctx, Event{Kind: EventDestroyed, ID: id, UserID: userID, Reason: "revoked"}, nil)
-	}
 }
 
 // iteratePage is how many entries Iterate asks the store for at a time.
@@ -94,7 +82,7 @@ func (m *Manager) Iterate(ctx context.Context, fn func(SessionInfo) bool) error 
 		}
 		now := m.cfg.Now()
 		for _, info := range page {
-			if m.alive(info, now) && !fn(info) {
+			if m.exp.alive(info, now) && !fn(info) {
 				return nil
 			}
 		}

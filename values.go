@@ -4,10 +4,39 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
+
+	"github.com/sessionkit/sessionkit/internal/reserved"
 )
 
-// reservedPrefix starts the keys that sessionkit itself uses.
+// reservedPrefix starts the keys that sessionkit itself uses: only the
+// packages of this module write them, through package reserved.
 const reservedPrefix = "sessionkit."
+
+func init() {
+	reserved.Put = func(s any, key string, v func(string, time.Time) (any, error)) error {
+		return s.(*Session).update(key, func(_ []byte, userID string, now time.Time) (any, error) { return v(userID, now) })
+	}
+	reserved.Clock = func(s any) time.Time { return s.(*Session).m.cfg.Now() }
+}
+
+// update stores under key the value that f returns, given the key's encoded
+// value (nil if none), the session's user and now, in one change.
+func (s *Session) update(key string, f func(old []byte, userID string, now time.Time) (any, error)) error {
+	return s.change(func() error {
+		old, _ := s.lookup(key)
+		v, err := f(old, s.rec.UserID, s.m.cfg.Now())
+		if err != nil {
+			return err
+		}
+		b, err := s.m.cfg.Codec.Marshal(v)
+		if err != nil {
+			return fmt.Errorf("sessionkit: encode %q: %w", key, err)
+		}
+		s.setLocked(key, b)
+		return nil
+	})
+}
 
 const flashKey = reservedPrefix + "flash"
 
@@ -164,22 +193,12 @@ type Flash struct {
 
 // AddFlash queues a message for the next page the client views.
 func (s *Session) AddFlash(kind, message string) error {
-	if s.err != nil {
-		return s.err
-	}
-	// Read-modify-write under one lock, so concurrent calls lose nothing.
-	return s.change(func() error {
+	return s.update(flashKey, func(old []byte, _ string, _ time.Time) (any, error) {
 		var list []Flash
-		if b, ok := s.lookup(flashKey); ok {
-			_ = s.m.cfg.Codec.Unmarshal(b, &list) // a broken list is replaced
+		if old != nil {
+			_ = s.m.cfg.Codec.Unmarshal(old, &list) // a broken list is replaced
 		}
-		list = append(list, Flash{Kind: kind, Message: message})
-		b, err := s.m.cfg.Codec.Marshal(list)
-		if err != nil {
-			return fmt.Errorf("sessionkit: encode flash: %w", err)
-		}
-		s.setLocked(flashKey, b)
-		return nil
+		return append(list, Flash{Kind: kind, Message: message}), nil
 	})
 }
 

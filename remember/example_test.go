@@ -9,6 +9,7 @@ import (
 	"github.com/sessionkit/sessionkit"
 	"github.com/sessionkit/sessionkit/memstore"
 	"github.com/sessionkit/sessionkit/remember"
+	"github.com/sessionkit/sessionkit/sudo"
 )
 
 func Example() {
@@ -32,7 +33,7 @@ func Example() {
 			return
 		}
 		s.SetUserID("42")
-		s.MarkAuthenticated(sessionkit.MethodPassword)
+		sudo.MarkAuthenticated(s, sudo.MethodPassword)
 		if r.FormValue("remember") != "" {
 			if err := rm.Issue(w, r, "42"); err != nil {
 				http.Error(w, "session error", http.StatusInternalServerError)
@@ -41,7 +42,7 @@ func Example() {
 	})
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		s := sessions.Session(r.Context())
-		_, methods, _ := s.Authentication()
+		_, methods, _ := sudo.Authentication(s)
 		fmt.Fprintf(w, "user %q via %v", s.UserID(), methods)
 	})
 	handler := sessions.Middleware(rm.Middleware(mux))

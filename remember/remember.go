@@ -8,8 +8,8 @@
 // checks the validator in constant time, rotates it (a new validator in a
 // new cookie; the old one stays valid for Config.Grace, for requests the
 // browser sent in parallel) and starts a new session for the token's user:
-// Renew, SetUserID and MarkAuthenticated(sessionkit.MethodRememberMe), so
-// the session is never fresh (sessionkit.Session.Fresh) and sensitive
+// Renew, SetUserID and sudo.MarkAuthenticated(s, sudo.MethodRememberMe), so
+// the session is never fresh (sudo.Fresh) and sensitive
 // actions ask for the password again.
 //
 // Theft detection: a known selector with a validator that is neither the
@@ -46,6 +46,7 @@ import (
 	"time"
 
 	"github.com/sessionkit/sessionkit"
+	"github.com/sessionkit/sessionkit/sudo"
 )
 
 // Defaults of Config.
@@ -221,7 +222,7 @@ func (m *Manager) Restore(w http.ResponseWriter, r *http.Request) (userID string
 	if err := s.SetUserID(t.UserID); err != nil {
 		return "", err
 	}
-	if err := s.MarkAuthenticated(sessionkit.MethodRememberMe); err != nil {
+	if err := sudo.MarkAuthenticated(s, sudo.MethodRememberMe); err != nil {
 		return "", err
 	}
 	if m.cfg.OnRestore != nil {

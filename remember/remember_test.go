@@ -15,6 +15,7 @@ import (
 	"github.com/sessionkit/sessionkit"
 	"github.com/sessionkit/sessionkit/memstore"
 	"github.com/sessionkit/sessionkit/remember"
+	"github.com/sessionkit/sessionkit/sudo"
 )
 
 type clock struct {
@@ -79,7 +80,7 @@ func newApp(t *testing.T, tweak ...func(*sessionkit.Config)) *app {
 			t.Error(err)
 		}
 		s.SetUserID(r.FormValue("user"))
-		s.MarkAuthenticated(sessionkit.MethodPassword)
+		sudo.MarkAuthenticated(s, sudo.MethodPassword)
 		if err := a.rm.Issue(w, r, r.FormValue("user")); err != nil {
 			t.Error(err)
 		}
@@ -93,7 +94,7 @@ func newApp(t *testing.T, tweak ...func(*sessionkit.Config)) *app {
 	// whoami answers "user fresh": the session's user and whether it is fresh.
 	mux.HandleFunc("GET /whoami", func(w http.ResponseWriter, r *http.Request) {
 		s := a.sessions.Session(r.Context())
-		fmt.Fprintf(w, "%s %v", s.UserID(), s.Fresh(time.Hour))
+		fmt.Fprintf(w, "%s %v", s.UserID(), sudo.Fresh(s, time.Hour))
 	})
 	a.handler = a.sessions.Middleware(a.rm.Middleware(mux))
 	return a

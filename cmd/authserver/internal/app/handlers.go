@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sessionkit/sessionkit"
+	"github.com/sessionkit/sessionkit/sudo"
 )
 
 // genericLoginError is the one message for every failed login, whether the
@@ -142,7 +143,7 @@ func (a *App) startSession(r *http.Request, u *User, remember bool, flash string
 	if err := s.SetUserID(u.ID); err != nil {
 		return err
 	}
-	if err := s.MarkAuthenticated(sessionkit.MethodPassword); err != nil {
+	if err := sudo.MarkAuthenticated(s, sudo.MethodPassword); err != nil {
 		return err
 	}
 	if err := s.Put(credentialVersionKey, u.CredentialVersion); err != nil {

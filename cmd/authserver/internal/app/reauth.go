@@ -7,7 +7,7 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/sessionkit/sessionkit"
+	"github.com/sessionkit/sessionkit/sudo"
 )
 
 // SudoMaxAge is how recent the last password entry must be for a password
@@ -29,7 +29,7 @@ func (a *App) sudo(back string, h http.HandlerFunc) http.Handler {
 		_ = s.AddFlash("info", "Please enter your password again to continue.")
 		redirect(w, r, "/reauth?"+url.Values{"next": {back}}.Encode())
 	})
-	return a.sm.RequireRecentAuth(SudoMaxAge, stale)(h)
+	return sudo.RequireRecentAuth(a.sm, SudoMaxAge, stale)(h)
 }
 
 // reauthNext returns where the re-authentication page returns to: one of
@@ -83,7 +83,7 @@ func (a *App) reauth(w http.ResponseWriter, r *http.Request) {
 		a.serverError(w, r, err)
 		return
 	}
-	if err := s.MarkAuthenticated(sessionkit.MethodPassword); err != nil {
+	if err := sudo.MarkAuthenticated(s, sudo.MethodPassword); err != nil {
 		a.serverError(w, r, err)
 		return
 	}

@@ -1,4 +1,4 @@
-package sessionkit_test
+package sudo_test
 
 import (
 	"fmt"
@@ -9,12 +9,13 @@ import (
 
 	"github.com/sessionkit/sessionkit"
 	"github.com/sessionkit/sessionkit/memstore"
+	"github.com/sessionkit/sessionkit/sudo"
 )
 
 // A password change behind "sudo mode": it needs an authentication younger
 // than 15 minutes, otherwise the user is sent to a page that asks for the
 // password again.
-func ExampleManager_RequireRecentAuth() {
+func ExampleRequireRecentAuth() {
 	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
 	store := memstore.New(memstore.Options{})
 	defer store.Close()
@@ -32,11 +33,11 @@ func ExampleManager_RequireRecentAuth() {
 			return
 		}
 		s.SetUserID("42")
-		s.MarkAuthenticated(sessionkit.MethodPassword)
+		sudo.MarkAuthenticated(s, sudo.MethodPassword)
 	})
 	reauth := http.RedirectHandler("/reauth", http.StatusSeeOther)
-	sudo := sessions.RequireRecentAuth(15*time.Minute, reauth)
-	mux.Handle("POST /password", sudo(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	recent := sudo.RequireRecentAuth(sessions, 15*time.Minute, reauth)
+	mux.Handle("POST /password", recent(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintln(w, "password changed")
 	})))
 	handler := sessions.Middleware(mux)

@@ -1,4 +1,4 @@
-package sessionkit_test
+package sudo_test
 
 import (
 	"fmt"
@@ -8,7 +8,9 @@ import (
 	"time"
 
 	"github.com/sessionkit/sessionkit"
+	"github.com/sessionkit/sessionkit/memstore"
 	"github.com/sessionkit/sessionkit/sessiontest"
+	"github.com/sessionkit/sessionkit/sudo"
 )
 
 // loginWith returns the cookie of a session of user "u1" authenticated with
@@ -20,7 +22,7 @@ func loginWith(t *testing.T, m *sessionkit.Manager, methods ...string) string {
 		if err := s.SetUserID("u1"); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.MarkAuthenticated(methods...); err != nil {
+		if err := sudo.MarkAuthenticated(s, methods...); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -35,7 +37,7 @@ func loginWith(t *testing.T, m *sessionkit.Manager, methods ...string) string {
 // the status: 200 through, 303 to the re-auth page.
 func sudoStatus(m *sessionkit.Manager, cookie string) int {
 	stale := http.RedirectHandler("/reauth", http.StatusSeeOther)
-	h := m.RequireRecentAuth(15*time.Minute, stale)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	h := sudo.RequireRecentAuth(m, 15*time.Minute, stale)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	req := httptest.NewRequest("POST", "https://example.test/password", nil)
 	req.Header.Set("Cookie", sessionkit.DefaultCookieName+"="+cookie)
 	rr := httptest.NewRecorder()
@@ -52,7 +54,7 @@ func TestRequireRecentAuth(t *testing.T) {
 func testRequireRecentAuth(t *testing.T, codec sessionkit.Codec) {
 	clock := sessiontest.NewClock()
 	m := newManager(t, sessionkit.Config{Now: clock.Now, Codec: codec})
-	cookie := loginWith(t, m, sessionkit.MethodPassword)
+	cookie := loginWith(t, m, sudo.MethodPassword)
 
 	if got := sudoStatus(m, cookie); got != http.StatusOK {
 		t.Fatalf("right after login: status %d, want 200", got)
@@ -68,7 +70,7 @@ func testRequireRecentAuth(t *testing.T, codec sessionkit.Codec) {
 
 	// Re-authentication makes the session fresh again.
 	serve(m, cookie, func(w http.ResponseWriter, r *http.Request) {
-		if err := m.Session(r.Context()).MarkAuthenticated(sessionkit.MethodPassword); err != nil {
+		if err := sudo.MarkAuthenticated(m.Session(r.Context()), sudo.MethodPassword); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -80,13 +82,13 @@ func testRequireRecentAuth(t *testing.T, codec sessionkit.Codec) {
 func TestRememberMeIsNeverFresh(t *testing.T) {
 	clock := sessiontest.NewClock()
 	m := newManager(t, sessionkit.Config{Now: clock.Now})
-	cookie := loginWith(t, m, sessionkit.MethodRememberMe)
+	cookie := loginWith(t, m, sudo.MethodRememberMe)
 	if got := sudoStatus(m, cookie); got != http.StatusSeeOther {
 		t.Fatalf("remember-me session: status %d, want 303 to re-auth", got)
 	}
 	serve(m, cookie, func(w http.ResponseWriter, r *http.Request) {
-		at, methods, ok := m.Session(r.Context()).Authentication()
-		if !ok || !at.Equal(clock.Now()) || len(methods) != 1 || methods[0] != sessionkit.MethodRememberMe {
+		at, methods, ok := sudo.Authentication(m.Session(r.Context()))
+		if !ok || !at.Equal(clock.Now()) || len(methods) != 1 || methods[0] != sudo.MethodRememberMe {
 			t.Errorf("Authentication() = %v, %v, %v", at, methods, ok)
 		}
 	})
@@ -96,25 +98,25 @@ func TestFreshNeedsAnAuthenticationOfTheCurrentUser(t *testing.T) {
 	m := newManager(t, sessionkit.Config{})
 	serve(m, "", func(w http.ResponseWriter, r *http.Request) {
 		s := m.Session(r.Context())
-		if s.Fresh(time.Hour) {
+		if sudo.Fresh(s, time.Hour) {
 			t.Error("a new session is fresh")
 		}
-		if err := s.MarkAuthenticated(sessionkit.MethodPassword); err == nil {
+		if err := sudo.MarkAuthenticated(s, sudo.MethodPassword); err == nil {
 			t.Error("MarkAuthenticated without a user succeeded")
 		}
 		if err := s.SetUserID("alice"); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.MarkAuthenticated(); err == nil {
+		if err := sudo.MarkAuthenticated(s); err == nil {
 			t.Error("MarkAuthenticated without methods succeeded")
 		}
-		if err := s.MarkAuthenticated(sessionkit.MethodPassword); err != nil {
+		if err := sudo.MarkAuthenticated(s, sudo.MethodPassword); err != nil {
 			t.Fatal(err)
 		}
-		if !s.Fresh(time.Minute) {
+		if !sudo.Fresh(s, time.Minute) {
 			t.Error("not fresh right after MarkAuthenticated")
 		}
-		if s.Fresh(0) {
+		if sudo.Fresh(s, 0) {
 			t.Error("fresh with maxAge 0")
 		}
 		// Another user taking over the session (Renew(true) + SetUserID)
@@ -122,10 +124,10 @@ func TestFreshNeedsAnAuthenticationOfTheCurrentUser(t *testing.T) {
 		if err := s.SetUserID("mallory"); err != nil {
 			t.Fatal(err)
 		}
-		if _, _, ok := s.Authentication(); ok {
+		if _, _, ok := sudo.Authentication(s); ok {
 			t.Error("mallory inherited alice's authentication")
 		}
-		if s.Fresh(time.Minute) {
+		if sudo.Fresh(s, time.Minute) {
 			t.Error("fresh for a user who never authenticated")
 		}
 		if err := s.SetUserID("alice"); err != nil {
@@ -137,12 +139,12 @@ func TestFreshNeedsAnAuthenticationOfTheCurrentUser(t *testing.T) {
 		if err := s.Clear(); err != nil {
 			t.Fatal(err)
 		}
-		if s.Fresh(time.Minute) {
+		if sudo.Fresh(s, time.Minute) {
 			t.Error("fresh after Clear")
 		}
 	})
 	// Without the middleware: never fresh, 403 by default.
-	h := m.RequireRecentAuth(time.Hour, nil)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	h := sudo.RequireRecentAuth(m, time.Hour, nil)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	rr := httptest.NewRecorder()
 	h.ServeHTTP(rr, httptest.NewRequest("GET", "/", nil))
 	if rr.Code != http.StatusForbidden {
@@ -153,17 +155,48 @@ func TestFreshNeedsAnAuthenticationOfTheCurrentUser(t *testing.T) {
 func TestRequireMethods(t *testing.T) {
 	m := newManager(t, sessionkit.Config{})
 	status := func(cookie string) int {
-		h := m.RequireMethods(nil, sessionkit.MethodPassword, sessionkit.MethodTOTP)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+		h := sudo.RequireMethods(m, nil, sudo.MethodPassword, sudo.MethodTOTP)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 		req := httptest.NewRequest("GET", "https://example.test/admin", nil)
 		req.Header.Set("Cookie", sessionkit.DefaultCookieName+"="+cookie)
 		rr := httptest.NewRecorder()
 		m.Middleware(h).ServeHTTP(rr, req)
 		return rr.Code
 	}
-	if got := status(loginWith(t, m, sessionkit.MethodPassword)); got != http.StatusForbidden {
+	if got := status(loginWith(t, m, sudo.MethodPassword)); got != http.StatusForbidden {
 		t.Errorf("password only on a two-factor route: status %d, want 403", got)
 	}
-	if got := status(loginWith(t, m, sessionkit.MethodPassword, sessionkit.MethodTOTP)); got != http.StatusOK {
+	if got := status(loginWith(t, m, sudo.MethodPassword, sudo.MethodTOTP)); got != http.StatusOK {
 		t.Errorf("password and TOTP: status %d, want 200", got)
 	}
+}
+
+func newManager(t *testing.T, cfg sessionkit.Config) *sessionkit.Manager {
+	t.Helper()
+	st := memstore.New(memstore.Options{})
+	t.Cleanup(func() { st.Close() })
+	cfg.Store = st
+	m, err := sessionkit.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func serve(m *sessionkit.Manager, cookie string, h http.HandlerFunc) *http.Response {
+	req := httptest.NewRequest("GET", "https://example.test/", nil)
+	if cookie != "" {
+		req.Header.Set("Cookie", sessionkit.DefaultCookieName+"="+cookie)
+	}
+	rr := httptest.NewRecorder()
+	m.Middleware(h).ServeHTTP(rr, req)
+	return rr.Result()
+}
+
+func sessionCookie(res *http.Response) *http.Cookie {
+	for _, c := range res.Cookies() {
+		if c.Name == sessionkit.DefaultCookieName {
+			return c
+		}
+	}
+	return nil
 }
