@@ -276,27 +276,50 @@ func StartRedisClusterWith(t testing.TB, opts RedisClusterOptions) *RedisCluster
 			time.Sleep(50 * time.Millisecond)
 		}
 	}
-	text, err := RedisDo(addrs[0], "CLUSTER", "NODES")
-	if err != nil {
-		t.Fatalf("testserver: %v", err)
-	}
-	c.Masters, c.Replicas = clusterRoles(parseClusterNodes(text))
-	// A replica that reports its link up may still be loading its first
-	// copy; the master lists it as online only once the copy is done and
-	// the replication stream flows.
-	for _, m := range c.Masters {
-		for {
-			repl, err := RedisDo(m, "INFO", "replication")
-			if err == nil && strings.Count(repl, ",state=online,") == len(c.Replicas[m]) {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("testserver: the replicas of %s not online within %v: %v\n%s", m, redisTimeout, err, repl)
-			}
-			time.Sleep(20 * time.Millisecond)
+	// The roles settle as the replicas attach; the cluster is handed out
+	// once addrs[0] sees every master with its replicas, and each master
+	// lists them as online: a replica that reports its link up may still be
+	// loading its first copy, while online means the copy is done and the
+	// replication stream flows.
+	deadline = time.Now().Add(redisTimeout)
+	for {
+		err := c.settled(addrs[0], masters, opts.Replicas)
+		if err == nil {
+			break
 		}
+		if time.Now().After(deadline) {
+			t.Fatalf("testserver: cluster roles not settled within %v: %v", redisTimeout, err)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 	return c
+}
+
+// settled reads the roles as the node at addr sees them into c.Masters and
+// c.Replicas and returns nil when there are n masters, each with replicas
+// replicas that it lists as online.
+func (c *RedisCluster) settled(addr string, n, replicas int) error {
+	text, err := RedisDo(addr, "CLUSTER", "NODES")
+	if err != nil {
+		return err
+	}
+	c.Masters, c.Replicas = clusterRoles(parseClusterNodes(text))
+	if len(c.Masters) != n {
+		return fmt.Errorf("%d masters, want %d:\n%s", len(c.Masters), n, text)
+	}
+	for _, m := range c.Masters {
+		if len(c.Replicas[m]) != replicas {
+			return fmt.Errorf("master %s has replicas %v, want %d", m, c.Replicas[m], replicas)
+		}
+		repl, err := RedisDo(m, "INFO", "replication")
+		if err != nil {
+			return err
+		}
+		if got := strings.Count(repl, ",state=online,"); got != replicas {
+			return fmt.Errorf("master %s lists %d replicas online, want %d:\n%s", m, got, replicas, repl)
+		}
+	}
+	return nil
 }
 
 // Kill kills the node at addr with SIGKILL, as a crash would, and waits for
