@@ -3,6 +3,7 @@ package rueidistest
 import (
 	"bytes"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -35,7 +36,9 @@ type cachedPair struct {
 func newCachedPair(t *testing.T, addr string, ttl time.Duration, opt rueidis.ClientOption) cachedPair {
 	t.Helper()
 	opt.InitAddress = []string{addr}
-	p := cachedPair{prefix: randomPrefix(), cb: newRueidis(t, opt)}
+	optB := opt
+	optB.ClientName = "instance-b"
+	p := cachedPair{prefix: randomPrefix(), cb: newRueidis(t, optB)}
 	var err error
 	if p.a, err = rueidisstore.New(newRueidis(t, opt), rueidisstore.Options{Prefix: p.prefix, CacheTTL: ttl}); err != nil {
 		t.Fatal(err)
@@ -198,9 +201,12 @@ func TestCacheTTLCap(t *testing.T) {
 		t.Fatal(err)
 	}
 	cachedAt := time.Now() // not before B's copy was cached
-	for {
+	for i := 0; ; i++ {
 		got, err := p.b.Load(ctx, rec.ID)
 		if err != nil || got == nil {
+			if i == 0 {
+				t.Fatal("B refused the session at once: its copy was not cut off from the invalidation, the test proves nothing")
+			}
 			break // refused, or failed closed
 		}
 		if time.Since(cachedAt) > ttl+100*time.Millisecond {
@@ -229,14 +235,32 @@ func TestCacheReconnect(t *testing.T) {
 	t.Run("CLIENT KILL", func(t *testing.T) {
 		p.cached(t, changed.ID)
 		p.cached(t, deleted.ID)
-		// Kill the connections of both stores, then change the records
-		// behind B's back: B was not connected to be told.
-		if err := inspect.Do(ctx, "CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes").Err(); err != nil {
+		// Kill B's connections, then change the records behind B's back:
+		// B was not connected to be told.
+		list, err := inspect.ClientList(ctx).Result()
+		if err != nil {
 			t.Fatal(err)
 		}
+		killed := 0
+		for _, line := range strings.Split(list, "\n") {
+			if strings.Contains(line, " name=instance-b ") {
+				id := strings.TrimPrefix(strings.Fields(line)[0], "id=")
+				if err := inspect.Do(ctx, "CLIENT", "KILL", "ID", id).Err(); err != nil {
+					t.Fatal(err)
+				}
+				killed++
+			}
+		}
+		if killed == 0 {
+			t.Fatalf("no connection of B in CLIENT LIST:\n%s", list)
+		}
 		d := sessionkit.Delta{Set: map[string][]byte{"a": []byte("while away")}, LastSeen: changed.LastSeen, ExpiresAt: changed.ExpiresAt}
-		retry(t, func() error { return p.a.Update(ctx, changed.ID, d) })
-		retry(t, func() error { return p.a.Delete(ctx, deleted.ID) })
+		if err := p.a.Update(ctx, changed.ID, d); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.a.Delete(ctx, deleted.ID); err != nil {
+			t.Fatal(err)
+		}
 		if got, err := p.b.Load(ctx, changed.ID); err != nil || got == nil || string(got.Values["a"]) != "while away" {
 			t.Errorf("B after its connection was killed: Load(changed) = %+v, %v; want the new values", got, err)
 		}
