@@ -291,7 +291,6 @@ func TestCacheReconnect(t *testing.T) {
 	})
 }
 
-
 // retry calls write until it succeeds, for 10 s at most: the first write
 // on a connection that Redis closed fails, as rueidis does not retry
 // scripts.
