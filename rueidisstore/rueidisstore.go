@@ -19,6 +19,13 @@
 // failover within about a second of the promotion with rueidis's default
 // settings; see the README for the figures.
 //
+// With Options.CacheTTL, Load is served from rueidis's client-side cache
+// (RESP3 CLIENT TRACKING), which Redis invalidates whenever any client
+// changes a session; another instance may serve a session for the short
+// time the invalidation takes to reach it, and never longer than CacheTTL.
+// It is off by default; the README says what the window is and when not to
+// turn it on.
+//
 // The store needs Redis 6.2 or later (rueidis speaks RESP3). Each call is
 // bounded by its context's deadline.
 package rueidisstore
