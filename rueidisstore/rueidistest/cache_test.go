@@ -33,9 +33,9 @@ type cachedPair struct {
 	cb     rueidis.Client
 }
 
-func newCachedPair(t *testing.T, addr string, ttl time.Duration, opt rueidis.ClientOption) cachedPair {
+func newCachedPair(t *testing.T, addrs []string, ttl time.Duration, opt rueidis.ClientOption) cachedPair {
 	t.Helper()
-	opt.InitAddress = []string{addr}
+	opt.InitAddress = addrs
 	optB := opt
 	optB.ClientName = "instance-b"
 	p := cachedPair{prefix: randomPrefix(), cb: newRueidis(t, optB)}
@@ -78,10 +78,19 @@ func (p cachedPair) cached(t *testing.T, id string) {
 }
 
 // TestCacheInvalidation checks that a write of every kind on A reaches B
-// at once: B serves the new record, or refuses a deleted one.
+// at once, on a single node and on a Cluster: B serves the new record, or
+// refuses a deleted one.
 func TestCacheInvalidation(t *testing.T) {
-	srv := testserver.StartRedis(t)
-	p := newCachedPair(t, srv.Addr, time.Minute, rueidis.ClientOption{})
+	t.Run("Standalone", func(t *testing.T) {
+		cacheInvalidation(t, []string{testserver.StartRedis(t).Addr})
+	})
+	t.Run("Cluster", func(t *testing.T) {
+		cacheInvalidation(t, testserver.StartRedisCluster(t))
+	})
+}
+
+func cacheInvalidation(t *testing.T, addrs []string) {
+	p := newCachedPair(t, addrs, time.Minute, rueidis.ClientOption{})
 	ctx := t.Context()
 	rec := newRecord("u")
 	if err := p.a.Create(ctx, rec); err != nil {
@@ -143,7 +152,7 @@ func TestCacheInvalidation(t *testing.T) {
 // figures in the README come from this test; CI asserts a generous bound.
 func TestCacheRevocationWindow(t *testing.T) {
 	srv := testserver.StartRedis(t)
-	p := newCachedPair(t, srv.Addr, time.Minute, rueidis.ClientOption{})
+	p := newCachedPair(t, []string{srv.Addr}, time.Minute, rueidis.ClientOption{})
 	ctx := t.Context()
 	const n = 1000
 	windows := make([]time.Duration, 0, n)
@@ -187,7 +196,7 @@ func TestCacheTTLCap(t *testing.T) {
 	const ttl = 300 * time.Millisecond
 	// One connection per client, so that B's CLIENT TRACKING OFF is sent
 	// on the connection that holds the cache.
-	p := newCachedPair(t, srv.Addr, ttl, rueidis.ClientOption{PipelineMultiplex: -1})
+	p := newCachedPair(t, []string{srv.Addr}, ttl, rueidis.ClientOption{PipelineMultiplex: -1})
 	ctx := t.Context()
 	rec := newRecord("")
 	if err := p.a.Create(ctx, rec); err != nil {
@@ -222,7 +231,7 @@ func TestCacheTTLCap(t *testing.T) {
 func TestCacheReconnect(t *testing.T) {
 	srv := testserver.StartRedis(t)
 	inspect := newGoRedis(t, &redis.UniversalOptions{Addrs: []string{srv.Addr}})
-	p := newCachedPair(t, srv.Addr, time.Minute, rueidis.ClientOption{})
+	p := newCachedPair(t, []string{srv.Addr}, time.Minute, rueidis.ClientOption{})
 	ctx := t.Context()
 	changed := newRecord("")
 	deleted := newRecord("")
