@@ -3,6 +3,7 @@ package rueidisstore_test
 import (
 	"log"
 	"net/http"
+	"time"
 
 	"github.com/redis/rueidis"
 	"github.com/sessionkit/sessionkit"
@@ -83,4 +84,24 @@ func ExampleNewExpress() {
 		log.Fatal(err)
 	}
 	_ = sessions
+}
+
+// Loads served from rueidis's client-side cache, which Redis invalidates
+// whenever any instance writes a session; CacheSizeEachConn bounds its
+// memory per connection. See the README for the revocation window and
+// when not to turn the cache on.
+func ExampleNew_clientSideCache() {
+	client, err := rueidis.NewClient(rueidis.ClientOption{
+		InitAddress:       []string{"localhost:6379"},
+		CacheSizeEachConn: 64 << 20,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer client.Close()
+	store, err := rueidisstore.New(client, rueidisstore.Options{CacheTTL: 5 * time.Second})
+	if err != nil {
+		log.Fatal(err)
+	}
+	_ = store
 }

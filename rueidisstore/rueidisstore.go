@@ -20,6 +20,13 @@
 // failover within about a second of the promotion with rueidis's default
 // settings; see the README for the figures.
 //
+// With Options.CacheTTL, Load is served from rueidis's client-side cache
+// (RESP3 CLIENT TRACKING), which Redis invalidates whenever any client
+// changes a session; another instance may serve a session for the short
+// time the invalidation takes to reach it, and never longer than CacheTTL.
+// It is off by default; the README says what the window is and when not to
+// turn it on.
+//
 // The store needs Redis 6.2 or later (rueidis speaks RESP3). Each call is
 // bounded by its context's deadline.
 package rueidisstore
@@ -42,13 +49,27 @@ type Options struct {
 	// must not contain '{' or '}', which Redis Cluster reads as a hash tag.
 	// Use the same prefix as redisstore to share its sessions.
 	Prefix string
+	// CacheTTL, when positive, serves Load from rueidis's server-assisted
+	// client-side cache (RESP3 CLIENT TRACKING): a loaded session is kept
+	// in the client's memory for at most CacheTTL (and never past its
+	// key's expiry), and Redis tells every client that holds a copy to
+	// drop it as soon as any instance writes, touches or deletes the
+	// session. Between a write on one instance and the invalidation's
+	// arrival at another, that other instance may still serve the old
+	// copy; see "Client-side caching" in the README for how long that
+	// window is and when not to turn the cache on. The client must have
+	// its cache enabled (rueidis's default); ClientOption.CacheSizeEachConn
+	// bounds its memory. Zero, the default, reads every session from
+	// Redis.
+	CacheTTL time.Duration
 }
 
 // Store is a sessionkit.Store backed by Redis. It is safe for concurrent
 // use. Create one with New.
 type Store struct {
-	client rueidis.Client
-	layout redislayout.Layout
+	client   rueidis.Client
+	layout   redislayout.Layout
+	cacheTTL time.Duration
 }
 
 var (
@@ -65,11 +86,14 @@ func New(client rueidis.Client, opts Options) (*Store, error) {
 	if client == nil {
 		return nil, errors.New("rueidisstore: nil client")
 	}
+	if opts.CacheTTL < 0 {
+		return nil, errors.New("rueidisstore: negative Options.CacheTTL")
+	}
 	layout, err := redislayout.New(opts.Prefix)
 	if err != nil {
 		return nil, fmt.Errorf("rueidisstore: %w", err)
 	}
-	return &Store{client: client, layout: layout}, nil
+	return &Store{client: client, layout: layout, cacheTTL: opts.CacheTTL}, nil
 }
 
 // The scripts, their sources in package redislayout. rueidis runs them
@@ -91,15 +115,21 @@ var (
 	}
 )
 
-// run runs script on key with the arguments args.
+// run runs script on key with the arguments args. After a script that
+// writes a session, it waits for the store's own cached copy to go (see
+// settle).
 func (s *Store) run(ctx context.Context, script *rueidis.Lua, key string, args []string) rueidis.RedisResult {
-	return script.Exec(ctx, s.client, []string{key}, args)
+	res := script.Exec(ctx, s.client, []string{key}, args)
+	if script != indexScript {
+		s.settle(ctx, key)
+	}
+	return res
 }
 
 // Load returns the session with the given ID, or (nil, nil) if there is
 // none or it has expired.
 func (s *Store) Load(ctx context.Context, id string) (*sessionkit.Record, error) {
-	fields, err := s.client.Do(ctx, s.client.B().Hgetall().Key(s.layout.SessionKey(id)).Build()).AsStrMap()
+	fields, err := s.hgetall(ctx, s.layout.SessionKey(id)).AsStrMap()
 	if err != nil {
 		return nil, wrapErr(ctx, "load", err)
 	}

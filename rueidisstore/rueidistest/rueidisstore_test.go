@@ -87,11 +87,21 @@ func newStore(t *testing.T, c rueidis.Client, prefix string) *rueidisstore.Store
 }
 
 func TestConformance(t *testing.T) {
+	conformance(t, rueidisstore.Options{})
+}
+
+// conformance runs the conformance suite on every deployment, with a
+// store made with opts and a prefix of its own.
+func conformance(t *testing.T, opts rueidisstore.Options) {
 	for _, d := range deployments {
 		t.Run(d.name, func(t *testing.T) {
 			c, inspect := d.start(t)
 			prefix := randomPrefix()
-			st := newStore(t, c, prefix)
+			opts.Prefix = prefix
+			st, err := rueidisstore.New(c, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
 			sessiontest.Run(t, sessiontest.Options{
 				New:  func(t *testing.T) sessionkit.Store { return st },
 				Dump: func(t *testing.T) []byte { return dump(t, inspect, prefix) },

@@ -11,6 +11,10 @@
 //	sk-mem         sessionkit + memstore
 //	sk-redis       sessionkit + redisstore
 //	redisstore     redisstore alone, without the manager (see apps.StoreOnly)
+//	sk-rueidis     sessionkit + rueidisstore
+//	sk-rueidis-cached
+//	               sessionkit + rueidisstore with client-side caching
+//	               (Options.CacheTTL)
 //	sk-cookie      sessionkit + cookiestore
 //	scs-mem        scs + its memstore
 //	scs-redis      scs + its goredisstore
@@ -40,14 +44,16 @@ import (
 	"github.com/alexedwards/scs/goredisstore"
 	scsmem "github.com/alexedwards/scs/v2/memstore"
 	"github.com/redis/go-redis/v9"
+	"github.com/redis/rueidis"
 	"github.com/sessionkit/sessionkit/bench/internal/apps"
 	"github.com/sessionkit/sessionkit/cookiestore"
 	"github.com/sessionkit/sessionkit/memstore"
 	"github.com/sessionkit/sessionkit/redisstore"
+	"github.com/sessionkit/sessionkit/rueidisstore"
 )
 
 // Modes lists the modes benchserver accepts.
-var Modes = []string{"hello", "floor", "sk-mem", "sk-redis", "redisstore", "sk-cookie", "scs-mem", "scs-redis", "gorilla-cookie"}
+var Modes = []string{"hello", "floor", "sk-mem", "sk-redis", "redisstore", "sk-rueidis", "sk-rueidis-cached", "sk-cookie", "scs-mem", "scs-redis", "gorilla-cookie"}
 
 func main() {
 	mode := flag.String("mode", "", "session stack to serve (see the package documentation)")
@@ -143,6 +149,10 @@ func handler(mode, redisAddr string) (http.Handler, error) {
 	case "redisstore":
 		st, err := redisstore.New(newRedis(), redisstore.Options{})
 		return apps.StoreOnly{Store: st}, err
+	case "sk-rueidis":
+		return rueidisHandler(redisAddr, 0)
+	case "sk-rueidis-cached":
+		return rueidisHandler(redisAddr, cacheTTL)
 	case "sk-cookie":
 		cs, err := cookiestore.New(cookiestore.Options{Keys: [][]byte{key1}, CookieName: apps.CookieName})
 		if err != nil {
@@ -158,4 +168,22 @@ func handler(mode, redisAddr string) (http.Handler, error) {
 		return apps.Handler(apps.NewGorilla(key1, key2)), nil
 	}
 	return nil, fmt.Errorf("unknown mode %q (want one of %v)", mode, Modes)
+}
+
+// cacheTTL is the CacheTTL of mode sk-rueidis-cached.
+const cacheTTL = 5 * time.Second
+
+// rueidisHandler returns the application on sessionkit + rueidisstore with
+// the given CacheTTL, on a rueidis client with its default options.
+func rueidisHandler(redisAddr string, ttl time.Duration) (http.Handler, error) {
+	client, err := rueidis.NewClient(rueidis.ClientOption{InitAddress: []string{redisAddr}})
+	if err != nil {
+		return nil, err
+	}
+	st, err := rueidisstore.New(client, rueidisstore.Options{CacheTTL: ttl})
+	if err != nil {
+		return nil, err
+	}
+	l, err := apps.NewSessionkit(st, nil)
+	return apps.Handler(l), err
 }

@@ -46,8 +46,8 @@ type server struct {
 
 // servers lists the stacks in the order of every round. Each stack that a
 // target compares with a reference runs right after it (sessionkit +
-// memstore after hello-world, sessionkit + redisstore after the floor), so
-// that both see the same machine.
+// memstore after hello-world, the Redis stacks after the floor), so that
+// both see nearly the same machine.
 var servers = []*server{
 	{Name: "hello-world (ceiling)", Mode: "hello"},
 	{Name: "sessionkit + memstore", Mode: "sk-mem"},
@@ -55,6 +55,8 @@ var servers = []*server{
 	{Name: "floor: net/http + go-redis", Mode: "floor", Redis: true},
 	{Name: "sessionkit + redisstore", Mode: "sk-redis", Redis: true},
 	{Name: "redisstore alone, no manager", Mode: "redisstore", Redis: true},
+	{Name: "sessionkit + rueidisstore", Mode: "sk-rueidis", Redis: true},
+	{Name: "sessionkit + rueidisstore, client-side cache", Mode: "sk-rueidis-cached", Redis: true},
 	{Name: "scs + goredisstore", Mode: "scs-redis", Redis: true},
 	{Name: "express-session + connect-redis", Mode: "express", Redis: true},
 	{Name: "sessionkit + cookiestore", Mode: "sk-cookie"},

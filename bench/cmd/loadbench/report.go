@@ -119,6 +119,9 @@ type target struct {
 var targets = []target{
 	{"sessionkit + redisstore `/read` vs floor", "sk-redis", "floor", "/read", 0.95},
 	{"sessionkit + redisstore `/write` vs floor", "sk-redis", "floor", "/write", 0.90},
+	{"sessionkit + rueidisstore `/read` vs floor", "sk-rueidis", "floor", "/read", 1.1},
+	{"sessionkit + rueidisstore `/write` vs floor", "sk-rueidis", "floor", "/write", 1.2},
+	{"sessionkit + rueidisstore, cached, `/read` vs floor", "sk-rueidis-cached", "floor", "/read", 2.0},
 	{"sessionkit + memstore `/read` vs hello-world", "sk-mem", "hello", "/read", 0.85},
 }
 
