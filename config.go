@@ -140,7 +140,7 @@ func (cfg Config) normalize() (Config, error) {
 		}
 		cfg.Tokens = newDefaultTokens(signer)
 	}
-	if err := cfg.checkLimit(); err != nil {
+	if err := checkLimit(cfg.MaxSessionsPerUser, cfg.LimitPolicy, cfg.Store, cfg.ClientStore); err != nil {
 		return cfg, err
 	}
 	var err error

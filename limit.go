@@ -40,58 +40,19 @@ const ReasonSessionLimit = "session limit"
 // checkLimit refuses a session limit the manager cannot enforce: a
 // negative one, an unknown policy, or a store that cannot link a session
 // and count the user's others in one atomic step.
-func (cfg *Config) checkLimit() error {
+func checkLimit(limit int, policy LimitPolicy, store Store, client ClientStore) error {
 	switch {
-	case cfg.MaxSessionsPerUser < 0:
+	case limit < 0:
 		return errors.New("sessionkit: Config.MaxSessionsPerUser is negative")
-	case cfg.LimitPolicy != EvictOldest && cfg.LimitPolicy != RejectNew:
-		return fmt.Errorf("sessionkit: unknown Config.LimitPolicy %d", int(cfg.LimitPolicy))
-	case cfg.MaxSessionsPerUser == 0:
+	case policy != EvictOldest && policy != RejectNew:
+		return fmt.Errorf("sessionkit: unknown Config.LimitPolicy %d", int(policy))
+	case limit == 0:
 		return nil
-	case cfg.ClientStore != nil:
+	case client != nil:
 		return errors.New("sessionkit: Config.MaxSessionsPerUser needs a server-side Store; a ClientStore cannot count a user's sessions")
 	}
-	if _, ok := cfg.Store.(SessionLimiter); !ok {
-		return fmt.Errorf("sessionkit: Config.MaxSessionsPerUser needs a Store that implements SessionLimiter; %T does not", cfg.Store)
-	}
-	return nil
-}
-
-// limited reports whether linking the session to userID goes through the
-// session limit. Unlinking ("") never does.
-func (s *Session) limited(userID string) bool {
-	return s.m.cfg.MaxSessionsPerUser > 0 && userID != ""
-}
-
-// linkLimited links the session to userID under Config.MaxSessionsPerUser,
-// at once in the store (SessionLimiter.LinkUser), so that a refusal reaches
-// the handler as ErrTooManySessions. A session not stored yet is stored
-// first, with its pending changes; its cookie goes out with the response.
-// The caller holds s.mu and has checked that the session is writable.
-func (s *Session) linkLimited(userID string) error {
-	m := s.m
-	ctx := s.r.Context()
-	now := m.cfg.Now()
-	if s.stored.ID == "" {
-		if _, err := s.create(ctx, now); err != nil {
-			return err
-		}
-		s.delta, s.status, s.resend = nil, StatusUnmodified, true
-	}
-	if s.stored.UserID != userID { // a session linked already is counted
-		l := m.cfg.Store.(SessionLimiter) // checked by New
-		evicted, err := l.LinkUser(ctx, s.stored.ID, userID, m.cfg.MaxSessionsPerUser, m.cfg.LimitPolicy == EvictOldest, now)
-		if err != nil {
-			return err
-		}
-		s.stored.UserID = userID
-		for _, id := range evicted {
-			m.ev.lifecycle(ctx, Event{Kind: EventDestroyed, ID: id, UserID: userID, Reason: ReasonSessionLimit}, nil)
-		}
-	}
-	s.edit().UserID = userID
-	if s.delta != nil {
-		s.delta.UserID = nil // the store has it
+	if _, ok := store.(SessionLimiter); !ok {
+		return fmt.Errorf("sessionkit: Config.MaxSessionsPerUser needs a Store that implements SessionLimiter; %T does not", store)
 	}
 	return nil
 }

@@ -415,3 +415,42 @@ func (s *Session) begin(rec *Record, now time.Time) (token string, err error) {
 	}
 	return token, nil
 }
+
+// limited reports whether linking the session to userID goes through the
+// session limit. Unlinking ("") never does.
+func (s *Session) limited(userID string) bool {
+	return s.m.cfg.MaxSessionsPerUser > 0 && userID != ""
+}
+
+// linkLimited links the session to userID under Config.MaxSessionsPerUser,
+// at once in the store (SessionLimiter.LinkUser), so that a refusal reaches
+// the handler as ErrTooManySessions. A session not stored yet is stored
+// first, with its pending changes; its cookie goes out with the response.
+// The caller holds s.mu and has checked that the session is writable.
+func (s *Session) linkLimited(userID string) error {
+	m := s.m
+	ctx := s.r.Context()
+	now := m.cfg.Now()
+	if s.stored.ID == "" {
+		if _, err := s.create(ctx, now); err != nil {
+			return err
+		}
+		s.delta, s.status, s.resend = nil, StatusUnmodified, true
+	}
+	if s.stored.UserID != userID { // a session linked already is counted
+		l := m.cfg.Store.(SessionLimiter) // checked by New
+		evicted, err := l.LinkUser(ctx, s.stored.ID, userID, m.cfg.MaxSessionsPerUser, m.cfg.LimitPolicy == EvictOldest, now)
+		if err != nil {
+			return err
+		}
+		s.stored.UserID = userID
+		for _, id := range evicted {
+			m.ev.lifecycle(ctx, Event{Kind: EventDestroyed, ID: id, UserID: userID, Reason: ReasonSessionLimit}, nil)
+		}
+	}
+	s.edit().UserID = userID
+	if s.delta != nil {
+		s.delta.UserID = nil // the store has it
+	}
+	return nil
+}
