@@ -217,8 +217,11 @@ func (a *App) login(w http.ResponseWriter, r *http.Request) {
 	if u == nil || !ok || reason != "" {
 		a.metrics.logins.WithLabelValues("failed").Inc()
 		attrs := []slog.Attr{slog.String("ip", ip), userAgent(r), slog.Bool("known_user", u != nil)}
+		if u != nil {
+			attrs = append(attrs, slog.String("user_id", u.ID))
+		}
 		if reason != "" {
-			attrs = append(attrs, slog.String("user_id", u.ID), slog.String("reason", reason))
+			attrs = append(attrs, slog.String("reason", reason))
 		}
 		a.log.LogAttrs(ctx, slog.LevelInfo, "login failed", attrs...)
 		p.Error = genericLoginError

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -535,6 +536,10 @@ func TestLogsHoldNoSecrets(t *testing.T) {
 	}
 	if !strings.Contains(logs, "login failed") || !strings.Contains(logs, "login succeeded") {
 		t.Errorf("expected login events in logs:\n%s", logs)
+	}
+	// A failed login of a known account names the account by its ID.
+	if !regexp.MustCompile(`msg="login failed" .*known_user=true user_id=\S`).MatchString(logs) {
+		t.Errorf("the failed login of a known user does not name its ID:\n%s", logs)
 	}
 }
 
