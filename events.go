@@ -2,6 +2,8 @@ package sessionkit
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"log/slog"
 )
 
@@ -32,12 +34,50 @@ type Event struct {
 	// that of an unknown token, empty for a forged one or a client store.
 	// With package express's scheme it is as secret as the cookie.
 	ID string
+	// Previous is, for EventRenewed, the store key the session had before.
+	Previous string
 	// UserID is the linked user, if any.
 	UserID string
-	// Reason says why a session was destroyed or expired, such as "destroy",
-	// "idle timeout" or "absolute timeout", or why a token was rejected:
-	// RejectedForged or RejectedUnknown.
+	// Reason says why a session was destroyed (ReasonDestroy, ReasonRevoked,
+	// ReasonSessionLimit, or what WithReason or Session.SetReason gave) or
+	// expired ("idle timeout", "absolute timeout"), or why a token was
+	// rejected: RejectedForged or RejectedUnknown.
 	Reason string
+}
+
+// Reasons of EventDestroyed. ReasonLogout and ReasonPasswordChange are for
+// the application to give (WithReason, Session.SetReason).
+const (
+	ReasonDestroy        = "destroy"         // Session.Destroy
+	ReasonRevoked        = "revoked"         // a revocation of sessions
+	ReasonLogout         = "logout"          // the user signed out
+	ReasonPasswordChange = "password change" // the user's password changed
+)
+
+type reasonKey struct{}
+
+// WithReason returns a copy of ctx that makes the sessions ended with it by
+// Manager.RevokeSession or Manager.RevokeUserSessions report reason as the
+// Reason of their EventDestroyed, such as ReasonPasswordChange. Session
+// methods use the request's context: see Session.SetReason. It never
+// overrides ReasonSessionLimit.
+func WithReason(ctx context.Context, reason string) context.Context {
+	return context.WithValue(ctx, reasonKey{}, reason)
+}
+
+// logID is how the log names a store key: the first 16 hex digits of
+// SHA-256 over a fixed prefix and the key. It links the lines of a session
+// without revealing the key (with package express's scheme, the session ID
+// itself) and is computed only when a handler formats the record.
+type logID string
+
+// LogValue implements slog.LogValuer.
+func (k logID) LogValue() slog.Value {
+	if k == "" {
+		return slog.StringValue("")
+	}
+	sum := sha256.Sum256([]byte("sessionkit log id\x00" + k))
+	return slog.StringValue(hex.EncodeToString(sum[:8]))
 }
 
 // The reasons of EventRejected.
@@ -51,16 +91,23 @@ const (
 )
 
 // events logs and reports what happens to sessions (Config.Logger and
-// Config.OnEvent). The log never carries a token nor a store key.
+// Config.OnEvent). The log never carries a token nor a store key, only
+// their logID.
 type events struct {
 	log *slog.Logger
 	on  func(context.Context, Event)
 }
 
-// lifecycle logs e at Info, with the user, client IP and User-Agent from
-// meta (see DefaultMetadata), and reports it.
+// lifecycle logs e at Info, with its logID as "session" (and "previous"
+// for a renewal), the user, the client IP and User-Agent from meta (see
+// DefaultMetadata), and reports it. An EventDestroyed takes the reason
+// WithReason put into ctx.
 func (ev events) lifecycle(ctx context.Context, e Event, meta map[string]string) {
+	if r, ok := ctx.Value(reasonKey{}).(string); ok && r != "" && e.Kind == EventDestroyed && e.Reason != ReasonSessionLimit {
+		e.Reason = r
+	}
 	ev.log.LogAttrs(ctx, slog.LevelInfo, "sessionkit: session "+e.Kind.String(),
+		slog.Any("session", logID(e.ID)), slog.Any("previous", logID(e.Previous)),
 		slog.String("user", e.UserID), slog.String("reason", e.Reason),
 		slog.String("ip", meta["ip"]), slog.String("user_agent", meta["ua"]))
 	ev.emit(ctx, e)
@@ -70,7 +117,7 @@ func (ev events) lifecycle(ctx context.Context, e Event, meta map[string]string)
 // value, and reports EventRejected with the store key, if known.
 func (ev events) rejected(ctx context.Context, reason, key string, meta map[string]string) {
 	ev.log.LogAttrs(ctx, slog.LevelInfo, "sessionkit: session token rejected",
-		slog.String("reason", reason), slog.String("ip", meta["ip"]), slog.String("user_agent", meta["ua"]))
+		slog.Any("session", logID(key)), slog.String("reason", reason), slog.String("ip", meta["ip"]), slog.String("user_agent", meta["ua"]))
 	ev.emit(ctx, Event{Kind: EventRejected, ID: key, Reason: reason})
 }
 
@@ -82,7 +129,7 @@ func (ev events) revoked(ctx context.Context, userID string, n int, ended []stri
 		ended = []string{""}
 	}
 	for _, id := range ended {
-		ev.lifecycle(ctx, Event{Kind: EventDestroyed, ID: id, UserID: userID, Reason: "revoked"}, nil)
+		ev.lifecycle(ctx, Event{Kind: EventDestroyed, ID: id, UserID: userID, Reason: ReasonRevoked}, nil)
 	}
 }
 

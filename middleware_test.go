@@ -243,6 +243,14 @@ func TestEvents(t *testing.T) {
 	if strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Fatalf("events = %q; want %q", got, want)
 	}
+	// Renewed(old, new): the renewal names the store key before and after;
+	// the destroy ends the new one.
+	if r := events[1]; r.Previous != events[0].ID || r.ID == r.Previous || events[2].ID != r.ID {
+		t.Errorf("renewal %+v does not link created %q to destroyed %q", r, events[0].ID, events[2].ID)
+	}
+	if events[0].Previous != "" {
+		t.Errorf("created event has Previous %q", events[0].Previous)
+	}
 }
 
 func TestSignedCookieValues(t *testing.T) {

@@ -108,6 +108,91 @@ func TestRevocationsEmitOneEventPerSession(t *testing.T) {
 	}
 }
 
+// TestDestroyReasons: the application names why sessions end, with
+// Session.SetReason for Destroy and RevokeOtherSessions and WithReason for
+// the Manager's revocations; without it the reasons are "destroy" and
+// "revoked", and an eviction stays "session limit". The log carries it.
+func TestDestroyReasons(t *testing.T) {
+	var events eventLog
+	logger, logs := logCapture()
+	m := newManager(t, sessionkit.Config{OnEvent: events.on, Logger: logger, MaxSessionsPerUser: 3, LimitPolicy: sessionkit.EvictOldest})
+	reasons := func() (got []string) {
+		for _, e := range events.take() {
+			if e.Kind == sessionkit.EventDestroyed {
+				got = append(got, e.Reason)
+			}
+		}
+		return got
+	}
+	check := func(what string, want ...string) {
+		t.Helper()
+		if got := reasons(); !slices.Equal(got, want) {
+			t.Errorf("%s: destroyed reasons %q; want %q", what, got, want)
+		}
+	}
+	end := func(cookie string, f func(s *sessionkit.Session)) {
+		serve(m, cookie, func(w http.ResponseWriter, r *http.Request) { f(m.Session(r.Context())) })
+	}
+
+	a, _ := login(t, m, "u")
+	b, _ := login(t, m, "u")
+	events.take()
+	end(a, func(s *sessionkit.Session) { _ = s.Destroy() })
+	check("Destroy", sessionkit.ReasonDestroy)
+	end(b, func(s *sessionkit.Session) { s.SetReason(sessionkit.ReasonLogout); _ = s.Destroy() })
+	check("Destroy after SetReason", sessionkit.ReasonLogout)
+
+	a, _ = login(t, m, "u")
+	login(t, m, "u")
+	events.take()
+	end(a, func(s *sessionkit.Session) {
+		s.SetReason(sessionkit.ReasonPasswordChange)
+		if n, err := s.RevokeOtherSessions(); n != 1 || err != nil {
+			t.Errorf("RevokeOtherSessions = %d, %v; want 1", n, err)
+		}
+	})
+	check("RevokeOtherSessions after SetReason", sessionkit.ReasonPasswordChange)
+
+	login(t, m, "u")
+	events.take()
+	ctx := sessionkit.WithReason(t.Context(), sessionkit.ReasonPasswordChange)
+	if n, err := m.RevokeUserSessions(ctx, "u"); n != 2 || err != nil {
+		t.Fatalf("RevokeUserSessions = %d, %v; want 2", n, err)
+	}
+	check("RevokeUserSessions with WithReason", sessionkit.ReasonPasswordChange, sessionkit.ReasonPasswordChange)
+	_, id := login(t, m, "u")
+	events.take()
+	if err := m.RevokeSession(t.Context(), "u", id); err != nil {
+		t.Fatal(err)
+	}
+	check("RevokeSession", sessionkit.ReasonRevoked)
+
+	// A login beyond the limit evicts the oldest session: "session limit",
+	// whatever reason the request gives.
+	for range 3 {
+		login(t, m, "u")
+	}
+	events.take()
+	serve(m, "", func(w http.ResponseWriter, r *http.Request) {
+		s := m.Session(r.Context())
+		s.SetReason(sessionkit.ReasonLogout)
+		if err := s.SetUserID("u"); err != nil {
+			t.Error(err)
+		}
+	})
+	check("eviction", sessionkit.ReasonSessionLimit)
+
+	var logged []string
+	for _, rec := range logs.records(t) {
+		if rec["msg"] == "sessionkit: session destroyed" {
+			logged = append(logged, rec["reason"].(string))
+		}
+	}
+	if want := []string{"destroy", "logout", "password change", "password change", "password change", "revoked", "session limit"}; !slices.Equal(logged, want) {
+		t.Errorf("logged destroy reasons %q; want %q", logged, want)
+	}
+}
+
 // logCapture returns a logger that writes JSON records to the returned
 // buffer, at every level.
 func logCapture() (*slog.Logger, *syncBuffer) {
@@ -244,7 +329,8 @@ func TestLifecycleLogged(t *testing.T) {
 	c = do("", func(s *sessionkit.Session) { _ = s.SetUserID("alice") })
 	do(c, func(s *sessionkit.Session) { _ = s.Destroy() })
 
-	var got []string
+	var got, ids []string
+	var previous string
 	for _, rec := range logs.records(t) {
 		msg, _ := rec["msg"].(string)
 		if !strings.HasPrefix(msg, "sessionkit: session ") || msg == "sessionkit: session token rejected" {
@@ -253,16 +339,33 @@ func TestLifecycleLogged(t *testing.T) {
 		if rec["level"] != "INFO" || rec["user"] != "alice" || rec["ip"] != "203.0.113.7" || rec["user_agent"] != "lifecycle-agent" {
 			t.Errorf("log record %v lacks the level, user, IP or User-Agent", rec)
 		}
-		got = append(got, msg)
+		id, _ := rec["session"].(string)
+		if len(id) != 16 || strings.Trim(id, "0123456789abcdef") != "" {
+			t.Errorf("log record %v: session %q is not 16 hex digits", rec, id)
+		}
+		if msg == "sessionkit: session renewed" {
+			previous, _ = rec["previous"].(string)
+		}
+		got, ids = append(got, msg), append(ids, id)
 	}
 	want := []string{"sessionkit: session created", "sessionkit: session renewed", "sessionkit: session expired",
 		"sessionkit: session created", "sessionkit: session destroyed"}
 	if !slices.Equal(got, want) {
 		t.Fatalf("lifecycle log = %q; want %q", got, want)
 	}
+	// One session's lines share its identifier; a renewal links the old
+	// and the new one; another session has another.
+	if previous != ids[0] || ids[1] == ids[0] || ids[2] != ids[1] || ids[4] != ids[3] || ids[3] == ids[1] {
+		t.Errorf("session identifiers %q (renewal's previous %q) do not link the lines of each session", ids, previous)
+	}
 	for _, secret := range secrets {
 		if secret != "" && strings.Contains(logs.String(), secret) {
 			t.Fatalf("the log holds a token or store key %q:\n%s", secret, logs)
+		}
+		for _, id := range ids {
+			if strings.Contains(secret, id) {
+				t.Errorf("session identifier %q is part of the token or store key %q", id, secret)
+			}
 		}
 	}
 }

@@ -291,7 +291,7 @@ func (s *Session) Renew(keepData bool) error {
 			s.status = StatusUnmodified
 		}
 		s.rec, s.owned, s.token, s.resend, s.stored = rec, true, token, true, header(rec)
-		m.ev.lifecycle(ctx, Event{Kind: EventRenewed, ID: rec.ID, UserID: rec.UserID}, rec.Meta)
+		m.ev.lifecycle(ctx, Event{Kind: EventRenewed, ID: rec.ID, Previous: old.ID, UserID: rec.UserID}, rec.Meta)
 		return nil
 	})
 }
@@ -313,7 +313,7 @@ func (s *Session) Destroy() error {
 		if err := s.m.store.destroy(ctx, &old); err != nil {
 			return err
 		}
-		s.m.ev.lifecycle(ctx, Event{Kind: EventDestroyed, ID: old.ID, UserID: old.UserID, Reason: "destroy"}, s.rec.Meta)
+		s.m.ev.lifecycle(ctx, Event{Kind: EventDestroyed, ID: old.ID, UserID: old.UserID, Reason: ReasonDestroy}, s.rec.Meta)
 	}
 	s.token, s.rec, s.owned, s.stored, s.delta = "", &emptyRecord, false, Record{}, nil
 	s.status, s.resend, s.graced = StatusDestroyed, false, false
@@ -343,6 +343,18 @@ func (s *Session) RevokeOtherSessions() (int, error) {
 	}
 	s.m.ev.revoked(ctx, s.rec.UserID, n, ended)
 	return n, nil
+}
+
+// SetReason sets the Reason of the EventDestroyed that Destroy and
+// RevokeOtherSessions report later in this request, such as ReasonLogout
+// instead of ReasonDestroy, or ReasonPasswordChange instead of
+// ReasonRevoked (see WithReason).
+func (s *Session) SetReason(reason string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.r != nil {
+		s.r = s.r.WithContext(WithReason(s.r.Context(), reason))
+	}
 }
 
 // save writes the session's changes and returns the cookie to send, if any.

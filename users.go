@@ -35,7 +35,7 @@ func (m *Manager) RevokeSession(ctx context.Context, userID, id string) error {
 			if err := m.cfg.Store.Delete(ctx, id); err != nil {
 				return err
 			}
-			m.ev.lifecycle(ctx, Event{Kind: EventDestroyed, ID: id, UserID: userID, Reason: "revoked"}, info.Meta)
+			m.ev.lifecycle(ctx, Event{Kind: EventDestroyed, ID: id, UserID: userID, Reason: ReasonRevoked}, info.Meta)
 			return nil
 		}
 	}

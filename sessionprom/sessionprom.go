@@ -15,7 +15,7 @@
 //
 //	sessionkit_sessions_created_total                          sessions created
 //	sessionkit_sessions_renewed_total                          sessions given a new token
-//	sessionkit_sessions_destroyed_total{reason}                sessions ended ("destroy", "revoked", "session limit")
+//	sessionkit_sessions_destroyed_total{reason}                sessions ended, by reason (see below)
 //	sessionkit_sessions_expired_total{reason}                  requests that carried an expired session
 //	sessionkit_session_tokens_rejected_total{reason}           session cookies the manager refused
 //	sessionkit_session_store_duration_seconds{op,outcome}      latency of each store call
@@ -28,6 +28,13 @@
 // unknown and reports both as unknown. A store that drops expired records
 // by itself (such as memstore, or Redis with its TTL) reports them to the
 // manager as absent, so they count as unknown, not expired.
+//
+// The destroyed counter's reason is one of sessionkit's reasons of
+// EventDestroyed: "destroy", "revoked", "session limit", "logout" or
+// "password change" (sessionkit.ReasonDestroy, ReasonRevoked,
+// ReasonSessionLimit, ReasonLogout, ReasonPasswordChange); any other reason
+// an application gives through sessionkit.WithReason or Session.SetReason
+// counts as "other", so that the label's values stay few.
 //
 // Revocations count one per ended session: RevokeUserSessions and
 // RevokeOtherSessions add one to sessions_destroyed_total{reason="revoked"}
@@ -150,13 +157,24 @@ func (c *Collector) OnEvent(_ context.Context, e sessionkit.Event) {
 	case sessionkit.EventRenewed:
 		c.renewed.Inc()
 	case sessionkit.EventDestroyed:
-		c.destroyed.WithLabelValues(e.Reason).Inc()
+		c.destroyed.WithLabelValues(destroyReason(e.Reason)).Inc()
 	case sessionkit.EventExpired:
 		c.expired.WithLabelValues(e.Reason).Inc()
 		c.rejected.WithLabelValues("expired").Inc()
 	case sessionkit.EventRejected:
 		c.rejected.WithLabelValues(e.Reason).Inc()
 	}
+}
+
+// destroyReason returns the label of a reason of EventDestroyed: the
+// reason if sessionkit names it, "other" otherwise.
+func destroyReason(reason string) string {
+	switch reason {
+	case sessionkit.ReasonDestroy, sessionkit.ReasonRevoked, sessionkit.ReasonSessionLimit,
+		sessionkit.ReasonLogout, sessionkit.ReasonPasswordChange:
+		return reason
+	}
+	return "other"
 }
 
 // Chain returns an OnEvent function that counts each event and then passes

@@ -174,10 +174,38 @@ func TestRevocationIsCounted(t *testing.T) {
 	if err != nil || n != 2 {
 		t.Fatalf("RevokeUserSessions = %d, %v", n, err)
 	}
+	e.do("/login", nil)
+	n, err = e.m.RevokeUserSessions(sessionkit.WithReason(context.Background(), sessionkit.ReasonPasswordChange), "u1")
+	if err != nil || n != 1 {
+		t.Fatalf("RevokeUserSessions(WithReason) = %d, %v", n, err)
+	}
 	e.want(
 		`test_sessions_destroyed_total{reason="revoked"} 2`,
-		`test_session_store_duration_seconds_count{op="delete_by_user",outcome="ok"} 1`,
+		`test_sessions_destroyed_total{reason="password change"} 1`,
+		`test_session_store_duration_seconds_count{op="delete_by_user",outcome="ok"} 2`,
 	)
+}
+
+// TestDestroyReasonsAreBounded: the reasons sessionkit names label the
+// destroyed counter as they are, and any other reason an application gives
+// counts as "other".
+func TestDestroyReasonsAreBounded(t *testing.T) {
+	c := sessionprom.New(sessionprom.Options{})
+	for _, reason := range []string{sessionkit.ReasonLogout, sessionkit.ReasonPasswordChange, sessionkit.ReasonPasswordChange,
+		sessionkit.ReasonSessionLimit, "user 42 clicked", "admin: fraud", ""} {
+		c.OnEvent(context.Background(), sessionkit.Event{Kind: sessionkit.EventDestroyed, Reason: reason})
+	}
+	want := `
+# HELP sessionkit_sessions_destroyed_total Sessions ended by Destroy or a revocation, by reason.
+# TYPE sessionkit_sessions_destroyed_total counter
+sessionkit_sessions_destroyed_total{reason="logout"} 1
+sessionkit_sessions_destroyed_total{reason="other"} 3
+sessionkit_sessions_destroyed_total{reason="password change"} 2
+sessionkit_sessions_destroyed_total{reason="session limit"} 1
+`
+	if err := testutil.CollectAndCompare(c, strings.NewReader(want), "sessionkit_sessions_destroyed_total"); err != nil {
+		t.Error(err)
+	}
 }
 
 func TestChainNil(t *testing.T) {

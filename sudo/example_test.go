@@ -59,3 +59,52 @@ func ExampleRequireRecentAuth() {
 	// 200 "" "password changed\n"
 	// 303 "/reauth" ""
 }
+
+// An admin area that needs two factors (AAL2): a password login alone is
+// answered 403 Forbidden, a login with password and TOTP goes through.
+func ExampleRequireLevel() {
+	store := memstore.New(memstore.Options{})
+	defer store.Close()
+	sessions, err := sessionkit.New(sessionkit.Config{Store: store})
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
+		// (check the password, and the TOTP code if one was sent)
+		s := sessions.Session(r.Context())
+		if err := s.Renew(false); err != nil {
+			http.Error(w, "session error", http.StatusInternalServerError)
+			return
+		}
+		s.SetUserID("42")
+		methods := []string{sudo.MethodPassword}
+		if r.FormValue("totp") != "" {
+			methods = append(methods, sudo.MethodTOTP)
+		}
+		sudo.MarkAuthenticated(s, methods...)
+		fmt.Fprintln(w, "level", sudo.Level(s))
+	})
+	aal2 := sudo.RequireLevel(sessions, sudo.Level2, nil)
+	mux.Handle("GET /admin", aal2(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintln(w, "admin area")
+	})))
+	handler := sessions.Middleware(mux)
+
+	for _, login := range []string{"https://example.com/login", "https://example.com/login?totp=123456"} {
+		rec := httptest.NewRecorder()
+		handler.ServeHTTP(rec, httptest.NewRequest("POST", login, nil))
+		fmt.Print(rec.Body.String())
+		req := httptest.NewRequest("GET", "https://example.com/admin", nil)
+		req.AddCookie(rec.Result().Cookies()[0])
+		rec = httptest.NewRecorder()
+		handler.ServeHTTP(rec, req)
+		fmt.Printf("%d %s", rec.Code, rec.Body.String())
+	}
+	// Output:
+	// level 1
+	// 403 higher authentication assurance required
+	// level 2
+	// 200 admin area
+}

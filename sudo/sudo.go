@@ -1,7 +1,7 @@
 // Package sudo records when and how a session's user authenticated, and
 // guards routes by it: "sudo mode" asks for a recent authentication before
 // a password, email or MFA change, and a route may require methods such as
-// a second factor.
+// a second factor (RequireMethods) or an assurance level (RequireLevel).
 //
 // The record is a reserved session value (sessionkit.auth, which
 // Session.Put refuses), encoded with the manager's Codec together with the
@@ -21,12 +21,23 @@ import (
 	"github.com/sessionkit/sessionkit/internal/reserved"
 )
 
-// Authentication methods for MarkAuthenticated. Any other name (such as
-// "webauthn") may be used too; only MethodRememberMe has a meaning here.
+// Authentication methods for MarkAuthenticated. Any other name may be used
+// too; Level counts MethodPassword as a knowledge factor and MethodTOTP and
+// MethodWebAuthn as possession factors, and MethodRememberMe has the meaning
+// Fresh and Level give it.
 const (
 	MethodPassword   = "password"
 	MethodTOTP       = "totp"
-	MethodRememberMe = "remember-me" // never fresh: see Fresh
+	MethodWebAuthn   = "webauthn"
+	MethodRememberMe = "remember-me" // never fresh, level 0: see Fresh and Level
+)
+
+// The assurance levels Level returns, after the authenticator assurance
+// levels (AAL) of NIST SP 800-63B.
+const (
+	LevelNone = 0 // no authentication recorded, or a remember-me restore
+	Level1    = 1 // one factor (AAL1)
+	Level2    = 2 // a knowledge and a possession factor (AAL2)
 )
 
 const key = "sessionkit.auth"
@@ -83,6 +94,40 @@ func Fresh(s *sessionkit.Session, maxAge time.Duration) bool {
 func AuthenticatedWith(s *sessionkit.Session, methods ...string) bool {
 	_, have, ok := Authentication(s)
 	return ok && !slices.ContainsFunc(methods, func(m string) bool { return !slices.Contains(have, m) })
+}
+
+// Level returns the assurance level of the session's last authentication
+// (MarkAuthenticated), derived from its methods: Level2 when they include
+// MethodPassword and one of MethodTOTP or MethodWebAuthn, Level1 for any
+// other non-empty set, and LevelNone when nothing is recorded for the
+// session's current user or the methods include MethodRememberMe (a restore
+// from a long-lived cookie, not an authentication). It says nothing about
+// age: combine it with Fresh for that.
+//
+// Level never returns AAL3: that needs facts sudo cannot check, such as a
+// hardware-bound, phishing-resistant authenticator and verifier
+// requirements. An application that knows them can record a method of its
+// own (for example "webauthn-hardware") and require it with RequireMethods.
+// Likewise, a WebAuthn authenticator that verified the user counts only as
+// possession here: record MethodPassword as well for Level2.
+func Level(s *sessionkit.Session) int {
+	_, methods, ok := Authentication(s)
+	switch {
+	case !ok || slices.Contains(methods, MethodRememberMe):
+		return LevelNone
+	case slices.Contains(methods, MethodPassword) &&
+		(slices.Contains(methods, MethodTOTP) || slices.Contains(methods, MethodWebAuthn)):
+		return Level2
+	}
+	return Level1
+}
+
+// RequireLevel returns middleware that lets a request through only when its
+// session's Level is at least level, and otherwise hands it to onLow; a nil
+// onLow answers 403 Forbidden. A level of LevelNone lets every request
+// through. It must run inside m.Middleware.
+func RequireLevel(m *sessionkit.Manager, level int, onLow http.Handler) func(http.Handler) http.Handler {
+	return guard(m, onLow, "higher authentication assurance required", func(s *sessionkit.Session) bool { return Level(s) >= level })
 }
 
 // RequireRecentAuth returns middleware that lets a request through only when

@@ -200,3 +200,74 @@ func sessionCookie(res *http.Response) *http.Cookie {
 	}
 	return nil
 }
+
+func TestLevel(t *testing.T) {
+	m := newManager(t, sessionkit.Config{})
+	for _, tc := range []struct {
+		methods []string
+		want    int
+	}{
+		{[]string{sudo.MethodPassword}, sudo.Level1},
+		{[]string{sudo.MethodWebAuthn}, sudo.Level1},
+		{[]string{sudo.MethodTOTP}, sudo.Level1},
+		{[]string{"sms"}, sudo.Level1},
+		{[]string{sudo.MethodPassword, sudo.MethodPassword}, sudo.Level1},
+		{[]string{sudo.MethodPassword, "sms"}, sudo.Level1},
+		{[]string{sudo.MethodTOTP, sudo.MethodWebAuthn}, sudo.Level1},
+		{[]string{sudo.MethodPassword, sudo.MethodTOTP}, sudo.Level2},
+		{[]string{sudo.MethodWebAuthn, sudo.MethodPassword}, sudo.Level2},
+		{[]string{sudo.MethodRememberMe}, sudo.LevelNone},
+		{[]string{sudo.MethodPassword, sudo.MethodTOTP, sudo.MethodRememberMe}, sudo.LevelNone},
+	} {
+		serve(m, loginWith(t, m, tc.methods...), func(w http.ResponseWriter, r *http.Request) {
+			if got := sudo.Level(m.Session(r.Context())); got != tc.want {
+				t.Errorf("Level after %v = %d, want %d", tc.methods, got, tc.want)
+			}
+		})
+	}
+	serve(m, "", func(w http.ResponseWriter, r *http.Request) {
+		s := m.Session(r.Context())
+		if got := sudo.Level(s); got != sudo.LevelNone {
+			t.Errorf("Level of a new session = %d, want 0", got)
+		}
+		if err := s.SetUserID("alice"); err != nil {
+			t.Fatal(err)
+		}
+		if err := sudo.MarkAuthenticated(s, sudo.MethodPassword, sudo.MethodTOTP); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SetUserID("mallory"); err != nil {
+			t.Fatal(err)
+		}
+		if got := sudo.Level(s); got != sudo.LevelNone {
+			t.Errorf("Level for another user than the one recorded = %d, want 0", got)
+		}
+	})
+}
+
+func TestRequireLevel(t *testing.T) {
+	m := newManager(t, sessionkit.Config{})
+	status := func(cookie string, onLow http.Handler) int {
+		h := sudo.RequireLevel(m, sudo.Level2, onLow)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+		req := httptest.NewRequest("GET", "https://example.test/admin", nil)
+		if cookie != "" {
+			req.Header.Set("Cookie", sessionkit.DefaultCookieName+"="+cookie)
+		}
+		rr := httptest.NewRecorder()
+		m.Middleware(h).ServeHTTP(rr, req)
+		return rr.Code
+	}
+	if got := status("", nil); got != http.StatusForbidden {
+		t.Errorf("no session: status %d, want 403", got)
+	}
+	if got := status(loginWith(t, m, sudo.MethodPassword), nil); got != http.StatusForbidden {
+		t.Errorf("password only: status %d, want 403", got)
+	}
+	if got := status(loginWith(t, m, sudo.MethodPassword, sudo.MethodTOTP), nil); got != http.StatusOK {
+		t.Errorf("password and TOTP: status %d, want 200", got)
+	}
+	mfa := http.RedirectHandler("/mfa", http.StatusSeeOther)
+	if got := status(loginWith(t, m, sudo.MethodPassword), mfa); got != http.StatusSeeOther {
+		t.Errorf("password only with onLow: status %d, want 303", got)
+	}
+}

@@ -30,11 +30,7 @@ func main() {
 	if cfg.Debug {
 		level = slog.LevelDebug
 	}
-	var h slog.Handler = slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})
-	if cfg.LogJSON {
-		h = slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level})
-	}
-	log := slog.New(h)
+	log := slog.New(app.NewLogHandler(os.Stderr, cfg.LogJSON, level))
 	slog.SetDefault(log)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
+	"io"
 	"io/fs"
 	"log/slog"
 	"math"
@@ -266,7 +267,7 @@ func (a *App) routes() http.Handler {
 	csrf := http.NewCrossOriginProtection()
 	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		a.log.LogAttrs(r.Context(), slog.LevelWarn, "cross-origin request rejected",
-			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.String("ip", a.clientIP(r)))
+			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.String("ip", a.clientIP(r)), userAgent(r))
 		http.Error(w, "Cross-origin request rejected.", http.StatusForbidden)
 	}))
 
@@ -280,6 +281,29 @@ func (a *App) routes() http.Handler {
 // clientIP returns the client's address: the connection's peer, or, when
 // that peer is a trusted proxy, the last untrusted address of
 // X-Forwarded-For.
+// userAgent is the request's User-Agent as the app's security log lines
+// carry it: cut as sessionkit.DefaultMetadata cuts it (the log handler
+// quotes it).
+func userAgent(r *http.Request) slog.Attr {
+	return slog.String("user_agent", sessionkit.DefaultMetadata(r)["ua"])
+}
+
+// NewLogHandler returns the app's log handler: text, or JSON when json is
+// set, written to w from level up, with every time in UTC whatever the
+// process's time zone.
+func NewLogHandler(w io.Writer, json bool, level slog.Leveler) slog.Handler {
+	opts := &slog.HandlerOptions{Level: level, ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+		if a.Value.Kind() == slog.KindTime {
+			a.Value = slog.TimeValue(a.Value.Time().UTC())
+		}
+		return a
+	}}
+	if json {
+		return slog.NewJSONHandler(w, opts)
+	}
+	return slog.NewTextHandler(w, opts)
+}
+
 func (a *App) clientIP(r *http.Request) string {
 	peer, err := netip.ParseAddrPort(r.RemoteAddr)
 	if err != nil {

@@ -174,7 +174,7 @@ func (a *App) login(w http.ResponseWriter, r *http.Request) {
 	g, ok, wait := a.reserveGuess(r, accountKey(username))
 	if !ok {
 		a.metrics.logins.WithLabelValues("rate_limited").Inc()
-		a.log.LogAttrs(ctx, slog.LevelWarn, "login rate limited", slog.String("ip", ip))
+		a.log.LogAttrs(ctx, slog.LevelWarn, "login rate limited", slog.String("ip", ip), userAgent(r))
 		retryAfter(w, wait)
 		p.Error = "Too many failed sign-in attempts. Please wait a few minutes and try again."
 		a.render(w, r, http.StatusTooManyRequests, "login", p)
@@ -195,7 +195,7 @@ func (a *App) login(w http.ResponseWriter, r *http.Request) {
 	if errors.Is(err, errBusy) {
 		g.refund()
 		a.metrics.logins.WithLabelValues("unavailable").Inc()
-		a.log.LogAttrs(ctx, slog.LevelWarn, "login: no password hashing slot free", slog.String("ip", ip))
+		a.log.LogAttrs(ctx, slog.LevelWarn, "login: no password hashing slot free", slog.String("ip", ip), userAgent(r))
 		a.busy(w, r, "login", p)
 		return
 	}
@@ -216,9 +216,12 @@ func (a *App) login(w http.ResponseWriter, r *http.Request) {
 	}
 	if u == nil || !ok || reason != "" {
 		a.metrics.logins.WithLabelValues("failed").Inc()
-		attrs := []slog.Attr{slog.String("ip", ip), slog.Bool("known_user", u != nil)}
+		attrs := []slog.Attr{slog.String("ip", ip), userAgent(r), slog.Bool("known_user", u != nil)}
+		if u != nil {
+			attrs = append(attrs, slog.String("user_id", u.ID))
+		}
 		if reason != "" {
-			attrs = append(attrs, slog.String("user_id", u.ID), slog.String("reason", reason))
+			attrs = append(attrs, slog.String("reason", reason))
 		}
 		a.log.LogAttrs(ctx, slog.LevelInfo, "login failed", attrs...)
 		p.Error = genericLoginError
@@ -238,7 +241,7 @@ func (a *App) login(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := a.startSession(r, u, remember, "Welcome back, "+u.Username+"!"); errors.Is(err, sessionkit.ErrTooManySessions) {
 		a.metrics.logins.WithLabelValues("too_many_sessions").Inc()
-		a.log.LogAttrs(ctx, slog.LevelInfo, "login refused: session limit reached", slog.String("user_id", u.ID), slog.String("ip", ip))
+		a.log.LogAttrs(ctx, slog.LevelInfo, "login refused: session limit reached", slog.String("user_id", u.ID), slog.String("ip", ip), userAgent(r))
 		p.Error = tooManySessionsError
 		a.render(w, r, http.StatusConflict, "login", p)
 		return
@@ -251,7 +254,7 @@ func (a *App) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.metrics.logins.WithLabelValues("succeeded").Inc()
-	a.log.LogAttrs(ctx, slog.LevelInfo, "login succeeded", slog.String("user_id", u.ID), slog.String("ip", ip), slog.Bool("remember", remember))
+	a.log.LogAttrs(ctx, slog.LevelInfo, "login succeeded", slog.String("user_id", u.ID), slog.String("ip", ip), userAgent(r), slog.Bool("remember", remember))
 	redirect(w, r, "/")
 }
 
@@ -287,12 +290,13 @@ func (a *App) logout(w http.ResponseWriter, r *http.Request) {
 		a.serverError(w, r, err)
 		return
 	}
+	s.SetReason(sessionkit.ReasonLogout)
 	if err := s.Destroy(); err != nil {
 		a.serverError(w, r, err)
 		return
 	}
 	if uid != "" {
-		a.log.LogAttrs(r.Context(), slog.LevelInfo, "logout", slog.String("user_id", uid))
+		a.log.LogAttrs(r.Context(), slog.LevelInfo, "logout", slog.String("user_id", uid), slog.String("ip", a.clientIP(r)), userAgent(r))
 	}
 	// The response expires the session cookie; this clears every other
 	// cookie of the site too. No new session carries a "signed out"
@@ -414,7 +418,7 @@ func (a *App) changePassword(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil || !ok {
-		a.log.LogAttrs(ctx, slog.LevelInfo, "password change: wrong current password", slog.String("user_id", u.ID))
+		a.log.LogAttrs(ctx, slog.LevelInfo, "password change: wrong current password", slog.String("user_id", u.ID), slog.String("ip", a.clientIP(r)), userAgent(r))
 		_ = s.AddFlash("error", "Your current password was not correct.")
 		redirect(w, r, "/")
 		return
@@ -445,11 +449,12 @@ func (a *App) changePassword(w http.ResponseWriter, r *http.Request) {
 		a.serverError(w, r, err)
 		return
 	}
+	s.SetReason(sessionkit.ReasonPasswordChange)
 	if _, err := a.endOtherSessions(ctx, s); err != nil {
 		a.serverError(w, r, err)
 		return
 	}
-	a.log.LogAttrs(ctx, slog.LevelInfo, "password changed", slog.String("user_id", u.ID))
+	a.log.LogAttrs(ctx, slog.LevelInfo, "password changed", slog.String("user_id", u.ID), slog.String("ip", a.clientIP(r)), userAgent(r))
 	_ = s.AddFlash("success", "Your password has been changed, and every other session has been signed out.")
 	redirect(w, r, "/")
 }

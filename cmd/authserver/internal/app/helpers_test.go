@@ -71,7 +71,7 @@ func newEnv(t *testing.T, tweak ...func(*envOptions)) *env {
 		o.Secrets = [][]byte{[]byte("test-secret-0123456789abcdefghijklmnopqrstuvwxyz")}
 	}
 	if o.Logger == nil {
-		o.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		o.Logger = slog.New(NewLogHandler(logs, false, slog.LevelDebug))
 	}
 	a, err := New(o)
 	if err != nil {

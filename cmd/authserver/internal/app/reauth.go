@@ -72,7 +72,7 @@ func (a *App) reauth(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil || !ok {
-		a.log.LogAttrs(ctx, slog.LevelInfo, "re-authentication failed", slog.String("user_id", u.ID), slog.String("ip", a.clientIP(r)))
+		a.log.LogAttrs(ctx, slog.LevelInfo, "re-authentication failed", slog.String("user_id", u.ID), slog.String("ip", a.clientIP(r)), userAgent(r))
 		p.Error = "That password was not correct."
 		a.render(w, r, http.StatusUnauthorized, "reauth", p)
 		return
@@ -87,7 +87,7 @@ func (a *App) reauth(w http.ResponseWriter, r *http.Request) {
 		a.serverError(w, r, err)
 		return
 	}
-	a.log.LogAttrs(ctx, slog.LevelInfo, "re-authenticated", slog.String("user_id", u.ID), slog.String("ip", a.clientIP(r)))
+	a.log.LogAttrs(ctx, slog.LevelInfo, "re-authenticated", slog.String("user_id", u.ID), slog.String("ip", a.clientIP(r)), userAgent(r))
 	_ = s.AddFlash("success", "Password confirmed. You can continue.")
 	redirect(w, r, p.Next)
 }

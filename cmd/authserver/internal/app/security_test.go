@@ -1,10 +1,13 @@
 package app
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -534,6 +537,88 @@ func TestLogsHoldNoSecrets(t *testing.T) {
 	if !strings.Contains(logs, "login failed") || !strings.Contains(logs, "login succeeded") {
 		t.Errorf("expected login events in logs:\n%s", logs)
 	}
+	// A failed login of a known account names the account by its ID.
+	if !regexp.MustCompile(`msg="login failed" .*known_user=true user_id=\S`).MatchString(logs) {
+		t.Errorf("the failed login of a known user does not name its ID:\n%s", logs)
+	}
+}
+
+// TestSecurityLogLines: the app's own security lines (login failure, rate
+// limiting, login success, password change, logout, cross-origin
+// rejection) name the client by IP and User-Agent, and are written in UTC;
+// sessionkit's lines of the logout and of the password change carry the
+// reason.
+func TestSecurityLogLines(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(o *envOptions) { o.opts.LoginFailuresPerAccountAndIP = 1 })
+	apptest.MustSeeOther(t, e.client("owner").Register("lena", apptest.TestPassword), "/")
+	c := e.client("laptop")
+	c.Login("nobody", "not the password", false)
+	if r := c.Login("nobody", "not the password either", false); r.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("second failed login: %d, want 429", r.StatusCode)
+	}
+	c = e.client("phone")
+	apptest.MustSeeOther(t, c.Login("lena", apptest.TestPassword, false), "/")
+	apptest.MustSeeOther(t, c.Post("/password", apptest.Form("current_password", apptest.TestPassword, "new_password", "a new and long passphrase 7")), "/")
+	if r := c.Post("/logout", nil, "Sec-Fetch-Site", "cross-site"); r.StatusCode != http.StatusForbidden {
+		t.Fatalf("cross-site logout: %d, want 403", r.StatusCode)
+	}
+	apptest.MustSeeOther(t, c.Logout(), "/login")
+
+	lines := map[string]string{}
+	for line := range strings.Lines(e.logs.String()) {
+		if _, msg, ok := strings.Cut(line, " msg="); ok {
+			if q, err := strconv.QuotedPrefix(msg); err == nil {
+				msg, _ = strconv.Unquote(q)
+			} else {
+				msg, _, _ = strings.Cut(msg, " ")
+			}
+			lines[msg] = line // the last line of each message
+		}
+	}
+	for msg, client := range map[string]string{
+		"login failed": "laptop", "login rate limited": "laptop", "login succeeded": "phone",
+		"password changed": "phone", "logout": "phone", "cross-origin request rejected": "phone",
+	} {
+		line, ok := lines[msg]
+		if !ok {
+			t.Errorf("no %q line in the log", msg)
+			continue
+		}
+		time, _, _ := strings.Cut(strings.TrimPrefix(line, "time="), " ")
+		if !strings.HasSuffix(time, "Z") || !strings.Contains(line, ` ip=127.0.0.1 `) ||
+			!strings.Contains(line, ` user_agent="Mozilla/5.0 (X11; Linux x86_64) TestBrowser/1.0 (`+client+`)"`) {
+			t.Errorf("%q line lacks a UTC time, the IP or the User-Agent of %s: %s", msg, client, line)
+		}
+	}
+	if line := lines["sessionkit: session destroyed"]; !strings.Contains(line, " reason=logout ") {
+		t.Errorf("sessionkit's last destroyed line gives no reason=logout: %s", line)
+	}
+	// The password change ended the owner's session (signed in since
+	// registration).
+	if !strings.Contains(e.logs.String(), `msg="sessionkit: session destroyed" session=`) ||
+		!strings.Contains(e.logs.String(), `reason="password change"`) {
+		t.Errorf("no sessionkit line of a session ended by the password change:\n%s", e.logs)
+	}
+}
+
+// TestLogHandlerWritesUTC: the app's log handler writes every time in UTC
+// whatever the zone of the time or of the process.
+func TestLogHandlerWritesUTC(t *testing.T) {
+	at := time.Date(2026, 3, 1, 13, 30, 0, 0, time.FixedZone("UTC+2", 2*3600))
+	for _, json := range []bool{false, true} {
+		var buf bytes.Buffer
+		r := slog.NewRecord(at, slog.LevelInfo, "blocked", 0)
+		r.AddAttrs(slog.Time("until", at.Add(time.Hour)))
+		if err := NewLogHandler(&buf, json, slog.LevelInfo).Handle(t.Context(), r); err != nil {
+			t.Fatal(err)
+		}
+		out := buf.String()
+		if !strings.Contains(out, "2026-03-01T11:30:00") || !strings.Contains(out, "2026-03-01T12:30:00") ||
+			strings.Count(out, "Z\"")+strings.Count(out, "Z ")+strings.Count(out, "Z\n") != 2 || strings.Contains(out, "+02:00") {
+			t.Errorf("json=%v: %s; want both times in UTC", json, out)
+		}
+	}
 }
 
 func TestHealthAndMetrics(t *testing.T) {
@@ -556,7 +641,7 @@ func TestHealthAndMetrics(t *testing.T) {
 	for _, want := range []string{
 		"authserver_sessions_created_total 1",
 		"authserver_sessions_renewed_total 1",
-		`authserver_sessions_destroyed_total{reason="destroy"} 1`,
+		`authserver_sessions_destroyed_total{reason="logout"} 1`,
 		`authserver_logins_total{result="succeeded"} 1`,
 		`authserver_logins_total{result="failed"} 1`,
 		`authserver_registrations_total{result="succeeded"} 1`,
