@@ -131,7 +131,7 @@ func ParseFlags(args []string, getenv func(string) string, out io.Writer) (*Conf
 	fs.DurationVar(&c.Lifetime, "lifetime", sessionkit.DefaultLifetime, "absolute lifetime of a session")
 	fs.DurationVar(&c.RememberFor, "remember-lifetime", sessionkit.DefaultRememberMeLifetime, "absolute lifetime of a remember-me session")
 	fs.DurationVar(&c.RememberIdle, "remember-idle-timeout", sessionkit.DefaultRememberMeIdleTimeout, "inactivity limit of a remember-me session")
-	fs.IntVar(&c.MaxSessions, "max-sessions", 0, "sign-in sessions allowed per account, `N` devices at a time (0: unlimited); needs a session store with a session limiter: sqlite, memory or postgres")
+	fs.IntVar(&c.MaxSessions, "max-sessions", 0, "sign-in sessions allowed per account, `N` devices at a time (0: unlimited); needs a server-side session store (not cookie:)")
 	limit := "evict"
 	fs.StringVar(&limit, "session-limit", limit, "what a login beyond -max-sessions does: `evict` (sign out the account's oldest session) or reject (refuse the login)")
 	fs.BoolVar(&c.LogJSON, "log-json", false, "log in JSON instead of text")
