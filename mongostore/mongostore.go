@@ -105,8 +105,8 @@ type Options struct {
 
 // Store is a sessionkit.Store backed by a MongoDB collection. It also
 // implements sessionkit.UserIndex, sessionkit.Iterator and
-// sessionkit.SessionLimiter. It is safe for
-// concurrent use.
+// sessionkit.SessionLimiter, and reads and creates many sessions at once
+// with IterateRecords and CreateMany. It is safe for concurrent use.
 type Store struct {
 	coll   *mongo.Collection
 	leases *mongo.Collection // the users' leases of LinkUser (see limit.go)
