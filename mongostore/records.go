@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/sessionkit/sessionkit"
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -72,8 +73,19 @@ func (s *Store) CreateMany(ctx context.Context, recs []*sessionkit.Record) (exis
 		if err != nil {
 			return nil, wrap(ctx, "create many", err)
 		}
+		if len(taken) == 0 {
+			continue
+		}
+		expired, err := s.expiredOf(ctx, docs, taken)
+		if err != nil {
+			return nil, err
+		}
 		for _, i := range taken {
-			switch err := s.createOver(ctx, docs[i]); {
+			err := sessionkit.ErrExists
+			if expired[docs[i].ID] {
+				err = s.createOver(ctx, docs[i])
+			}
+			switch {
 			case errors.Is(err, sessionkit.ErrExists):
 				existing = append(existing, start+i)
 			case err != nil:
@@ -82,6 +94,41 @@ func (s *Store) CreateMany(ctx context.Context, recs []*sessionkit.Record) (exis
 		}
 	}
 	return existing, nil
+}
+
+// expiredOf returns the IDs, among those of docs[i] for i in taken, of the
+// sessions that have expired by this process's clock, with one query: on
+// FerretDB a query per ID would scan the collection for each. A live
+// session's ID is taken (Create's ErrExists); so is the ID of a session
+// deleted since the insert, as Create finds no expired session to replace.
+func (s *Store) expiredOf(ctx context.Context, docs []*document, taken []int) (map[string]bool, error) {
+	ids := make([]string, len(taken))
+	for j, i := range taken {
+		ids[j] = docs[i].ID
+	}
+	filter := bson.D{
+		{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}},
+		{Key: "exp", Value: bson.D{{Key: "$lte", Value: time.Now()}}},
+	}
+	cur, err := s.coll.Find(ctx, filter, options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}))
+	if err != nil {
+		return nil, wrap(ctx, "create many", err)
+	}
+	defer closeQuery(cur)
+	expired := make(map[string]bool)
+	for cur.Next(ctx) {
+		var d struct {
+			ID string `bson:"_id"`
+		}
+		if err := cur.Decode(&d); err != nil {
+			return nil, wrap(ctx, "create many", err)
+		}
+		expired[d.ID] = true
+	}
+	if err := cur.Err(); err != nil {
+		return nil, wrap(ctx, "create many", err)
+	}
+	return expired, nil
 }
 
 // duplicates returns the indexes of the documents that an unordered
