@@ -78,7 +78,7 @@ func TestSQLite(t *testing.T) {
 // that the _id index cannot serve; SQLite: an expression that is not the
 // index's), so export reads every record with one query (mongostore's
 // IterateRecords) rather than a Load per session, and import inserts a
-// thousand per command (CreateMany): 100,000 sessions take about two
+// thousand per command (CreateMany): 100,000 sessions take two to four
 // minutes in all, where exporting 4,900 by Load took 35 s.
 func TestSQLiteToFerretDB(t *testing.T) {
 	sqliteURL := "sqlite:" + filepath.Join(t.TempDir(), "sessions.db")
