@@ -105,8 +105,8 @@ type Options struct {
 
 // Store is a sessionkit.Store backed by a MongoDB collection. It also
 // implements sessionkit.UserIndex, sessionkit.Iterator and
-// sessionkit.SessionLimiter. It is safe for
-// concurrent use.
+// sessionkit.SessionLimiter, and reads and creates many sessions at once
+// with IterateRecords and CreateMany. It is safe for concurrent use.
 type Store struct {
 	coll   *mongo.Collection
 	leases *mongo.Collection // the users' leases of LinkUser (see limit.go)
@@ -419,12 +419,20 @@ func (s *Store) Create(ctx context.Context, rec *sessionkit.Record) error {
 	if !mongo.IsDuplicateKeyError(err) {
 		return wrap(ctx, "create", err)
 	}
-	unlock, err := s.locks.lock(ctx, rec.ID)
+	return s.createOver(ctx, d)
+}
+
+// createOver stores d in place of the document that has its ID, when
+// that session has expired, and returns sessionkit.ErrExists when it is
+// live. Create and CreateMany call it when the insert of d found its ID
+// taken.
+func (s *Store) createOver(ctx context.Context, d *document) error {
+	unlock, err := s.locks.lock(ctx, d.ID)
 	if err != nil {
 		return wrap(ctx, "create", err)
 	}
 	defer unlock()
-	return replaceExpired(ctx, s.coll, rec.ID, "exp", d)
+	return replaceExpired(ctx, s.coll, d.ID, "exp", d)
 }
 
 // Update implements sessionkit.Store. It changes only the fields that d

@@ -48,10 +48,10 @@ go test -race -timeout 40m -count=1 work "$@"
 
 # Only for a full run: arguments select tests, and these are not ones.
 if [ $# -eq 0 ]; then
-	# sessionctl at its full size (100,000 sessions per store, 5,000 on
-	# FerretDB); under -race above these tests run 5,000 (1,000 on FerretDB),
+	# sessionctl at its full size (100,000 sessions per store, FerretDB
+	# too); under -race above these tests run 5,000 (1,000 on FerretDB),
 	# as the race detector slows them severalfold.
-	echo "==> sessionctl at 100,000 sessions per store (5,000 on FerretDB)"
+	echo "==> sessionctl at 100,000 sessions per store"
 	go test -count=1 -timeout 40m ./cmd/sessionctltest
 	echo "==> release check: every published module installed from a file-based module proxy"
 	go run ./internal/release

@@ -1,13 +1,18 @@
 package sessionctltest
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sessionkit/sessionkit"
 	"github.com/sessionkit/sessionkit/cmd/internal/sessionctl"
+	"github.com/sessionkit/sessionkit/cmd/internal/storeurl"
 	"github.com/sessionkit/sessionkit/internal/ferretdbtest"
 	"github.com/sessionkit/sessionkit/internal/testserver"
 )
@@ -71,9 +76,10 @@ func TestSQLite(t *testing.T) {
 // is FerretDB v1 on its PostgreSQL back end. Both of its back ends look a
 // document up by _id with a sequential scan (PostgreSQL: a containment test
 // that the _id index cannot serve; SQLite: an expression that is not the
-// index's), but PostgreSQL scans binary jsonb and SQLite parses JSON text:
-// exporting 4,900 sessions took 35 s on the first and 4 min 47 s on the
-// second. A MongoDB server looks them up through its _id index.
+// index's), so export reads every record with one query (mongostore's
+// IterateRecords) rather than a Load per session, and import inserts a
+// thousand per command (CreateMany): 100,000 sessions take two to four
+// minutes in all, where exporting 4,900 by Load took 35 s.
 func TestSQLiteToFerretDB(t *testing.T) {
 	sqliteURL := "sqlite:" + filepath.Join(t.TempDir(), "sessions.db")
 	pg := testserver.StartPostgres(t)
@@ -81,6 +87,37 @@ func TestSQLiteToFerretDB(t *testing.T) {
 	d := generate(ferretCount(t), true)
 	seed(t, sqliteURL, d)
 	roundTrip(t, sqliteURL, mongoURL, d)
+
+	// Importing sessions that FerretDB has already skips them (CreateMany
+	// reports them taken) and keeps the stored ones.
+	var again bytes.Buffer
+	n, key := 0, ""
+	for _, r := range d.live {
+		if n++; n > 100 {
+			break
+		}
+		key = r.ID
+		l := sessionctl.LineOf(r)
+		l.Values = map[string][]byte{"changed": []byte("1")}
+		if err := json.NewEncoder(&again).Encode(l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	start := time.Now()
+	r := ctl(t, &again, "import", "--store", mongoURL, "--json")
+	var sum sessionctl.Transfer
+	if err := json.Unmarshal([]byte(r.stdout), &sum); r.code != 0 || err != nil || sum.Imported != 0 || sum.Existing != 100 {
+		t.Errorf("import of existing sessions: exit %d %+v %v %s", r.code, sum, err, r.stderr)
+	}
+	t.Logf("import of 100 existing sessions into %s: %v", sum.Store, time.Since(start).Round(time.Millisecond))
+	b, err := storeurl.Open(t.Context(), mongoURL, storeurl.Options{CleanupInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if rec, err := b.Store.Load(t.Context(), key); err != nil || rec == nil || !maps.EqualFunc(rec.Values, d.live[key].Values, bytes.Equal) {
+		t.Errorf("session %s after the second import: %+v, %v; want its values unchanged", key, rec, err)
+	}
 
 	// The export skipped the expired records; put them into FerretDB for
 	// stats and purge.

@@ -278,6 +278,28 @@ func (c *cmd) each(ctx context.Context, it sessionkit.Iterator, label string, fn
 	}
 }
 
+// eachRecord calls fn for every record that ri yields, and counts them on
+// the progress bar.
+func (c *cmd) eachRecord(ctx context.Context, ri RecordIterator, label string, fn func(*sessionkit.Record) error) error {
+	bar := c.progress(label)
+	defer bar.done()
+	var ferr error
+	err := ri.IterateRecords(ctx, func(r *sessionkit.Record) bool {
+		if ferr = fn(r); ferr != nil {
+			return false
+		}
+		bar.add(1)
+		return true
+	})
+	if ferr != nil {
+		return ferr
+	}
+	if err != nil {
+		return storeError(label, err)
+	}
+	return nil
+}
+
 // scrubPassword replaces the password of rawURL wherever a driver's error
 // message repeats it.
 func scrubPassword(msg, rawURL string) string {

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sessionkit/sessionkit/mongostore"
 )
 
 func run1(t *testing.T, env map[string]string, args ...string) (stdout, stderr string, code int) {
@@ -112,3 +114,10 @@ func TestScrubPassword(t *testing.T) {
 		}
 	}
 }
+
+// The MongoDB store streams its records to export and creates them in
+// batches for import.
+var (
+	_ RecordIterator = (*mongostore.Store)(nil)
+	_ BatchCreator   = (*mongostore.Store)(nil)
+)

@@ -62,6 +62,27 @@ type Transfer struct {
 	Vanished int `json:"vanished,omitempty"`
 }
 
+// RecordIterator is implemented by stores that read every record, values
+// included, in one pass. Export uses it when the store has it, instead of
+// listing the sessions with sessionkit.Iterator and loading each one:
+// FerretDB v1 answers each of those loads with a scan of the whole
+// collection. mongostore.Store implements it.
+type RecordIterator interface {
+	// IterateRecords calls yield with every stored record, whatever its
+	// expiry, each as Load would return it, until yield returns false.
+	IterateRecords(ctx context.Context, yield func(*sessionkit.Record) bool) error
+}
+
+// BatchCreator is implemented by stores that create many records in one
+// call. Import uses it when the store has it, instead of a Create per
+// record. mongostore.Store implements it.
+type BatchCreator interface {
+	// CreateMany creates each record of recs as Create would, and returns
+	// the indexes in recs of those it did not create because a live
+	// session has their key (where Create returns sessionkit.ErrExists).
+	CreateMany(ctx context.Context, recs []*sessionkit.Record) (existing []int, err error)
+}
+
 // parallel is how many store calls export and import keep in flight.
 const parallel = 16
 
@@ -78,9 +99,12 @@ func runExport(ctx context.Context, c *cmd) error {
 		return err
 	}
 	defer c.close()
-	it, err := c.iterator(s, "export")
-	if err != nil {
-		return err
+	ri, streams := s.(RecordIterator)
+	var it sessionkit.Iterator
+	if !streams {
+		if it, err = c.iterator(s, "export"); err != nil {
+			return err
+		}
 	}
 	dst, summary := c.env.Stdout, c.env.Stderr
 	if *outPath != "" {
@@ -95,7 +119,42 @@ func runExport(ctx context.Context, c *cmd) error {
 	enc := json.NewEncoder(w)
 	sum := Transfer{Store: c.backend.Kind}
 	now := time.Now()
-	err = c.each(ctx, it, "export", func(page []sessionkit.SessionInfo) error {
+	emit := func(r *sessionkit.Record) error {
+		if !r.ExpiresAt.After(now) {
+			sum.Expired++
+			return nil
+		}
+		if err := enc.Encode(LineOf(r)); err != nil {
+			return exitf(ExitFailed, "export: %v", err)
+		}
+		sum.Exported++
+		return nil
+	}
+	if streams {
+		err = c.eachRecord(ctx, ri, "export", emit)
+	} else {
+		err = c.exportByLoad(ctx, s, it, now, &sum, emit)
+	}
+	if err != nil {
+		return err
+	}
+	if err := w.Flush(); err != nil {
+		return exitf(ExitFailed, "export: %v", err)
+	}
+	if f, ok := dst.(*os.File); ok && *outPath != "" {
+		if err := f.Close(); err != nil {
+			return exitf(ExitFailed, "export: %v", err)
+		}
+	}
+	return c.writeSummary(summary, sum, fmt.Sprintf("exported %d sessions (skipped %d expired, %d deleted meanwhile)", sum.Exported, sum.Expired, sum.Vanished))
+}
+
+// exportByLoad lists the sessions of s through it page by page and loads
+// each one live at now, for stores without RecordIterator. It counts in
+// sum the sessions listed as expired and those deleted before they could
+// be loaded, and passes the others to emit.
+func (c *cmd) exportByLoad(ctx context.Context, s sessionkit.Store, it sessionkit.Iterator, now time.Time, sum *Transfer, emit func(*sessionkit.Record) error) error {
+	return c.each(ctx, it, "export", func(page []sessionkit.SessionInfo) error {
 		recs := make([]*sessionkit.Record, len(page))
 		g, gctx := errgroup.WithContext(ctx)
 		g.SetLimit(parallel)
@@ -119,26 +178,13 @@ func runExport(ctx context.Context, c *cmd) error {
 			case r == nil:
 				sum.Vanished++
 			default:
-				if err := enc.Encode(LineOf(r)); err != nil {
-					return exitf(ExitFailed, "export: %v", err)
+				if err := emit(r); err != nil {
+					return err
 				}
-				sum.Exported++
 			}
 		}
 		return nil
 	})
-	if err != nil {
-		return err
-	}
-	if err := w.Flush(); err != nil {
-		return exitf(ExitFailed, "export: %v", err)
-	}
-	if f, ok := dst.(*os.File); ok && *outPath != "" {
-		if err := f.Close(); err != nil {
-			return exitf(ExitFailed, "export: %v", err)
-		}
-	}
-	return c.writeSummary(summary, sum, fmt.Sprintf("exported %d sessions (skipped %d expired, %d deleted meanwhile)", sum.Exported, sum.Expired, sum.Vanished))
 }
 
 // writeSummary prints the summary of a transfer, as JSON with --json.
@@ -183,27 +229,9 @@ func runImport(ctx context.Context, c *cmd) error {
 	lineNo := 0
 	batch := make([]*sessionkit.Record, 0, pageSize)
 	flush := func() error {
-		created := make([]bool, len(batch))
-		g, gctx := errgroup.WithContext(ctx)
-		g.SetLimit(parallel)
-		for i, r := range batch {
-			g.Go(func() error {
-				err := s.Create(gctx, r)
-				if errors.Is(err, sessionkit.ErrExists) {
-					return nil
-				}
-				created[i] = err == nil
-				return err
-			})
-		}
-		err := g.Wait()
-		for _, ok := range created {
-			if ok {
-				sum.Imported++
-			} else if err == nil {
-				sum.Existing++
-			}
-		}
+		created, existing, err := createAll(ctx, s, batch)
+		sum.Imported += created
+		sum.Existing += existing
 		bar.add(len(batch))
 		batch = batch[:0]
 		if err != nil {
@@ -243,4 +271,39 @@ func runImport(ctx context.Context, c *cmd) error {
 	}
 	bar.done()
 	return c.writeSummary(c.env.Stdout, sum, fmt.Sprintf("imported %d sessions (skipped %d that already existed, %d expired)", sum.Imported, sum.Existing, sum.Expired))
+}
+
+// createAll creates the records of batch in s, which skips those whose
+// key a live session has, and returns how many it created and skipped.
+// On a failure the counts are those of the records known to be done.
+func createAll(ctx context.Context, s sessionkit.Store, batch []*sessionkit.Record) (created, existing int, err error) {
+	if bc, ok := s.(BatchCreator); ok {
+		taken, err := bc.CreateMany(ctx, batch)
+		if err != nil {
+			return 0, 0, err
+		}
+		return len(batch) - len(taken), len(taken), nil
+	}
+	done := make([]bool, len(batch))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(parallel)
+	for i, r := range batch {
+		g.Go(func() error {
+			err := s.Create(gctx, r)
+			if errors.Is(err, sessionkit.ErrExists) {
+				return nil
+			}
+			done[i] = err == nil
+			return err
+		})
+	}
+	err = g.Wait()
+	for _, ok := range done {
+		if ok {
+			created++
+		} else if err == nil {
+			existing++
+		}
+	}
+	return created, existing, err
 }
