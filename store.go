@@ -150,6 +150,25 @@ type Store interface {
 	Delete(ctx context.Context, id string) error
 }
 
+// Remover is an optional Store capability that makes lifecycle events
+// exact when several instances share a store. Remove deletes the record id,
+// as Delete does, and reports whether this call deleted it: false when
+// there was no record, because another instance (or a garbage collection)
+// removed it first. The manager ends sessions through Remove when the
+// store has it (an expired session found by a load or by Manager.Sweep, a
+// logout, a revocation) and reports an event only for the records it
+// removed, so each end of a session is reported once.
+type Remover interface {
+	Remove(ctx context.Context, id string) (removed bool, err error)
+}
+
+// DefaultKeepExpired is how long the stores of this module keep a record
+// after its ExpiresAt before their garbage collection (a Redis TTL, a
+// cleanup pass) deletes it, unless their options say otherwise. In that
+// time Manager.Sweep finds the record, removes it and reports its expiry;
+// run Sweep more often than this.
+const DefaultKeepExpired = 5 * time.Minute
+
 // SessionInfo describes one session in a listing. ID is the store key,
 // never the token.
 type SessionInfo struct {
