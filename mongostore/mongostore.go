@@ -259,20 +259,27 @@ func createIndexes(ctx context.Context, iv indexes, keep time.Duration) (ttl boo
 	if !refused(err) {
 		return false, wrap(ctx, "create TTL index", err)
 	}
+	var collModErr error
 	if optionsConflict(err) {
-		err := iv.SetExpireAfter(ctx, expIndex, after)
-		if err == nil {
+		collModErr = iv.SetExpireAfter(ctx, expIndex, after)
+		if collModErr == nil {
 			return true, nil
 		}
-		if !refused(err) {
-			return false, wrap(ctx, "change TTL index", err)
+		if !refused(collModErr) {
+			return false, wrap(ctx, "change TTL index", collModErr)
 		}
 	}
 	exp.Options = options.Index().SetName(expIndex)
-	if _, err := iv.CreateOne(ctx, exp); err != nil {
-		return false, wrap(ctx, "create exp index", err)
+	_, err = iv.CreateOne(ctx, exp)
+	switch {
+	case err == nil:
+		return false, nil
+	case collModErr != nil && optionsConflict(err):
+		// exp_1 is a TTL index with another expireAfterSeconds, which
+		// the server did not let us change.
+		return false, fmt.Errorf("mongostore: the index %s exists with an expireAfterSeconds other than %d (KeepExpired) and collMod was refused (%w): grant the collMod action on the collection, drop the index, or set KeepExpired to its expireAfterSeconds", expIndex, after, collModErr)
 	}
-	return false, nil
+	return false, wrap(ctx, "create exp index", err)
 }
 
 // expireAfterSeconds returns keep in whole seconds, rounded up, as a TTL

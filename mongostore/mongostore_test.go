@@ -99,11 +99,11 @@ func TestUnavailable(t *testing.T) {
 }
 
 // fakeIndexes answers index creation the way a server would: ttlErr for a
-// TTL index, err for any other, collModErr for a change of
-// expireAfterSeconds.
+// TTL index, expErr for an ordinary exp_1, err for any other, collModErr
+// for a change of expireAfterSeconds.
 type fakeIndexes struct {
-	ttlErr, err, collModErr error
-	created                 []string
+	ttlErr, expErr, err, collModErr error
+	created                         []string
 }
 
 func (f *fakeIndexes) SetExpireAfter(ctx context.Context, index string, seconds int32) error {
@@ -128,6 +128,9 @@ func (f *fakeIndexes) CreateOne(ctx context.Context, m mongo.IndexModel, _ ...op
 		f.created = append(f.created, fmt.Sprintf("%s ttl %d", *o.Name, *o.ExpireAfterSeconds))
 		return *o.Name, nil
 	}
+	if f.expErr != nil && *o.Name == "exp_1" {
+		return "", f.expErr
+	}
 	if f.err != nil {
 		return "", f.err
 	}
@@ -146,10 +149,12 @@ func TestCreateIndexes(t *testing.T) {
 	tests := []struct {
 		name       string
 		ttlErr     error
+		expErr     error
 		err        error
 		collModErr error
 		wantTTL    bool
 		wantErr    error
+		wantIn     string // in the error's text
 		created    string
 	}{
 		{name: "TTL supported", wantTTL: true, created: "uid_1 exp_1 ttl 300"},
@@ -158,6 +163,7 @@ func TestCreateIndexes(t *testing.T) {
 		{name: "CannotCreateIndex", ttlErr: mongo.CommandError{Code: 67, Name: "CannotCreateIndex"}, created: "uid_1 exp_1"},
 		{name: "IndexOptionsConflict: collMod", ttlErr: conflict, wantTTL: true, created: "uid_1 collMod exp_1 ttl 300"},
 		{name: "IndexOptionsConflict: collMod refused", ttlErr: conflict, collModErr: mongo.CommandError{Code: 72, Name: "InvalidOptions"}, created: "uid_1 exp_1"},
+		{name: "IndexOptionsConflict: collMod unauthorized, TTL index exists", ttlErr: conflict, expErr: conflict, collModErr: mongo.CommandError{Code: 13, Name: "Unauthorized"}, wantErr: mongo.CommandError{}, wantIn: "grant the collMod action", created: "uid_1"},
 		{name: "IndexOptionsConflict: collMod unreachable", ttlErr: conflict, collModErr: netErr, wantErr: sessionkit.ErrUnavailable, created: "uid_1"},
 		{name: "TTL unreachable", ttlErr: netErr, wantErr: sessionkit.ErrUnavailable, created: "uid_1"},
 		{name: "unreachable", err: netErr, wantErr: sessionkit.ErrUnavailable},
@@ -165,7 +171,7 @@ func TestCreateIndexes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := &fakeIndexes{ttlErr: tt.ttlErr, err: tt.err, collModErr: tt.collModErr}
+			f := &fakeIndexes{ttlErr: tt.ttlErr, expErr: tt.expErr, err: tt.err, collModErr: tt.collModErr}
 			ttl, err := createIndexes(context.Background(), f, sessionkit.DefaultKeepExpired)
 			switch {
 			case tt.wantErr == nil && err != nil:
@@ -176,6 +182,9 @@ func TestCreateIndexes(t *testing.T) {
 				t.Fatalf("createIndexes: %v, want ErrUnavailable", err)
 			case tt.wantErr != nil && tt.wantErr != sessionkit.ErrUnavailable && errors.Is(err, sessionkit.ErrUnavailable):
 				t.Fatalf("createIndexes: %v, want no ErrUnavailable", err)
+			}
+			if err != nil && !strings.Contains(err.Error(), tt.wantIn) {
+				t.Errorf("createIndexes: %v, want it to say %q", err, tt.wantIn)
 			}
 			if ttl != tt.wantTTL {
 				t.Errorf("ttl = %v, want %v", ttl, tt.wantTTL)
