@@ -118,10 +118,11 @@ type Options struct {
 	// Manager.Sweep can still find it and report its expiry. Zero means
 	// sessionkit.DefaultKeepExpired (5 minutes); a negative value means no
 	// retention: a session may be deleted as soon as it expires. The TTL
-	// index holds it in whole seconds (expireAfterSeconds, rounded up);
-	// New changes an existing index to it, so every instance that shares
-	// the collection should use the same value. Run Manager.Sweep more
-	// often than this.
+	// index holds it in whole seconds (expireAfterSeconds, rounded up).
+	// New changes an existing index to it with collMod, and fails with an
+	// error that says so when the server refuses; every instance that
+	// shares the collection should use the same value. Run Manager.Sweep
+	// more often than this.
 	KeepExpired time.Duration
 }
 
