@@ -7,6 +7,10 @@
 // pgstore, sqlitestore, mongostore) share, and third-party stores may use it
 // too. Its API follows the module's compatibility promise: within a major
 // version it only grows.
+//
+// A store's clean-up keeps an expired record for a while (KeepExpired)
+// rather than deleting it at its ExpiresAt, so that Manager.Sweep can
+// find it, remove it and report the session's expiry.
 package cleanup
 
 import (
@@ -15,7 +19,24 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/sessionkit/sessionkit"
 )
+
+// KeepExpired returns how long a store's clean-up keeps a record after its
+// ExpiresAt, for the store's KeepExpired option keep: zero means
+// sessionkit.DefaultKeepExpired, a negative value means no time at all (the
+// record may go at its ExpiresAt). A pass run at now deletes the records
+// whose ExpiresAt is at or before now minus the result.
+func KeepExpired(keep time.Duration) time.Duration {
+	switch {
+	case keep == 0:
+		return sessionkit.DefaultKeepExpired
+	case keep < 0:
+		return 0
+	}
+	return keep
+}
 
 // Loop calls a deletion function at a fixed interval until Stop.
 type Loop struct {

@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/sessionkit/sessionkit"
 )
 
 func TestLoop(t *testing.T) {
@@ -109,4 +111,18 @@ func TestConfig(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 		l.Stop()
 	})
+}
+
+func TestKeepExpired(t *testing.T) {
+	for _, tt := range []struct{ keep, want time.Duration }{
+		{0, sessionkit.DefaultKeepExpired},
+		{-1, 0},
+		{-time.Hour, 0},
+		{time.Nanosecond, time.Nanosecond},
+		{time.Hour, time.Hour},
+	} {
+		if got := KeepExpired(tt.keep); got != tt.want {
+			t.Errorf("KeepExpired(%v) = %v, want %v", tt.keep, got, tt.want)
+		}
+	}
 }

@@ -26,12 +26,19 @@
 // from losing keys when the requests of one process overlap.
 //
 // New creates an index on uid for the per-user index and a TTL index on exp
-// so that the server deletes expired sessions. Servers that refuse TTL
-// indexes (FerretDB v1, for example) get an ordinary index on exp instead,
-// and the Store deletes expired sessions itself every
-// Options.CleanupInterval. Either way this is garbage collection only: the
-// Store has no clock, and reads return a session whatever its expiry, since
-// the manager decides by its own clock whether a session is alive.
+// so that the server deletes expired sessions, Options.KeepExpired after
+// their expiry. Servers that refuse TTL indexes (FerretDB v1, for example)
+// get an ordinary index on exp instead, and the Store deletes expired
+// sessions itself every Options.CleanupInterval, with the same retention.
+// Either way this is garbage collection only: the Store has no clock, and
+// reads return a session whatever its expiry, since the manager decides by
+// its own clock whether a session is alive. The retention lets
+// Manager.Sweep find an expired session through Iterate, remove it and
+// report its expiry.
+//
+// Remove (sessionkit.Remover) reports whether the call deleted the
+// session, from the server's count of deleted documents, so that of
+// several instances ending one session only one reports its end.
 //
 // LinkUser (sessionkit.SessionLimiter) holds a user to a number of
 // sessions atomically across instances without multi-document
@@ -81,6 +88,10 @@ const (
 	DefaultCleanupInterval = time.Minute
 )
 
+// expIndex is the name of the index on exp, a TTL index where the server
+// has them.
+const expIndex = "exp_1"
+
 const (
 	// defaultPageSize is the page size of Iterate when limit is not
 	// positive.
@@ -101,6 +112,18 @@ type Options struct {
 	// clean-up off, for callers that run DeleteExpired themselves. It has no
 	// effect when the server deletes expired sessions through a TTL index.
 	CleanupInterval time.Duration
+
+	// KeepExpired is how long an expired session stays in the collection
+	// before the TTL index or the clean-up deletes it, so that
+	// Manager.Sweep can still find it and report its expiry. Zero means
+	// sessionkit.DefaultKeepExpired (5 minutes); a negative value means no
+	// retention: a session may be deleted as soon as it expires. The TTL
+	// index holds it in whole seconds (expireAfterSeconds, rounded up).
+	// New changes an existing index to it with collMod, and fails with an
+	// error that says so when the server refuses; every instance that
+	// shares the collection should use the same value. Run Manager.Sweep
+	// more often than this.
+	KeepExpired time.Duration
 }
 
 // Store is a sessionkit.Store backed by a MongoDB collection. It also
@@ -111,6 +134,7 @@ type Store struct {
 	coll   *mongo.Collection
 	leases *mongo.Collection // the users' leases of LinkUser (see limit.go)
 	ttl    bool
+	keep   time.Duration // how long an expired session is kept
 
 	cleanup *cleanup.Loop // deletes expired sessions where the server has no TTL index
 
@@ -130,6 +154,7 @@ var (
 	_ sessionkit.Store     = (*Store)(nil)
 	_ sessionkit.UserIndex = (*Store)(nil)
 	_ sessionkit.Iterator  = (*Store)(nil)
+	_ sessionkit.Remover   = (*Store)(nil)
 )
 
 // New returns a Store that keeps sessions in a collection of db. It creates
@@ -144,8 +169,11 @@ func New(ctx context.Context, db *mongo.Database, opts Options) (*Store, error) 
 	if name == "" {
 		name = DefaultCollection
 	}
-	s := &Store{coll: db.Collection(name), leases: db.Collection(name + leaseSuffix), locks: newSessionLocks()}
-	ttl, err := createIndexes(ctx, s.coll.Indexes())
+	s := &Store{
+		coll: db.Collection(name), leases: db.Collection(name + leaseSuffix),
+		keep: cleanup.KeepExpired(opts.KeepExpired), locks: newSessionLocks(),
+	}
+	ttl, err := createIndexes(ctx, collIndexes{s.coll}, s.keep)
 	if err != nil {
 		return nil, err
 	}
@@ -173,16 +201,46 @@ func startCleanup(ttl bool, interval time.Duration, deleteExpired func(context.C
 	}, nil) // a failure is retried at the next pass
 }
 
-// indexCreator is the part of mongo.IndexView that createIndexes uses.
+// indexCreator is the part of mongo.IndexView that createLeaseIndexes
+// uses.
 type indexCreator interface {
 	CreateOne(ctx context.Context, model mongo.IndexModel, opts ...options.Lister[options.CreateIndexesOptions]) (string, error)
 }
 
-// createIndexes creates the uid index and an index on exp: a TTL index if
-// the server accepts one, an ordinary index otherwise. It reports whether
-// the TTL index exists. Creating an index that already exists is a no-op,
-// so it is safe at every start-up.
-func createIndexes(ctx context.Context, iv indexCreator) (ttl bool, err error) {
+// indexes is what createIndexes needs of a collection: to create indexes,
+// and to change the expireAfterSeconds of an existing one.
+type indexes interface {
+	indexCreator
+	SetExpireAfter(ctx context.Context, index string, seconds int32) error
+}
+
+// collIndexes implements indexes for a collection.
+type collIndexes struct{ coll *mongo.Collection }
+
+func (c collIndexes) CreateOne(ctx context.Context, model mongo.IndexModel, opts ...options.Lister[options.CreateIndexesOptions]) (string, error) {
+	return c.coll.Indexes().CreateOne(ctx, model, opts...)
+}
+
+// SetExpireAfter runs collMod, which makes index a TTL index with the
+// given expireAfterSeconds (MongoDB 5.1 and later also turn an ordinary
+// single-field index into one).
+func (c collIndexes) SetExpireAfter(ctx context.Context, index string, seconds int32) error {
+	return c.coll.Database().RunCommand(ctx, bson.D{
+		{Key: "collMod", Value: c.coll.Name()},
+		{Key: "index", Value: bson.D{{Key: "name", Value: index}, {Key: "expireAfterSeconds", Value: seconds}}},
+	}).Err()
+}
+
+// createIndexes creates the uid index and an index on exp: a TTL index
+// that deletes a document keep after its exp if the server accepts one, an
+// ordinary index otherwise. It reports whether the TTL index exists.
+// Creating an index that already exists is a no-op, so it is safe at every
+// start-up. When an exp index exists with other options (another
+// expireAfterSeconds, from an earlier version or another KeepExpired, or
+// no TTL), the server answers IndexOptionsConflict and createIndexes sets
+// the TTL with collMod; where that is refused too, the index stays an
+// ordinary one.
+func createIndexes(ctx context.Context, iv indexes, keep time.Duration) (ttl bool, err error) {
 	uid := mongo.IndexModel{
 		Keys:    bson.D{{Key: "uid", Value: 1}},
 		Options: options.Index().SetName("uid_1"),
@@ -190,9 +248,10 @@ func createIndexes(ctx context.Context, iv indexCreator) (ttl bool, err error) {
 	if _, err := iv.CreateOne(ctx, uid); err != nil {
 		return false, wrap(ctx, "create uid index", err)
 	}
+	after := expireAfterSeconds(keep)
 	exp := mongo.IndexModel{
 		Keys:    bson.D{{Key: "exp", Value: 1}},
-		Options: options.Index().SetName("exp_1").SetExpireAfterSeconds(0),
+		Options: options.Index().SetName(expIndex).SetExpireAfterSeconds(after),
 	}
 	_, err = iv.CreateOne(ctx, exp)
 	if err == nil {
@@ -201,11 +260,47 @@ func createIndexes(ctx context.Context, iv indexCreator) (ttl bool, err error) {
 	if !refused(err) {
 		return false, wrap(ctx, "create TTL index", err)
 	}
-	exp.Options = options.Index().SetName("exp_1")
-	if _, err := iv.CreateOne(ctx, exp); err != nil {
-		return false, wrap(ctx, "create exp index", err)
+	var collModErr error
+	if optionsConflict(err) {
+		collModErr = iv.SetExpireAfter(ctx, expIndex, after)
+		if collModErr == nil {
+			return true, nil
+		}
+		if !refused(collModErr) {
+			return false, wrap(ctx, "change TTL index", collModErr)
+		}
 	}
-	return false, nil
+	exp.Options = options.Index().SetName(expIndex)
+	_, err = iv.CreateOne(ctx, exp)
+	switch {
+	case err == nil:
+		return false, nil
+	case collModErr != nil && optionsConflict(err):
+		// exp_1 is a TTL index with another expireAfterSeconds, which
+		// the server did not let us change.
+		return false, fmt.Errorf("mongostore: the index %s exists with an expireAfterSeconds other than %d (KeepExpired) and collMod was refused (%w): grant the collMod action on the collection, drop the index, or set KeepExpired to its expireAfterSeconds", expIndex, after, collModErr)
+	}
+	return false, wrap(ctx, "create exp index", err)
+}
+
+// expireAfterSeconds returns keep in whole seconds, rounded up, as a TTL
+// index holds it.
+func expireAfterSeconds(keep time.Duration) int32 {
+	if keep <= 0 {
+		return 0
+	}
+	s := keep / time.Second
+	if keep%time.Second != 0 {
+		s++
+	}
+	return int32(min(s, math.MaxInt32))
+}
+
+// optionsConflict reports whether err is MongoDB's IndexOptionsConflict
+// (code 85): an index of that name exists with other options.
+func optionsConflict(err error) bool {
+	var se mongo.ServerError
+	return errors.As(err, &se) && se.HasErrorCode(85)
 }
 
 // refused reports whether err is the server's refusal of a command, as
@@ -231,13 +326,15 @@ func (s *Store) Close() error {
 	return nil
 }
 
-// DeleteExpired deletes the sessions whose expiry has passed by this
-// process's clock (time.Now) and returns how many it deleted; it also
-// deletes the finished leases of LinkUser, which it does not count. The
-// Store calls it every Options.CleanupInterval when the server has no TTL
-// index; callers that turn that off can call it on their own schedule.
+// DeleteExpired deletes the sessions that expired at least
+// Options.KeepExpired ago by this process's clock (time.Now) and returns
+// how many it deleted; it also deletes the finished leases of LinkUser,
+// which it does not count. The Store calls it every
+// Options.CleanupInterval when the server has no TTL index; callers that
+// turn that off can call it on their own schedule.
 func (s *Store) DeleteExpired(ctx context.Context) (int, error) {
-	res, err := s.coll.DeleteMany(ctx, bson.D{{Key: "exp", Value: bson.D{{Key: "$lte", Value: time.Now()}}}})
+	before := time.Now().Add(-s.keep)
+	res, err := s.coll.DeleteMany(ctx, bson.D{{Key: "exp", Value: bson.D{{Key: "$lte", Value: before}}}})
 	if err != nil {
 		return 0, wrap(ctx, "delete expired", err)
 	}
@@ -523,10 +620,26 @@ func (s *Store) Touch(ctx context.Context, id string, lastSeen, expiresAt time.T
 // Delete implements sessionkit.Store. Deleting a missing session returns
 // nil.
 func (s *Store) Delete(ctx context.Context, id string) error {
-	if _, err := s.coll.DeleteOne(ctx, byID(id)); err != nil {
-		return wrap(ctx, "delete", err)
+	_, err := s.remove(ctx, "delete", id)
+	return err
+}
+
+// Remove implements sessionkit.Remover: it deletes the session id as
+// Delete does and reports whether this call deleted it, by the server's
+// count of deleted documents. Of concurrent Removes of one session, from
+// any number of instances, exactly one reports true (on FerretDB v1 too,
+// which counts the rows its own delete statement removed).
+func (s *Store) Remove(ctx context.Context, id string) (bool, error) {
+	return s.remove(ctx, "remove", id)
+}
+
+// remove is Delete and Remove, with op naming the operation in errors.
+func (s *Store) remove(ctx context.Context, op, id string) (bool, error) {
+	res, err := s.coll.DeleteOne(ctx, byID(id))
+	if err != nil {
+		return false, wrap(ctx, op, err)
 	}
-	return nil
+	return res.DeletedCount > 0, nil
 }
 
 // ListByUser implements sessionkit.UserIndex. It returns the user's

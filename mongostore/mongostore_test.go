@@ -8,9 +8,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sessionkit/sessionkit"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -97,10 +99,19 @@ func TestUnavailable(t *testing.T) {
 }
 
 // fakeIndexes answers index creation the way a server would: ttlErr for a
-// TTL index, err for any other.
+// TTL index, expErr for an ordinary exp_1, err for any other, collModErr
+// for a change of expireAfterSeconds.
 type fakeIndexes struct {
-	ttlErr, err error
-	created     []string
+	ttlErr, expErr, err, collModErr error
+	created                         []string
+}
+
+func (f *fakeIndexes) SetExpireAfter(ctx context.Context, index string, seconds int32) error {
+	if f.collModErr != nil {
+		return f.collModErr
+	}
+	f.created = append(f.created, fmt.Sprintf("collMod %s ttl %d", index, seconds))
+	return nil
 }
 
 func (f *fakeIndexes) CreateOne(ctx context.Context, m mongo.IndexModel, _ ...options.Lister[options.CreateIndexesOptions]) (string, error) {
@@ -114,8 +125,11 @@ func (f *fakeIndexes) CreateOne(ctx context.Context, m mongo.IndexModel, _ ...op
 		if f.ttlErr != nil {
 			return "", f.ttlErr
 		}
-		f.created = append(f.created, *o.Name+" ttl")
+		f.created = append(f.created, fmt.Sprintf("%s ttl %d", *o.Name, *o.ExpireAfterSeconds))
 		return *o.Name, nil
+	}
+	if f.expErr != nil && *o.Name == "exp_1" {
+		return "", f.expErr
 	}
 	if f.err != nil {
 		return "", f.err
@@ -125,31 +139,40 @@ func (f *fakeIndexes) CreateOne(ctx context.Context, m mongo.IndexModel, _ ...op
 }
 
 // TestCreateIndexes checks the choice between a TTL index and the Store's
-// own clean-up for the answers servers give. The TTL path itself can only
-// be exercised against a server that supports TTL indexes (MongoDB); the
-// tests in ./mongotest run against FerretDB, which takes the clean-up path.
+// own clean-up for the answers servers give, and the TTL index's
+// expireAfterSeconds (the retention, 300 s here). The TTL path itself can
+// only be exercised against a server that supports TTL indexes (MongoDB);
+// the tests in ./mongotest run against FerretDB, which takes the clean-up
+// path.
 func TestCreateIndexes(t *testing.T) {
+	conflict := mongo.CommandError{Code: 85, Name: "IndexOptionsConflict"}
 	tests := []struct {
-		name    string
-		ttlErr  error
-		err     error
-		wantTTL bool
-		wantErr error
-		created string
+		name       string
+		ttlErr     error
+		expErr     error
+		err        error
+		collModErr error
+		wantTTL    bool
+		wantErr    error
+		wantIn     string // in the error's text
+		created    string
 	}{
-		{name: "TTL supported", wantTTL: true, created: "uid_1 exp_1 ttl"},
+		{name: "TTL supported", wantTTL: true, created: "uid_1 exp_1 ttl 300"},
 		{name: "NotImplemented (FerretDB v1)", ttlErr: mongo.CommandError{Code: 238, Name: "NotImplemented"}, created: "uid_1 exp_1"},
 		{name: "CommandNotSupported", ttlErr: mongo.CommandError{Code: 115, Name: "CommandNotSupported"}, created: "uid_1 exp_1"},
 		{name: "CannotCreateIndex", ttlErr: mongo.CommandError{Code: 67, Name: "CannotCreateIndex"}, created: "uid_1 exp_1"},
-		{name: "IndexOptionsConflict", ttlErr: mongo.CommandError{Code: 85, Name: "IndexOptionsConflict"}, created: "uid_1 exp_1"},
+		{name: "IndexOptionsConflict: collMod", ttlErr: conflict, wantTTL: true, created: "uid_1 collMod exp_1 ttl 300"},
+		{name: "IndexOptionsConflict: collMod refused", ttlErr: conflict, collModErr: mongo.CommandError{Code: 72, Name: "InvalidOptions"}, created: "uid_1 exp_1"},
+		{name: "IndexOptionsConflict: collMod unauthorized, TTL index exists", ttlErr: conflict, expErr: conflict, collModErr: mongo.CommandError{Code: 13, Name: "Unauthorized"}, wantErr: mongo.CommandError{}, wantIn: "grant the collMod action", created: "uid_1"},
+		{name: "IndexOptionsConflict: collMod unreachable", ttlErr: conflict, collModErr: netErr, wantErr: sessionkit.ErrUnavailable, created: "uid_1"},
 		{name: "TTL unreachable", ttlErr: netErr, wantErr: sessionkit.ErrUnavailable, created: "uid_1"},
 		{name: "unreachable", err: netErr, wantErr: sessionkit.ErrUnavailable},
 		{name: "unauthorized", err: mongo.CommandError{Code: 13, Name: "Unauthorized"}, wantErr: mongo.CommandError{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := &fakeIndexes{ttlErr: tt.ttlErr, err: tt.err}
-			ttl, err := createIndexes(context.Background(), f)
+			f := &fakeIndexes{ttlErr: tt.ttlErr, expErr: tt.expErr, err: tt.err, collModErr: tt.collModErr}
+			ttl, err := createIndexes(context.Background(), f, sessionkit.DefaultKeepExpired)
 			switch {
 			case tt.wantErr == nil && err != nil:
 				t.Fatalf("createIndexes: %v", err)
@@ -160,6 +183,9 @@ func TestCreateIndexes(t *testing.T) {
 			case tt.wantErr != nil && tt.wantErr != sessionkit.ErrUnavailable && errors.Is(err, sessionkit.ErrUnavailable):
 				t.Fatalf("createIndexes: %v, want no ErrUnavailable", err)
 			}
+			if err != nil && !strings.Contains(err.Error(), tt.wantIn) {
+				t.Errorf("createIndexes: %v, want it to say %q", err, tt.wantIn)
+			}
 			if ttl != tt.wantTTL {
 				t.Errorf("ttl = %v, want %v", ttl, tt.wantTTL)
 			}
@@ -167,6 +193,25 @@ func TestCreateIndexes(t *testing.T) {
 				t.Errorf("created %q, want %q", got, tt.created)
 			}
 		})
+	}
+}
+
+func TestExpireAfterSeconds(t *testing.T) {
+	for _, tt := range []struct {
+		keep time.Duration
+		want int32
+	}{
+		{0, 0},
+		{-time.Second, 0},
+		{time.Millisecond, 1},
+		{time.Second, 1},
+		{time.Second + 1, 2},
+		{5 * time.Minute, 300},
+		{math.MaxInt64, math.MaxInt32},
+	} {
+		if got := expireAfterSeconds(tt.keep); got != tt.want {
+			t.Errorf("expireAfterSeconds(%v) = %d, want %d", tt.keep, got, tt.want)
+		}
 	}
 }
 

@@ -69,7 +69,7 @@ func NewRememberStore(ctx context.Context, s *Store, opts RememberOptions) (*Rem
 		name = DefaultRememberCollection
 	}
 	r := &RememberStore{coll: s.coll.Database().Collection(name), locks: newSessionLocks()}
-	ttl, err := createIndexes(ctx, r.coll.Indexes())
+	ttl, err := createIndexes(ctx, collIndexes{r.coll}, 0)
 	if err != nil {
 		return nil, err
 	}

@@ -10,13 +10,19 @@
 // The store has no clock: the manager decides by its own clock whether a
 // session has expired, so Load, ListByUser and Iterate return sessions
 // whatever their expiry. Expired sessions are deleted by DeleteExpired, run
-// by a background goroutine, as garbage collection.
+// by a background goroutine, as garbage collection, once they have been
+// expired for Options.KeepExpired (sessionkit.DefaultKeepExpired by
+// default): until then Manager.Sweep finds them through Iterate, removes
+// them and reports their expiry.
 //
-// A Store also implements sessionkit.UserIndex, sessionkit.Iterator and
-// sessionkit.SessionLimiter (Config.MaxSessionsPerUser): LinkUser counts
-// and links in one transaction that holds a transaction-scoped advisory
-// lock on the user, so links of one user serialise across every instance
-// that shares the database.
+// A Store also implements sessionkit.Remover (Remove reports whether the
+// call deleted the session, so that of several instances ending one
+// session only one reports its end), sessionkit.UserIndex,
+// sessionkit.Iterator and sessionkit.SessionLimiter
+// (Config.MaxSessionsPerUser): LinkUser counts and links in one
+// transaction that holds a transaction-scoped advisory lock on the user, so
+// links of one user serialise across every instance that shares the
+// database.
 package pgstore
 
 import (
@@ -63,6 +69,14 @@ type Options struct {
 	// one instance only).
 	CleanupInterval time.Duration
 
+	// KeepExpired is how long an expired session stays in the table
+	// before DeleteExpired deletes it, so that Manager.Sweep can still
+	// find it and report its expiry. Zero means
+	// sessionkit.DefaultKeepExpired (5 minutes); a negative value means no
+	// retention: a session may be deleted as soon as it expires. Run
+	// Manager.Sweep more often than this.
+	KeepExpired time.Duration
+
 	// Logger receives the errors of the cleanup goroutine.
 	// Default: slog.Default().
 	Logger *slog.Logger
@@ -76,6 +90,7 @@ const cleanupTimeout = time.Minute
 type Store struct {
 	pool *pgxpool.Pool
 	t    tableName
+	keep time.Duration // how long DeleteExpired keeps an expired session
 
 	cleanup *cleanup.Loop
 }
@@ -84,6 +99,7 @@ var (
 	_ sessionkit.Store     = (*Store)(nil)
 	_ sessionkit.UserIndex = (*Store)(nil)
 	_ sessionkit.Iterator  = (*Store)(nil)
+	_ sessionkit.Remover   = (*Store)(nil)
 
 	_ sessionkit.SessionLimiter = (*Store)(nil)
 )
@@ -105,7 +121,7 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Store, error) 
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{pool: pool, t: t}
+	s := &Store{pool: pool, t: t, keep: cleanup.KeepExpired(opts.KeepExpired)}
 	if err := s.migrate(ctx); err != nil {
 		return nil, err
 	}
@@ -127,16 +143,18 @@ func (s *Store) Close() error {
 	return nil
 }
 
-// DeleteExpired deletes the sessions whose expiry has passed by this
-// process's clock (time.Now; the database's clock is never used) and
-// returns how many it deleted. The cleanup goroutine calls it every CleanupInterval. Several
-// instances may run it at once: each skips the rows another has locked.
+// DeleteExpired deletes the sessions that expired at least
+// Options.KeepExpired ago by this process's clock (time.Now; the
+// database's clock is never used) and returns how many it deleted. The
+// cleanup goroutine calls it every CleanupInterval. Several instances may
+// run it at once: each skips the rows another has locked.
 func (s *Store) DeleteExpired(ctx context.Context) (int, error) {
+	before := time.Now().Add(-s.keep)
 	total := 0
 	for {
 		tag, err := s.pool.Exec(ctx, `DELETE FROM `+s.t.sessions()+` WHERE id IN (
 			SELECT id FROM `+s.t.sessions()+` WHERE expires_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`,
-			time.Now(), cleanupBatch)
+			before, cleanupBatch)
 		if err != nil {
 			return total, wrap(ctx, "delete expired", err)
 		}
@@ -386,14 +404,31 @@ func (s *Store) Touch(ctx context.Context, id string, lastSeen, expiresAt time.T
 // Delete deletes the session id; its values go with it (ON DELETE
 // CASCADE). Deleting a missing session returns nil.
 func (s *Store) Delete(ctx context.Context, id string) error {
+	_, err := s.remove(ctx, "delete", id)
+	return err
+}
+
+// Remove implements sessionkit.Remover: it deletes the session id as
+// Delete does and reports whether this call deleted it. Of concurrent
+// Removes of one session, from any number of instances, exactly one
+// reports true: PostgreSQL's row lock makes the others find no row.
+func (s *Store) Remove(ctx context.Context, id string) (bool, error) {
+	return s.remove(ctx, "remove", id)
+}
+
+// remove is Delete and Remove, with op naming the operation in errors.
+func (s *Store) remove(ctx context.Context, op, id string) (bool, error) {
 	if err := ctx.Err(); err != nil {
-		return wrap(ctx, "delete", err)
+		return false, wrap(ctx, op, err)
 	}
 	if !validID(id) {
-		return nil
+		return false, nil
 	}
-	_, err := s.pool.Exec(ctx, `DELETE FROM `+s.t.sessions()+` WHERE id = $1`, id)
-	return wrap(ctx, "delete", err)
+	tag, err := s.pool.Exec(ctx, `DELETE FROM `+s.t.sessions()+` WHERE id = $1`, id)
+	if err != nil {
+		return false, wrap(ctx, op, err)
+	}
+	return tag.RowsAffected() > 0, nil
 }
 
 // LinkUser implements sessionkit.SessionLimiter in one transaction. It

@@ -13,13 +13,18 @@
 // The store has no clock: the manager decides by its own clock whether a
 // session has expired, so Load, ListByUser and Iterate return sessions
 // whatever their expiry. Expired sessions are deleted by DeleteExpired, run
-// by a background goroutine, as garbage collection.
+// by a background goroutine, as garbage collection, once they have been
+// expired for Options.KeepExpired (sessionkit.DefaultKeepExpired by
+// default): until then Manager.Sweep finds them through Iterate, removes
+// them and reports their expiry.
 //
-// A Store also implements sessionkit.UserIndex, sessionkit.Iterator and
-// sessionkit.SessionLimiter (Config.MaxSessionsPerUser): LinkUser counts
-// and links in one write transaction, which holds SQLite's write lock from
-// its first statement, so links serialise across every process that shares
-// the database file.
+// A Store also implements sessionkit.Remover (Remove reports whether the
+// call deleted the session, so that of several instances ending one
+// session only one reports its end), sessionkit.UserIndex,
+// sessionkit.Iterator and sessionkit.SessionLimiter
+// (Config.MaxSessionsPerUser): LinkUser counts and links in one write
+// transaction, which holds SQLite's write lock from its first statement, so
+// links serialise across every process that shares the database file.
 package sqlitestore
 
 import (
@@ -73,6 +78,14 @@ type Options struct {
 	// parameter).
 	BusyTimeout time.Duration
 
+	// KeepExpired is how long an expired session stays in the table
+	// before DeleteExpired deletes it, so that Manager.Sweep can still
+	// find it and report its expiry. Zero means
+	// sessionkit.DefaultKeepExpired (5 minutes); a negative value means no
+	// retention: a session may be deleted as soon as it expires. Run
+	// Manager.Sweep more often than this.
+	KeepExpired time.Duration
+
 	// Logger receives the errors of the cleanup goroutine.
 	// Default: slog.Default().
 	Logger *slog.Logger
@@ -88,6 +101,7 @@ type Store struct {
 	ownDB  bool
 	table  string
 	values string
+	keep   time.Duration // how long DeleteExpired keeps an expired session
 
 	// wlock serialises the store's writes, so that goroutines of one
 	// process queue here (honouring their contexts) instead of failing
@@ -102,6 +116,7 @@ var (
 	_ sessionkit.Store     = (*Store)(nil)
 	_ sessionkit.UserIndex = (*Store)(nil)
 	_ sessionkit.Iterator  = (*Store)(nil)
+	_ sessionkit.Remover   = (*Store)(nil)
 
 	_ sessionkit.SessionLimiter = (*Store)(nil)
 )
@@ -191,6 +206,7 @@ func newStore(ctx context.Context, db *sql.DB, own bool, opts Options) (*Store, 
 		ownDB:  own,
 		table:  table,
 		values: table + "_values",
+		keep:   cleanup.KeepExpired(opts.KeepExpired),
 		wlock:  make(chan struct{}, 1),
 	}
 	if err := s.migrate(ctx); err != nil {
@@ -220,10 +236,12 @@ func (s *Store) Close() error {
 	return err
 }
 
-// DeleteExpired deletes the sessions whose expiry has passed by this
-// process's clock (time.Now) and returns how many it deleted. The cleanup
-// goroutine calls it every CleanupInterval.
+// DeleteExpired deletes the sessions that expired at least
+// Options.KeepExpired ago by this process's clock (time.Now) and returns
+// how many it deleted. The cleanup goroutine calls it every
+// CleanupInterval.
 func (s *Store) DeleteExpired(ctx context.Context) (int, error) {
+	before := nanos(time.Now().Add(-s.keep))
 	total := 0
 	for {
 		n := 0
@@ -232,7 +250,7 @@ func (s *Store) DeleteExpired(ctx context.Context) (int, error) {
 			// deferred transaction never has to upgrade a read lock.
 			rows, err := tx.QueryContext(ctx, `DELETE FROM `+s.table+` WHERE id IN (
 				SELECT id FROM `+s.table+` WHERE expires_at <= ? LIMIT ?) RETURNING id`,
-				nanos(time.Now()), cleanupBatch)
+				before, cleanupBatch)
 			if err != nil {
 				return err
 			}
@@ -461,14 +479,37 @@ func (s *Store) Touch(ctx context.Context, id string, lastSeen, expiresAt time.T
 // Delete deletes the session id and its values. Deleting a missing session
 // returns nil.
 func (s *Store) Delete(ctx context.Context, id string) error {
+	_, err := s.remove(ctx, "delete", id)
+	return err
+}
+
+// Remove implements sessionkit.Remover: it deletes the session id as
+// Delete does and reports whether this call deleted it. Of concurrent
+// Removes of one session, from any number of stores on the database file,
+// exactly one reports true: each runs in a write transaction, and SQLite
+// runs those one at a time.
+func (s *Store) Remove(ctx context.Context, id string) (bool, error) {
+	return s.remove(ctx, "remove", id)
+}
+
+// remove is Delete and Remove, with op naming the operation in errors.
+func (s *Store) remove(ctx context.Context, op, id string) (bool, error) {
+	var n int64
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM `+s.table+` WHERE id = ?`, id); err != nil {
+		res, err := tx.ExecContext(ctx, `DELETE FROM `+s.table+` WHERE id = ?`, id)
+		if err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `DELETE FROM `+s.values+` WHERE session_id = ?`, id)
+		if n, err = res.RowsAffected(); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM `+s.values+` WHERE session_id = ?`, id)
 		return err
 	})
-	return s.wrap(ctx, "delete", err)
+	if err != nil {
+		return false, s.wrap(ctx, op, err)
+	}
+	return n > 0, nil
 }
 
 // LinkUser implements sessionkit.SessionLimiter in one transaction. Its

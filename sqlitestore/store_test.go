@@ -195,10 +195,12 @@ func testConcurrentWriters(t *testing.T, s1, s2 *sqlitestore.Store) {
 	}
 }
 
+// TestCleanup checks the cleanup goroutine without retention
+// (KeepExpired < 0); TestKeepExpired checks the retention.
 func TestCleanup(t *testing.T) {
 	ctx := context.Background()
 	db := openDB(t, filepath.Join(t.TempDir(), "s.db"))
-	s, err := sqlitestore.New(ctx, db, sqlitestore.Options{CleanupInterval: 10 * time.Millisecond})
+	s, err := sqlitestore.New(ctx, db, sqlitestore.Options{CleanupInterval: 10 * time.Millisecond, KeepExpired: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -240,7 +242,7 @@ func TestCleanup(t *testing.T) {
 
 func TestDeleteExpiredBatches(t *testing.T) {
 	ctx := context.Background()
-	s := openStore(t, filepath.Join(t.TempDir(), "s.db"), sqlitestore.Options{CleanupInterval: -1})
+	s := openStore(t, filepath.Join(t.TempDir(), "s.db"), sqlitestore.Options{CleanupInterval: -1, KeepExpired: -1})
 	for range 1001 {
 		r := newRecord(time.Now(), "")
 		r.ExpiresAt = time.Now().Add(-time.Second)

@@ -45,32 +45,47 @@ func mongoDB(t *testing.T, why string) *mongo.Database {
 }
 
 func TestMongoDBTTLIndex(t *testing.T) {
-	db := mongoDB(t, "it checks that the store creates its TTL index, which FerretDB v1 does not support")
-	s, err := mongostore.New(context.Background(), db, mongostore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if !s.TTLIndex() {
-		t.Fatal("TTLIndex() = false on MongoDB")
-	}
-	cur, err := db.Collection(mongostore.DefaultCollection).Indexes().List(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	var idx []bson.M
-	if err := cur.All(context.Background(), &idx); err != nil {
-		t.Fatal(err)
-	}
-	for _, ix := range idx {
-		if ix["name"] == "exp_1" {
-			if fmt.Sprint(ix["expireAfterSeconds"]) != "0" {
-				t.Fatalf("exp_1 = %v, want expireAfterSeconds 0", ix)
+	db := mongoDB(t, "it checks that the store creates its TTL index, and changes its expireAfterSeconds to KeepExpired, which FerretDB v1 does not support")
+	ctx := context.Background()
+	expireAfter := func() string {
+		t.Helper()
+		cur, err := db.Collection(mongostore.DefaultCollection).Indexes().List(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var idx []bson.M
+		if err := cur.All(ctx, &idx); err != nil {
+			t.Fatal(err)
+		}
+		for _, ix := range idx {
+			if ix["name"] == "exp_1" {
+				return fmt.Sprint(ix["expireAfterSeconds"])
 			}
-			return
+		}
+		t.Fatalf("no exp_1 index: %v", idx)
+		return ""
+	}
+	for _, tt := range []struct {
+		keep time.Duration
+		want string
+	}{
+		{0, "300"}, // sessionkit.DefaultKeepExpired
+		{90 * time.Second, "90"},
+		{1500 * time.Millisecond, "2"},
+		{-1, "0"},
+	} {
+		s, err := mongostore.New(ctx, db, mongostore.Options{KeepExpired: tt.keep})
+		if err != nil {
+			t.Fatalf("New with KeepExpired %v over an existing index: %v", tt.keep, err)
+		}
+		s.Close()
+		if !s.TTLIndex() {
+			t.Fatalf("KeepExpired %v: TTLIndex() = false on MongoDB", tt.keep)
+		}
+		if got := expireAfter(); got != tt.want {
+			t.Fatalf("KeepExpired %v: exp_1 has expireAfterSeconds %s, want %s", tt.keep, got, tt.want)
 		}
 	}
-	t.Fatalf("no exp_1 index: %v", idx)
 }
 
 func TestMongoDBConformance(t *testing.T) {

@@ -304,10 +304,12 @@ func TestMetaKeys(t *testing.T) {
 
 // TestExpiry checks that the Store leaves expiry to the manager: reads
 // return a session whatever its expiry, and only Create (over an expired
-// ID) and DeleteExpired look at the clock, this process's.
+// ID) and DeleteExpired look at the clock, this process's. Here the
+// clean-up keeps nothing (KeepExpired < 0); TestKeepExpired checks the
+// retention.
 func TestExpiry(t *testing.T) {
 	srv := ferretdbtest.Start(t)
-	s, coll := newStore(t, srv, mongostore.Options{CleanupInterval: -1})
+	s, coll := newStore(t, srv, mongostore.Options{CleanupInterval: -1, KeepExpired: -1})
 	ctx := context.Background()
 	now := time.Now().Truncate(time.Millisecond)
 	rec := newRecord(now.Add(-3*time.Hour), "u")
@@ -358,7 +360,7 @@ func TestExpiry(t *testing.T) {
 // servers without TTL indexes, such as FerretDB, and that Close stops it.
 func TestCleanup(t *testing.T) {
 	srv := ferretdbtest.Start(t)
-	s, coll := newStore(t, srv, mongostore.Options{CleanupInterval: 20 * time.Millisecond})
+	s, coll := newStore(t, srv, mongostore.Options{CleanupInterval: 20 * time.Millisecond, KeepExpired: -1})
 	if s.TTLIndex() {
 		t.Skip("the server has TTL indexes; the Store does not clean up itself")
 	}

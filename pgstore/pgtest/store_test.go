@@ -122,6 +122,13 @@ func TestPostgres(t *testing.T) {
 	t.Run("ZeroTimes", func(t *testing.T) { testZeroTimes(t, newDB(t)) })
 	t.Run("DeleteByUserDeletesExpired", func(t *testing.T) { testDeleteByUserDeletesExpired(t, newDB(t)) })
 	t.Run("Cleanup", func(t *testing.T) { testCleanup(t, newDB(t)) })
+	t.Run("KeepExpired", func(t *testing.T) { testKeepExpired(t, newDB(t)) })
+	t.Run("Remove", func(t *testing.T) {
+		db++
+		dsn := pg.CreateDatabase(t, fmt.Sprintf("test%d", db))
+		pool := newPool(t, dsn)
+		testRemove(t, pool, newStore(t, pool, pgstore.Options{}), newStore(t, newPool(t, dsn), pgstore.Options{}))
+	})
 	t.Run("WrongSchema", func(t *testing.T) { testWrongSchema(t, newDB(t)) })
 	t.Run("Options", func(t *testing.T) { testOptions(t, newDB(t)) })
 	t.Run("ConcurrentNew", func(t *testing.T) { testConcurrentNew(t, newDB(t)) })
@@ -174,9 +181,11 @@ func count(t *testing.T, pool *pgxpool.Pool, table string) int {
 	return n
 }
 
+// testCleanup checks the cleanup goroutine and DeleteExpired without
+// retention (KeepExpired < 0); testKeepExpired checks the retention.
 func testCleanup(t *testing.T, pool *pgxpool.Pool) {
 	ctx := context.Background()
-	s, err := pgstore.New(ctx, pool, pgstore.Options{CleanupInterval: 10 * time.Millisecond})
+	s, err := pgstore.New(ctx, pool, pgstore.Options{CleanupInterval: 10 * time.Millisecond, KeepExpired: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,7 +225,7 @@ func testCleanup(t *testing.T, pool *pgxpool.Pool) {
 		t.Fatalf("rows after Close = %d, want 2: the cleanup goroutine still runs", n)
 	}
 	// DeleteExpired by hand, in batches.
-	s2 := newStore(t, pool, pgstore.Options{CleanupInterval: -1})
+	s2 := newStore(t, pool, pgstore.Options{CleanupInterval: -1, KeepExpired: -1})
 	for range 1500 {
 		r := newRecord(time.Now(), "")
 		r.ExpiresAt = time.Now().Add(-time.Second)
