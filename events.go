@@ -87,14 +87,6 @@ func (l logID) LogValue() slog.Value {
 	return slog.StringValue(hex.EncodeToString(mac.Sum(nil)[:8]))
 }
 
-// LogID returns the identifier under which the manager's log lines name s,
-// a store key (Session.ID, SessionInfo.ID), for lines of your own that
-// must link up with them; or any other value that lines must link without
-// holding it, such as the name typed at a failed login. It is the first 16
-// hex digits of HMAC-SHA256 under Config.LogKey over s ("" for ""),
-// computed only when a handler formats the line.
-func (m *Manager) LogID(s string) slog.LogValuer { return m.ev.id(s) }
-
 // The reasons of EventRejected.
 const (
 	// RejectedForged is a cookie value that does not decode or whose

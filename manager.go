@@ -2,6 +2,7 @@ package sessionkit
 
 import (
 	"crypto/rand"
+	"log/slog"
 	"net/http"
 )
 
@@ -65,3 +66,11 @@ func (m *Manager) Lookup(r *http.Request) (info SessionInfo, found bool, err err
 	}
 	return SessionInfo{}, false, nil
 }
+
+// LogID returns the identifier under which the manager's log lines name s,
+// a store key (Session.ID, SessionInfo.ID), for lines of your own that
+// must link up with them; or any other value that lines must link without
+// holding it, such as the name typed at a failed login. It is the first 16
+// hex digits of HMAC-SHA256 under Config.LogKey over s ("" for ""),
+// computed only when a handler formats the line.
+func (m *Manager) LogID(s string) slog.LogValuer { return m.ev.id(s) }

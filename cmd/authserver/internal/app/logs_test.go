@@ -114,8 +114,12 @@ func TestCrossOriginRejectionLogged(t *testing.T) {
 		t.Fatalf("cross-site logout: %d, cookies %q; want 403 and none", r.StatusCode, r.SessionSetCookies())
 	}
 	after, err := st.Load(t.Context(), id)
-	if err != nil || after == nil || !after.LastSeen.Equal(before.LastSeen) || !after.ExpiresAt.Equal(before.ExpiresAt) {
-		t.Errorf("the rejected request wrote the session: %+v (error %v); before: %+v", after, err, before)
+	if err != nil || after == nil {
+		t.Fatalf("after the rejected request: Load = %v, %v", after, err)
+	}
+	if !after.LastSeen.Equal(before.LastSeen) || !after.ExpiresAt.Equal(before.ExpiresAt) {
+		t.Errorf("the rejected request wrote the session: last seen %v, expires %v; before %v, %v",
+			after.LastSeen, after.ExpiresAt, before.LastSeen, before.ExpiresAt)
 	}
 	lines := parseLog(t, e.logs.String())
 	line := last(t, lines, "cross-origin request rejected")
