@@ -97,10 +97,10 @@ type Config struct {
 	// (HMAC-SHA256 over its store key; see Manager.LogID): without the
 	// key, nobody, not even who holds the store, can tell which record a
 	// line is about. It is at least 32 bytes and as secret as Secrets.
-	// Left empty, New makes a random key: the lines of one process link
-	// up, but not with those of other instances or of an earlier run. Set
-	// the same LogKey on every instance to link lines across instances
-	// and restarts.
+	// Left empty, New makes a random key for the Manager: its lines link
+	// up, but not with those of another Manager, another instance or an
+	// earlier run. Set the same LogKey on every instance to link lines
+	// across instances and restarts.
 	LogKey []byte
 	// Now is the one clock that decides expiry (default time.Now).
 	Now func() time.Time

@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/sessionkit/sessionkit"
+	"github.com/sessionkit/sessionkit/cookiestore"
 	"github.com/sessionkit/sessionkit/memstore"
 	"github.com/sessionkit/sessionkit/sessiontest"
 )
@@ -187,6 +188,23 @@ func TestLookup(t *testing.T) {
 	}
 	if logs.String() != logged {
 		t.Errorf("Lookup logged %s", strings.TrimPrefix(logs.String(), logged))
+	}
+
+	// A client store: the session is in the cookie.
+	cs, err := cookiestore.New(cookiestore.Options{Keys: [][]byte{bytes.Repeat([]byte("k"), 32)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m = newManager(t, sessionkit.Config{ClientStore: cs, OnEvent: events.on, Logger: logger})
+	cookie, id = login(t, m, "dave")
+	events.take()
+	req, _ := http.NewRequest("POST", "https://example.test/", nil)
+	req.AddCookie(&http.Cookie{Name: sessionkit.DefaultCookieName, Value: cookie})
+	if info, found, err := m.Lookup(req); err != nil || !found || info.ID != id || info.UserID != "dave" {
+		t.Errorf("Lookup on a client store = %+v, %v, %v; want session %s of dave", info, found, err, id)
+	}
+	if got := events.take(); len(got) != 0 {
+		t.Errorf("Lookup reported events %+v", got)
 	}
 }
 

@@ -75,7 +75,7 @@ type Options struct {
 	// the names typed at failed logins (sessionkit.Config.LogKey), at
 	// least 32 bytes. Nil derives it from the first of Secrets, so
 	// instances sharing their secrets link their lines (rotating the
-	// first secret starts new identifiers); without Secrets, each process
+	// first secret starts new identifiers); without Secrets, sessionkit
 	// makes a random one.
 	LogKey []byte
 	// Dev drops the Secure attribute and the __Host- prefix of the cookie,
