@@ -1,6 +1,7 @@
 package sessionkit
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -89,8 +90,18 @@ type Config struct {
 	OnEvent func(ctx context.Context, e Event)
 	// Logger receives errors and, at Info, rejected tokens and the
 	// lifecycle of sessions with their user ID, client IP and User-Agent,
-	// never a token (default slog.Default()).
+	// never a token (default slog.Default()). A line names its session by
+	// an identifier keyed with LogKey (see Manager.LogID).
 	Logger *slog.Logger
+	// LogKey keys the identifier under which log lines name a session
+	// (HMAC-SHA256 over its store key; see Manager.LogID): without the
+	// key, nobody, not even who holds the store, can tell which record a
+	// line is about. It is at least 32 bytes and as secret as Secrets.
+	// Left empty, New makes a random key for the Manager: its lines link
+	// up, but not with those of another Manager, another instance or an
+	// earlier run. Set the same LogKey on every instance to link lines
+	// across instances and restarts.
+	LogKey []byte
 	// Now is the one clock that decides expiry (default time.Now).
 	Now func() time.Time
 }
@@ -122,6 +133,10 @@ func (cfg Config) normalize() (Config, error) {
 	if cfg.RenewGrace < 0 || cfg.RenewGrace > time.Minute {
 		return cfg, errors.New("sessionkit: Config.RenewGrace must be between 0 and 1 minute")
 	}
+	if len(cfg.LogKey) > 0 && len(cfg.LogKey) < 32 {
+		return cfg, fmt.Errorf("sessionkit: Config.LogKey is %d bytes; it must be at least 32 (or empty for a random key)", len(cfg.LogKey))
+	}
+	cfg.LogKey = bytes.Clone(cfg.LogKey)
 	if cfg.Tokens != nil && len(cfg.Secrets) > 0 {
 		return cfg, errors.New("sessionkit: Config.Secrets sign the default token scheme; a custom Config.Tokens signs by itself")
 	}

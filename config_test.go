@@ -33,6 +33,7 @@ func TestNewRejectsContradictions(t *testing.T) {
 		{"negative idle", Config{Store: nopStore{}, IdleTimeout: -time.Second}, "negative"},
 		{"grace too long", Config{Store: nopStore{}, RenewGrace: time.Hour}, "RenewGrace"},
 		{"short secret", Config{Store: nopStore{}, Secrets: [][]byte{long, []byte("short")}}, "Secrets[1]"},
+		{"short log key", Config{Store: nopStore{}, LogKey: long[:31]}, "Config.LogKey is 31 bytes; it must be at least 32"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -2,6 +2,7 @@ package sessionkit
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"log/slog"
@@ -66,18 +67,24 @@ func WithReason(ctx context.Context, reason string) context.Context {
 }
 
 // logID is how the log names a store key: the first 16 hex digits of
-// SHA-256 over a fixed prefix and the key. It links the lines of a session
-// without revealing the key (with package express's scheme, the session ID
-// itself) and is computed only when a handler formats the record.
-type logID string
+// HMAC-SHA256 under Config.LogKey over the key. It links the lines of a
+// session without revealing the key (with package express's scheme, the
+// session ID itself), and without LogKey nobody, not even who holds the
+// store, can tell which record a line is about. It is computed only when
+// a handler formats the record.
+type logID struct {
+	key []byte // Config.LogKey, or the random key New made
+	s   string
+}
 
 // LogValue implements slog.LogValuer.
-func (k logID) LogValue() slog.Value {
-	if k == "" {
+func (l logID) LogValue() slog.Value {
+	if l.s == "" {
 		return slog.StringValue("")
 	}
-	sum := sha256.Sum256([]byte("sessionkit log id\x00" + k))
-	return slog.StringValue(hex.EncodeToString(sum[:8]))
+	mac := hmac.New(sha256.New, l.key)
+	mac.Write([]byte(l.s))
+	return slog.StringValue(hex.EncodeToString(mac.Sum(nil)[:8]))
 }
 
 // The reasons of EventRejected.
@@ -96,7 +103,11 @@ const (
 type events struct {
 	log *slog.Logger
 	on  func(context.Context, Event)
+	key []byte // keys logID: Config.LogKey, or a random key
 }
+
+// id returns the logID of s.
+func (ev events) id(s string) logID { return logID{ev.key, s} }
 
 // lifecycle logs e at Info, with its logID as "session" (and "previous"
 // for a renewal), the user, the client IP and User-Agent from meta (see
@@ -107,7 +118,7 @@ func (ev events) lifecycle(ctx context.Context, e Event, meta map[string]string)
 		e.Reason = r
 	}
 	ev.log.LogAttrs(ctx, slog.LevelInfo, "sessionkit: session "+e.Kind.String(),
-		slog.Any("session", logID(e.ID)), slog.Any("previous", logID(e.Previous)),
+		slog.Any("session", ev.id(e.ID)), slog.Any("previous", ev.id(e.Previous)),
 		slog.String("user", e.UserID), slog.String("reason", e.Reason),
 		slog.String("ip", meta["ip"]), slog.String("user_agent", meta["ua"]))
 	ev.emit(ctx, e)
@@ -117,7 +128,7 @@ func (ev events) lifecycle(ctx context.Context, e Event, meta map[string]string)
 // value, and reports EventRejected with the store key, if known.
 func (ev events) rejected(ctx context.Context, reason, key string, meta map[string]string) {
 	ev.log.LogAttrs(ctx, slog.LevelInfo, "sessionkit: session token rejected",
-		slog.Any("session", logID(key)), slog.String("reason", reason), slog.String("ip", meta["ip"]), slog.String("user_agent", meta["ua"]))
+		slog.Any("session", ev.id(key)), slog.String("reason", reason), slog.String("ip", meta["ip"]), slog.String("user_agent", meta["ua"]))
 	ev.emit(ctx, Event{Kind: EventRejected, ID: key, Reason: reason})
 }
 

@@ -1,5 +1,11 @@
 package sessionkit
 
+import (
+	"crypto/rand"
+	"log/slog"
+	"net/http"
+)
+
 // Manager loads, saves and ends sessions. Create one with New and share it;
 // it is safe for concurrent use.
 type Manager struct {
@@ -18,7 +24,12 @@ func New(cfg Config) (*Manager, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Manager{cfg: cfg, ev: events{cfg.Logger, cfg.OnEvent}, key: new(int), exp: timeouts{
+	logKey := cfg.LogKey
+	if len(logKey) == 0 {
+		logKey = make([]byte, 32)
+		rand.Read(logKey) // never fails (crypto/rand)
+	}
+	m := &Manager{cfg: cfg, ev: events{cfg.Logger, cfg.OnEvent, logKey}, key: new(int), exp: timeouts{
 		idle: cfg.IdleTimeout, lifetime: cfg.Lifetime, touch: cfg.TouchInterval, grace: cfg.RenewGrace,
 		rememberIdle: cfg.RememberMeIdleTimeout, rememberLifetime: cfg.RememberMeLifetime,
 	}}
@@ -33,3 +44,33 @@ func New(cfg Config) (*Manager, error) {
 	}
 	return m, nil
 }
+
+// Lookup returns the live session that r's session cookie names, reading
+// it only: it writes nothing to the store, sets no cookie, reports no
+// event and slides no deadline. found is false when no cookie names a live
+// session (a forged, unknown or expired one is left for the next request
+// through Middleware to report). It serves code that runs outside
+// Middleware, such as the log line of a request refused before any
+// handler runs; name the session there with LogID(info.ID).
+func (m *Manager) Lookup(r *http.Request) (info SessionInfo, found bool, err error) {
+	var buf [maxCookieValues]string
+	now := m.cfg.Now()
+	for _, value := range cookieValues(buf[:0], r.Header, m.cfg.Cookie.Name) {
+		o, err := m.store.open(r.Context(), value)
+		if err != nil {
+			return SessionInfo{}, false, err
+		}
+		if o.rec != nil && m.exp.ended(o.rec, now) == "" {
+			return o.rec.Info(), true, nil
+		}
+	}
+	return SessionInfo{}, false, nil
+}
+
+// LogID returns the identifier under which the manager's log lines name s,
+// a store key (Session.ID, SessionInfo.ID), for lines of your own that
+// must link up with them; or any other value that lines must link without
+// holding it, such as the name typed at a failed login. It is the first 16
+// hex digits of HMAC-SHA256 under Config.LogKey over s ("" for ""),
+// computed only when a handler formats the line.
+func (m *Manager) LogID(s string) slog.LogValuer { return m.ev.id(s) }

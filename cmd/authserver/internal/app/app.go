@@ -5,7 +5,9 @@ package app
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"embed"
 	"errors"
 	"fmt"
@@ -69,6 +71,13 @@ type Options struct {
 	Users UserStore
 	// Secrets sign the session cookie value; the first signs, all verify.
 	Secrets [][]byte
+	// LogKey keys the identifiers under which the logs name sessions and
+	// the names typed at failed logins (sessionkit.Config.LogKey), at
+	// least 32 bytes. Nil derives it from the first of Secrets, so
+	// instances sharing their secrets link their lines (rotating the
+	// first secret starts new identifiers); without Secrets, sessionkit
+	// makes a random one.
+	LogKey []byte
 	// Dev drops the Secure attribute and the __Host- prefix of the cookie,
 	// for plain-HTTP use on a development machine.
 	Dev bool
@@ -208,6 +217,7 @@ func New(opts Options) (*App, error) {
 		MaxSessionsPerUser:    opts.MaxSessionsPerUser,
 		LimitPolicy:           opts.SessionLimit,
 		Secrets:               opts.Secrets,
+		LogKey:                opts.logKey(),
 		Metadata:              a.metadata,
 		OnEvent:               a.onEvent(),
 		Logger:                opts.Logger,
@@ -227,6 +237,23 @@ func New(opts Options) (*App, error) {
 	}
 	a.handler = a.routes()
 	return a, nil
+}
+
+// logKeyLabel is what the log key derived from a secret is the
+// HMAC-SHA256 of. The secret signs session tokens, which hold no space, so
+// it never signs this label: the derived key is no cookie signature and
+// reveals nothing of the secret.
+const logKeyLabel = "authserver log key"
+
+// logKey returns Options.LogKey, or else one derived from the first of
+// Secrets, or else nil (sessionkit makes a random key).
+func (o *Options) logKey() []byte {
+	if o.LogKey != nil || len(o.Secrets) == 0 {
+		return o.LogKey
+	}
+	mac := hmac.New(sha256.New, o.Secrets[0])
+	mac.Write([]byte(logKeyLabel))
+	return mac.Sum(nil)
 }
 
 func setDefault[T int | time.Duration](v *T, def T) {
@@ -265,11 +292,7 @@ func (a *App) routes() http.Handler {
 	pages.HandleFunc("POST /reauth", a.reauth)
 
 	csrf := http.NewCrossOriginProtection()
-	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		a.log.LogAttrs(r.Context(), slog.LevelWarn, "cross-origin request rejected",
-			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.String("ip", a.clientIP(r)), userAgent(r))
-		http.Error(w, "Cross-origin request rejected.", http.StatusForbidden)
-	}))
+	csrf.SetDenyHandler(http.HandlerFunc(a.crossOriginRejected))
 
 	mux := http.NewServeMux()
 	mux.Handle("GET /static/", a.staticFiles())
@@ -278,9 +301,23 @@ func (a *App) routes() http.Handler {
 	return a.securityHeaders(a.logRequests(mux))
 }
 
-// clientIP returns the client's address: the connection's peer, or, when
-// that peer is a trusted proxy, the last untrusted address of
-// X-Forwarded-For.
+// crossOriginRejected answers 403 to a cross-origin request, before the
+// session middleware and any handler run, and logs it with the client and,
+// when its cookie names a live session, the user and the session's log
+// identifier. The session is only read (sessionkit.Manager.Lookup): a
+// rejected request writes nothing to the store and slides no deadline.
+func (a *App) crossOriginRejected(w http.ResponseWriter, r *http.Request) {
+	attrs := []slog.Attr{slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.String("ip", a.clientIP(r)), userAgent(r)}
+	switch info, found, err := a.sm.Lookup(r); {
+	case err != nil:
+		attrs = append(attrs, slog.String("session_error", err.Error()))
+	case found:
+		attrs = append(attrs, slog.String("user_id", info.UserID), slog.Any("session", a.sm.LogID(info.ID)))
+	}
+	a.log.LogAttrs(r.Context(), slog.LevelWarn, "cross-origin request rejected", attrs...)
+	http.Error(w, "Cross-origin request rejected.", http.StatusForbidden)
+}
+
 // userAgent is the request's User-Agent as the app's security log lines
 // carry it: cut as sessionkit.DefaultMetadata cuts it (the log handler
 // quotes it).
@@ -304,6 +341,9 @@ func NewLogHandler(w io.Writer, json bool, level slog.Leveler) slog.Handler {
 	return slog.NewTextHandler(w, opts)
 }
 
+// clientIP returns the client's address: the connection's peer, or, when
+// that peer is a trusted proxy, the last untrusted address of
+// X-Forwarded-For.
 func (a *App) clientIP(r *http.Request) string {
 	peer, err := netip.ParseAddrPort(r.RemoteAddr)
 	if err != nil {

@@ -124,7 +124,7 @@ func (a *App) register(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.metrics.registrations.WithLabelValues("succeeded").Inc()
-	a.log.LogAttrs(ctx, slog.LevelInfo, "user registered", slog.String("user_id", u.ID), slog.String("ip", ip))
+	a.log.LogAttrs(ctx, slog.LevelInfo, "user registered", slog.String("user_id", u.ID), slog.String("ip", ip), userAgent(r))
 	if err := a.startSession(r, u, false, "Welcome, "+u.Username+"! Your account is ready."); err != nil {
 		a.serverError(w, r, err)
 		return
@@ -171,10 +171,9 @@ func (a *App) login(w http.ResponseWriter, r *http.Request) {
 	p := &page{Title: "Sign in", Username: username}
 	ip := a.clientIP(r)
 
-	g, ok, wait := a.reserveGuess(r, accountKey(username))
+	g, ok, wait := a.reserveGuess(r, "login", accountKey(username), "")
 	if !ok {
 		a.metrics.logins.WithLabelValues("rate_limited").Inc()
-		a.log.LogAttrs(ctx, slog.LevelWarn, "login rate limited", slog.String("ip", ip), userAgent(r))
 		retryAfter(w, wait)
 		p.Error = "Too many failed sign-in attempts. Please wait a few minutes and try again."
 		a.render(w, r, http.StatusTooManyRequests, "login", p)
@@ -216,10 +215,13 @@ func (a *App) login(w http.ResponseWriter, r *http.Request) {
 	}
 	if u == nil || !ok || reason != "" {
 		a.metrics.logins.WithLabelValues("failed").Inc()
+		// The typed name may be a password typed into the wrong field:
+		// the line names it by its keyed log identifier only.
 		attrs := []slog.Attr{slog.String("ip", ip), userAgent(r), slog.Bool("known_user", u != nil)}
 		if u != nil {
 			attrs = append(attrs, slog.String("user_id", u.ID))
 		}
+		attrs = append(attrs, g.name())
 		if reason != "" {
 			attrs = append(attrs, slog.String("reason", reason))
 		}
@@ -353,7 +355,8 @@ func (a *App) revokeSession(w http.ResponseWriter, r *http.Request) {
 		a.serverError(w, r, err)
 		return
 	default:
-		a.log.LogAttrs(r.Context(), slog.LevelInfo, "session revoked", slog.String("user_id", u.ID))
+		a.log.LogAttrs(r.Context(), slog.LevelInfo, "session revoked", slog.String("user_id", u.ID), slog.Any("session", a.sm.LogID(id)),
+			slog.String("ip", a.clientIP(r)), userAgent(r))
 		_ = s.AddFlash("success", "That device has been signed out.")
 	}
 	redirect(w, r, "/sessions")
@@ -383,7 +386,8 @@ func (a *App) revokeOthers(w http.ResponseWriter, r *http.Request) {
 		a.serverError(w, r, err)
 		return
 	}
-	a.log.LogAttrs(r.Context(), slog.LevelInfo, "other sessions revoked", slog.String("user_id", u.ID), slog.Int("count", n))
+	a.log.LogAttrs(r.Context(), slog.LevelInfo, "other sessions revoked", slog.String("user_id", u.ID), slog.Int("count", n),
+		slog.String("ip", a.clientIP(r)), userAgent(r))
 	msg := "You have been signed out everywhere else."
 	switch {
 	case n == 0:
@@ -404,7 +408,7 @@ func (a *App) changePassword(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	current, next := r.PostFormValue("current_password"), r.PostFormValue("new_password")
-	g, ok, wait := a.reserveGuess(r, accountKey(u.Username))
+	g, ok, wait := a.reserveGuess(r, "password change", accountKey(u.Username), u.ID)
 	if !ok {
 		retryAfter(w, wait)
 		_ = s.AddFlash("error", "Too many failed attempts. Please wait a few minutes and try again.")
@@ -512,8 +516,10 @@ type guess struct {
 // reserveGuess counts a password guess on account from the request's
 // client against every login limit, before the password is checked, so
 // that parallel guesses cannot get past a limit. When a limit refuses,
-// nothing is counted and wait says when to try again.
-func (a *App) reserveGuess(r *http.Request, account string) (g *guess, ok bool, wait time.Duration) {
+// nothing is counted, wait says when to try again, and the refusal is
+// logged as "<action> rate limited" with the account's name (see
+// guess.name), its user ID if known, and the client.
+func (a *App) reserveGuess(r *http.Request, action, account, userID string) (g *guess, ok bool, wait time.Duration) {
 	client := a.clientKey(r)
 	g = &guess{a: a, client: client, pair: account + " " + client, account: account}
 	g.held, ok, wait = reserveAll(
@@ -521,8 +527,20 @@ func (a *App) reserveGuess(r *http.Request, account string) (g *guess, ok bool, 
 		reservation{a.pairFail, g.pair},
 		reservation{a.acctSlow, g.account},
 	)
+	if !ok {
+		attrs := []slog.Attr{g.name(), slog.String("ip", a.clientIP(r)), userAgent(r), slog.Duration("retry_after", wait)}
+		if userID != "" {
+			attrs = append(attrs, slog.String("user_id", userID))
+		}
+		a.log.LogAttrs(r.Context(), slog.LevelWarn, action+" rate limited", attrs...)
+	}
 	return g, ok, wait
 }
+
+// name is the log attribute naming the guess's account: the keyed log
+// identifier of the typed name's lookup key (sessionkit.Manager.LogID),
+// which links the attempts on one name, never the typed text.
+func (g *guess) name() slog.Attr { return slog.Any("name", g.a.sm.LogID(g.account)) }
 
 // refund gives the guess back: it was never checked.
 func (g *guess) refund() { g.held.release() }

@@ -58,7 +58,7 @@ func (a *App) reauth(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	p := &page{Title: "Confirm your password", User: u, Next: reauthNext(r)}
-	g, ok, wait := a.reserveGuess(r, accountKey(u.Username))
+	g, ok, wait := a.reserveGuess(r, "re-authentication", accountKey(u.Username), u.ID)
 	if !ok {
 		retryAfter(w, wait)
 		p.Error = "Too many failed attempts. Please wait a few minutes and try again."

@@ -45,6 +45,7 @@ type Config struct {
 	TLSKey         string                 // -tls-key: key file
 	SessionSecret  string                 // -session-secret: comma-separated cookie signing secrets
 	CookieKey      string                 // -cookie-key: comma-separated cookie store keys
+	LogKeyFile     string                 // -log-key: file holding the log key ("" = derived from the session secret)
 	TrustedProxies []netip.Prefix         // -trusted-proxies
 	MetricsAddr    string                 // -metrics-addr: metrics listener ("" = no metrics)
 	IPv6Prefix     int                    // -ipv6-prefix: rate-limit IPv6 clients per network of this size
@@ -99,6 +100,13 @@ first signs or seals, all are accepted, so secrets can be rotated. When
 absent they are generated and kept in the data directory. Prefer the
 environment to flags, which other users can see in the process list.
 
+Log key (-log-key FILE): the logs name sessions, and the names typed at
+failed logins, by a keyed hash, never by a token or the typed text. The key
+is the file's content (at least 32 characters), or by default derived from
+the first session secret, so instances sharing their secrets (and
+restarts) link their lines; give -log-key to keep the identifiers through a
+rotation of the session secret.
+
 Flags:
 `
 
@@ -122,6 +130,7 @@ func ParseFlags(args []string, getenv func(string) string, out io.Writer) (*Conf
 	fs.StringVar(&c.TLSKey, "tls-key", "", "TLS private key `file` (PEM)")
 	fs.StringVar(&c.SessionSecret, "session-secret", "", "`secrets` signing the session cookie (default $"+EnvSessionSecret+", else DATA/session-secret)")
 	fs.StringVar(&c.CookieKey, "cookie-key", "", "`secrets` sealing cookie: sessions (default $"+EnvCookieKey+", else DATA/cookie-key)")
+	fs.StringVar(&c.LogKeyFile, "log-key", "", "`file` holding the key (at least 32 characters) of the identifiers under which the logs name sessions and typed user names (default: derived from the first session secret)")
 	fs.StringVar(&proxies, "trusted-proxies", "", "comma-separated `CIDRs` of reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed (default none)")
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", "", "serve Prometheus /metrics on this separate `address`, e.g. 127.0.0.1:9090 (default: no metrics)")
 	fs.IntVar(&c.IPv6Prefix, "ipv6-prefix", DefaultIPv6Prefix, "rate-limit IPv6 clients per network of this prefix `length` (IPv4: per address)")
@@ -214,36 +223,13 @@ func LoadSecrets(value, dataDir, name string, log *slog.Logger) ([][]byte, error
 	source := "flag or environment"
 	if value == "" {
 		path := filepath.Join(dataDir, name)
-		b, err := os.ReadFile(path)
-		switch {
-		case errors.Is(err, fs.ErrNotExist):
-			raw := make([]byte, 32)
-			if _, err := rand.Read(raw); err != nil {
-				return nil, err
-			}
-			value = base64.RawURLEncoding.EncodeToString(raw)
-			if err := os.MkdirAll(dataDir, 0o700); err != nil {
-				return nil, err
-			}
-			f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-			if err != nil {
-				return nil, err
-			}
-			_, err = f.WriteString(value + "\n")
-			if cerr := f.Close(); err == nil {
-				err = cerr
-			}
-			if err != nil {
-				return nil, err
-			}
-			log.Info("generated a new secret", "file", path)
-		case err != nil:
+		var err error
+		value, err = readSecretFile(path, log)
+		if errors.Is(err, fs.ErrNotExist) {
+			value, err = generateSecret(dataDir, path, log)
+		}
+		if err != nil {
 			return nil, err
-		default:
-			if st, err := os.Stat(path); err == nil && st.Mode().Perm()&0o077 != 0 {
-				log.Warn("secret file is readable by other users; chmod 600 it", "file", path)
-			}
-			value = strings.TrimSpace(string(b))
 		}
 		source = path
 	}
@@ -256,6 +242,58 @@ func LoadSecrets(value, dataDir, name string, log *slog.Logger) ([][]byte, error
 		out = append(out, []byte(s))
 	}
 	return out, nil
+}
+
+// LoadLogKey returns the log key held in the file at path (surrounding
+// white space trimmed), at least 32 characters.
+func LoadLogKey(path string, log *slog.Logger) ([]byte, error) {
+	key, err := readSecretFile(path, log)
+	if err != nil {
+		return nil, fmt.Errorf("-log-key: %w", err)
+	}
+	if len(key) < 32 {
+		return nil, fmt.Errorf("-log-key %s: the key must be at least 32 characters", path)
+	}
+	return []byte(key), nil
+}
+
+// readSecretFile returns the trimmed content of the secret file at path,
+// with a warning when other users may read it.
+func readSecretFile(path string, log *slog.Logger) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	if st, err := os.Stat(path); err == nil && st.Mode().Perm()&0o077 != 0 {
+		log.Warn("secret file is readable by other users; chmod 600 it", "file", path)
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
+// generateSecret writes 32 random bytes, base64url, to the new file path
+// (mode 0600) in dataDir, and returns them.
+func generateSecret(dataDir, path string, log *slog.Logger) (string, error) {
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return "", err
+	}
+	value := base64.RawURLEncoding.EncodeToString(raw)
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return "", err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return "", err
+	}
+	_, err = f.WriteString(value + "\n")
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return "", err
+	}
+	log.Info("generated a new secret", "file", path)
+	return value, nil
 }
 
 // Run starts the server described by c and serves until ctx is done, then
@@ -344,6 +382,12 @@ func open(ctx context.Context, c *Config, log *slog.Logger) (a *App, kind string
 	if err != nil {
 		return nil, "", nil, err
 	}
+	var logKey []byte
+	if c.LogKeyFile != "" {
+		if logKey, err = LoadLogKey(c.LogKeyFile, log); err != nil {
+			return nil, "", nil, err
+		}
+	}
 	var cookieKeys [][]byte
 	if strings.HasPrefix(strings.ToLower(c.Sessions), "cookie:") {
 		if cookieKeys, err = LoadSecrets(c.CookieKey, c.DataDir, "cookie-key", log); err != nil {
@@ -391,7 +435,7 @@ func open(ctx context.Context, c *Config, log *slog.Logger) (a *App, kind string
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	a, err = New(Options{
-		Store: backend.Store, ClientStore: backend.ClientStore, Users: users, Secrets: secrets,
+		Store: backend.Store, ClientStore: backend.ClientStore, Users: users, Secrets: secrets, LogKey: logKey,
 		Dev: c.Dev, TrustedProxies: c.TrustedProxies, IPv6Prefix: c.IPv6Prefix,
 		IdleTimeout: c.IdleTimeout, Lifetime: c.Lifetime, RememberMeLifetime: c.RememberFor, RememberMeIdleTimeout: c.RememberIdle,
 		MaxSessionsPerUser: c.MaxSessions, SessionLimit: c.SessionLimit,

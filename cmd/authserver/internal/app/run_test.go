@@ -58,7 +58,7 @@ func TestParseFlags(t *testing.T) {
 		t.Error("-h prints a secret from the environment")
 	}
 	for _, want := range []string{"-sessions", "redis+sentinel://", "redis+cluster://", "mongodb://", "postgres://", "cookie:",
-		"-users", "-dev", "-tls-cert", "-tls-key", "-session-secret", "-cookie-key", "AUTHSERVER_SESSION_SECRET", "-trusted-proxies", "-addr", "-metrics-addr", "-ipv6-prefix", "-disable-user"} {
+		"-users", "-dev", "-tls-cert", "-tls-key", "-session-secret", "-cookie-key", "-log-key", "AUTHSERVER_SESSION_SECRET", "-trusted-proxies", "-addr", "-metrics-addr", "-ipv6-prefix", "-disable-user"} {
 		if !strings.Contains(help.String(), want) {
 			t.Errorf("-h does not mention %q", want)
 		}

@@ -3,6 +3,7 @@ package app
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -15,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sessionkit/sessionkit"
 	"github.com/sessionkit/sessionkit/cmd/authserver/internal/apptest"
 	"golang.org/x/crypto/bcrypt"
 )
@@ -524,34 +526,46 @@ func TestLogsHoldNoSecrets(t *testing.T) {
 	apptest.MustSeeOther(t, c.Register("mike", pass), "/")
 	cookie := c.SessionCookie().Value
 	c.Login("mike", "the wrong secret passphrase", false)
+	// A password typed into the name field.
+	c.Login("typed secret passphrase 41", "", false)
 	apptest.MustSeeOther(t, c.Login("mike", pass, true), "/")
 	cookie2 := c.SessionCookie().Value
+	c.Post("/sessions/revoke-others", nil, "Sec-Fetch-Site", "cross-site")
 	c.Post("/password", apptest.Form("current_password", pass, "new_password", "new secret passphrase 43"))
 	c.Logout()
 	logs := e.logs.String()
-	for _, secret := range []string{pass, "the wrong secret passphrase", "new secret passphrase 43", cookie, cookie2, "argon2id$"} {
+	for _, secret := range []string{pass, "the wrong secret passphrase", "typed secret passphrase 41", "new secret passphrase 43",
+		cookie, cookie2, "argon2id$", string(e.app.opts.Secrets[0]), string(e.app.opts.logKey()), hex.EncodeToString(e.app.opts.logKey())} {
 		if strings.Contains(logs, secret) {
 			t.Errorf("logs contain %q", secret)
 		}
 	}
-	if !strings.Contains(logs, "login failed") || !strings.Contains(logs, "login succeeded") {
-		t.Errorf("expected login events in logs:\n%s", logs)
+	if !strings.Contains(logs, "login failed") || !strings.Contains(logs, "login succeeded") || !strings.Contains(logs, "cross-origin request rejected") {
+		t.Errorf("expected login and cross-origin events in logs:\n%s", logs)
 	}
-	// A failed login of a known account names the account by its ID.
+	// A failed login of a known account names the account by its ID; of
+	// an unknown name, by the name's keyed identifier.
 	if !regexp.MustCompile(`msg="login failed" .*known_user=true user_id=\S`).MatchString(logs) {
 		t.Errorf("the failed login of a known user does not name its ID:\n%s", logs)
 	}
+	if !regexp.MustCompile(`msg="login failed" .*known_user=false name=[0-9a-f]{16}\n`).MatchString(logs) {
+		t.Errorf("the failed login of an unknown name does not name its identifier:\n%s", logs)
+	}
 }
 
-// TestSecurityLogLines: the app's own security lines (login failure, rate
-// limiting, login success, password change, logout, cross-origin
-// rejection) name the client by IP and User-Agent, and are written in UTC;
-// sessionkit's lines of the logout and of the password change carry the
-// reason.
+// TestSecurityLogLines: every line of checklist item 53 (session created,
+// renewed, destroyed with its reason, expired, token rejected, cross-origin
+// rejection, login success and failure, rate limiting, and the app's
+// password change and logout) carries a UTC time, the client IP and
+// User-Agent, and the user where there is one: the user ID, or for a name
+// that is no account its keyed identifier. sessionkit's lines give the
+// client of the session's creation.
 func TestSecurityLogLines(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, func(o *envOptions) { o.opts.LoginFailuresPerAccountAndIP = 1 })
+	clock := &fakeClock{now: time.Now()} // the memory store expires by the real clock
+	e := newEnv(t, func(o *envOptions) { o.opts.LoginFailuresPerAccountAndIP, o.opts.Now = 1, clock.Now })
 	apptest.MustSeeOther(t, e.client("owner").Register("lena", apptest.TestPassword), "/")
+	lena := e.userID("lena")
 	c := e.client("laptop")
 	c.Login("nobody", "not the password", false)
 	if r := c.Login("nobody", "not the password either", false); r.StatusCode != http.StatusTooManyRequests {
@@ -559,45 +573,64 @@ func TestSecurityLogLines(t *testing.T) {
 	}
 	c = e.client("phone")
 	apptest.MustSeeOther(t, c.Login("lena", apptest.TestPassword, false), "/")
-	apptest.MustSeeOther(t, c.Post("/password", apptest.Form("current_password", apptest.TestPassword, "new_password", "a new and long passphrase 7")), "/")
+	newPassword := "a new and long passphrase 7"
+	apptest.MustSeeOther(t, c.Post("/password", apptest.Form("current_password", apptest.TestPassword, "new_password", newPassword)), "/")
 	if r := c.Post("/logout", nil, "Sec-Fetch-Site", "cross-site"); r.StatusCode != http.StatusForbidden {
 		t.Fatalf("cross-site logout: %d, want 403", r.StatusCode)
 	}
+	phoneSession := last(t, parseLog(t, e.logs.String()), "sessionkit: session renewed")["session"]
 	apptest.MustSeeOther(t, c.Logout(), "/login")
+	forged := e.client("tablet")
+	forged.SetSessionCookie(&http.Cookie{Name: sessionkit.DefaultCookieName, Value: "forged-value"})
+	forged.Anonymous()
+	c = e.client("desk")
+	apptest.MustSeeOther(t, c.Login("lena", newPassword, false), "/")
+	clock.Advance(sessionkit.DefaultIdleTimeout + time.Minute)
+	c.Anonymous()
 
-	lines := map[string]string{}
-	for line := range strings.Lines(e.logs.String()) {
-		if _, msg, ok := strings.Cut(line, " msg="); ok {
-			if q, err := strconv.QuotedPrefix(msg); err == nil {
-				msg, _ = strconv.Unquote(q)
-			} else {
-				msg, _, _ = strings.Cut(msg, " ")
-			}
-			lines[msg] = line // the last line of each message
-		}
-	}
-	for msg, client := range map[string]string{
-		"login failed": "laptop", "login rate limited": "laptop", "login succeeded": "phone",
-		"password changed": "phone", "logout": "phone", "cross-origin request rejected": "phone",
+	lines := parseLog(t, e.logs.String())
+	nobody := e.app.sm.LogID(accountKey("nobody")).LogValue().String()
+	for _, want := range []struct {
+		msg, client, key, value string
+	}{
+		{"sessionkit: session created", "desk", "user", lena},
+		{"sessionkit: session renewed", "phone", "user", lena},
+		{"sessionkit: session destroyed", "phone", "user", lena},
+		{"sessionkit: session expired", "desk", "user", lena},
+		{"sessionkit: session token rejected", "tablet", "", ""},
+		{"cross-origin request rejected", "phone", "user_id", lena},
+		{"login failed", "laptop", "name", nobody},
+		{"login rate limited", "laptop", "name", nobody},
+		{"login succeeded", "desk", "user_id", lena},
+		{"password changed", "phone", "user_id", lena},
+		{"logout", "phone", "user_id", lena},
 	} {
-		line, ok := lines[msg]
-		if !ok {
-			t.Errorf("no %q line in the log", msg)
-			continue
+		line := last(t, lines, want.msg)
+		if !strings.HasSuffix(line["time"], "Z") || line["ip"] != "127.0.0.1" ||
+			line["user_agent"] != "Mozilla/5.0 (X11; Linux x86_64) TestBrowser/1.0 ("+want.client+")" {
+			t.Errorf("%q line lacks a UTC time, the IP or the User-Agent of %s: %v", want.msg, want.client, line)
 		}
-		time, _, _ := strings.Cut(strings.TrimPrefix(line, "time="), " ")
-		if !strings.HasSuffix(time, "Z") || !strings.Contains(line, ` ip=127.0.0.1 `) ||
-			!strings.Contains(line, ` user_agent="Mozilla/5.0 (X11; Linux x86_64) TestBrowser/1.0 (`+client+`)"`) {
-			t.Errorf("%q line lacks a UTC time, the IP or the User-Agent of %s: %s", msg, client, line)
+		if want.key != "" && line[want.key] != want.value {
+			t.Errorf("%q line: %s=%q; want %q: %v", want.msg, want.key, line[want.key], want.value, line)
 		}
 	}
-	if line := lines["sessionkit: session destroyed"]; !strings.Contains(line, " reason=logout ") {
-		t.Errorf("sessionkit's last destroyed line gives no reason=logout: %s", line)
+	if line := last(t, lines, "cross-origin request rejected"); line["session"] != phoneSession {
+		t.Errorf("cross-origin line names session %q; sessionkit's lines %q", line["session"], phoneSession)
+	}
+	if line := last(t, lines, "sessionkit: session destroyed"); line["reason"] != "logout" {
+		t.Errorf("sessionkit's last destroyed line gives no reason=logout: %v", line)
+	}
+	if line := last(t, lines, "sessionkit: session expired"); line["reason"] != "idle timeout" {
+		t.Errorf("sessionkit's expired line gives no reason=\"idle timeout\": %v", line)
 	}
 	// The password change ended the owner's session (signed in since
-	// registration).
-	if !strings.Contains(e.logs.String(), `msg="sessionkit: session destroyed" session=`) ||
-		!strings.Contains(e.logs.String(), `reason="password change"`) {
+	// registration): a revocation, whose line names the user and the
+	// reason; the client that changed the password is on its own line.
+	revoked := false
+	for _, line := range withMsg(lines, "sessionkit: session destroyed") {
+		revoked = revoked || line["reason"] == "password change" && line["user"] == lena && logIDPattern.MatchString(line["session"])
+	}
+	if !revoked {
 		t.Errorf("no sessionkit line of a session ended by the password change:\n%s", e.logs)
 	}
 }
