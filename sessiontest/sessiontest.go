@@ -102,6 +102,7 @@ func Run(t *testing.T, opts Options) {
 	_, hasIndex := probe.(sessionkit.UserIndex)
 	_, hasIterator := probe.(sessionkit.Iterator)
 	_, hasLimiter := probe.(sessionkit.SessionLimiter)
+	_, hasRemover := probe.(sessionkit.Remover)
 
 	t.Run("Contract", func(t *testing.T) {
 		for _, c := range contractChecks {
@@ -117,6 +118,10 @@ func Run(t *testing.T, opts Options) {
 	if hasLimiter {
 		t.Run("SessionLimiter", func(t *testing.T) { runCapability(t, limiterChecks, opts.New) })
 	}
+	if hasRemover {
+		t.Run("Remover", func(t *testing.T) { runCapability(t, removerChecks, opts.New) })
+	}
+	t.Run("Events", func(t *testing.T) { runEvents(t, capsOf(probe), opts.New) })
 	t.Run("Middleware", func(t *testing.T) {
 		runManager(t, harness{
 			config:    func(t *testing.T) sessionkit.Config { return sessionkit.Config{Store: opts.New(t)} },
