@@ -1,0 +1,94 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sessionkit/sessionkit"
+	"github.com/sessionkit/sessionkit/cmd/authserver/internal/apptest"
+	"github.com/sessionkit/sessionkit/memstore"
+)
+
+// TestSweepReportsAbandonedSessions: a session whose user never comes back
+// is ended by the periodic sweep, its expiry logged with the user and
+// counted in sessions_expired_total, without any request presenting it.
+func TestSweepReportsAbandonedSessions(t *testing.T) {
+	t.Parallel()
+	clock := &fakeClock{now: time.Now()} // the memory store expires by the real clock
+	e := newEnv(t, func(o *envOptions) { o.opts.Now = clock.Now })
+	c := e.client("c")
+	apptest.MustSeeOther(t, c.Register("abby", apptest.TestPassword), "/")
+	clock.Advance(sessionkit.DefaultIdleTimeout + time.Minute)
+
+	ctx, stop := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() { defer close(done); e.app.SweepSessions(ctx, 5*time.Millisecond) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(e.logs.String(), "sessionkit: session expired") && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	stop()
+	<-done
+
+	var line string
+	for l := range strings.Lines(e.logs.String()) {
+		if strings.Contains(l, "sessionkit: session expired") {
+			line = l
+		}
+	}
+	if !strings.Contains(line, `reason="idle timeout"`) || !strings.Contains(line, "user=") || strings.Contains(line, c.SessionCookie().Value) {
+		t.Fatalf("expiry log line %q; want the idle timeout and the user, never the token", line)
+	}
+	ms := httptest.NewServer(e.app.MetricsHandler())
+	defer ms.Close()
+	if r := apptest.NewClient(t, ms, "prometheus").Get("/metrics"); !strings.Contains(r.Text, `authserver_sessions_expired_total{reason="idle timeout"} 1`) {
+		t.Errorf("/metrics does not count the swept expiry:\n%s", grepLines(r.Text, "expired"))
+	}
+}
+
+// brokenIterator is a memstore whose Iterate fails.
+type brokenIterator struct{ *memstore.Store }
+
+func (brokenIterator) Iterate(context.Context, string, int) ([]sessionkit.SessionInfo, string, error) {
+	return nil, "", errors.New("iterate failed: key secret-store-key")
+}
+
+// TestSweepFailureLogged: a failed sweep is logged at Warn with its class,
+// not the store's message, and the sweeping goes on.
+func TestSweepFailureLogged(t *testing.T) {
+	t.Parallel()
+	ms := memstore.New(memstore.Options{})
+	t.Cleanup(func() { ms.Close() })
+	e := newEnv(t, func(o *envOptions) { o.opts.Store = brokenIterator{ms} })
+	ctx, stop := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() { defer close(done); e.app.SweepSessions(ctx, 5*time.Millisecond) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for strings.Count(e.logs.String(), "session sweep failed") < 2 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	stop()
+	<-done
+	logs := e.logs.String()
+	if strings.Count(logs, "level=WARN msg=\"session sweep failed\" outcome=error") < 2 {
+		t.Fatalf("want repeated Warn lines for the failed sweeps; got:\n%s", logs)
+	}
+	if strings.Contains(logs, "secret-store-key") {
+		t.Fatal("the store's error message, which may quote a key, was logged")
+	}
+}
+
+// grepLines returns the lines of s that contain sub.
+func grepLines(s, sub string) string {
+	var out []string
+	for l := range strings.Lines(s) {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "")
+}
