@@ -24,15 +24,7 @@ func TestSweepReportsAbandonedSessions(t *testing.T) {
 	apptest.MustSeeOther(t, c.Register("abby", apptest.TestPassword), "/")
 	clock.Advance(sessionkit.DefaultIdleTimeout + time.Minute)
 
-	ctx, stop := context.WithCancel(t.Context())
-	done := make(chan struct{})
-	go func() { defer close(done); e.app.SweepSessions(ctx, 5*time.Millisecond) }()
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(e.logs.String(), "sessionkit: session expired") && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
-	stop()
-	<-done
+	e.sweepUntil(func(logs string) bool { return strings.Contains(logs, "sessionkit: session expired") })
 
 	var line string
 	for l := range strings.Lines(e.logs.String()) {
@@ -64,15 +56,7 @@ func TestSweepFailureLogged(t *testing.T) {
 	ms := memstore.New(memstore.Options{})
 	t.Cleanup(func() { ms.Close() })
 	e := newEnv(t, func(o *envOptions) { o.opts.Store = brokenIterator{ms} })
-	ctx, stop := context.WithCancel(t.Context())
-	done := make(chan struct{})
-	go func() { defer close(done); e.app.SweepSessions(ctx, 5*time.Millisecond) }()
-	deadline := time.Now().Add(10 * time.Second)
-	for strings.Count(e.logs.String(), "session sweep failed") < 2 && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
-	stop()
-	<-done
+	e.sweepUntil(func(logs string) bool { return strings.Count(logs, "session sweep failed") >= 2 })
 	logs := e.logs.String()
 	if strings.Count(logs, "level=WARN msg=\"session sweep failed\" outcome=error") < 2 {
 		t.Fatalf("want repeated Warn lines for the failed sweeps; got:\n%s", logs)
@@ -80,6 +64,19 @@ func TestSweepFailureLogged(t *testing.T) {
 	if strings.Contains(logs, "secret-store-key") {
 		t.Fatal("the store's error message, which may quote a key, was logged")
 	}
+}
+
+// sweepUntil runs the app's sweeper every 5 ms until done holds for the
+// logs, or 10 seconds have passed, and stops it.
+func (e *env) sweepUntil(done func(logs string) bool) {
+	ctx, stop := context.WithCancel(e.t.Context())
+	stopped := make(chan struct{})
+	go func() { defer close(stopped); e.app.SweepSessions(ctx, 5*time.Millisecond) }()
+	for deadline := time.Now().Add(10 * time.Second); !done(e.logs.String()) && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+	}
+	stop()
+	<-stopped
 }
 
 // grepLines returns the lines of s that contain sub.
