@@ -29,7 +29,7 @@ func TestParseFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Sessions != "memory:" || c.SessionSecret != env[EnvSessionSecret] || len(c.TrustedProxies) != 2 || c.SweepInterval != DefaultSweepInterval ||
+	if c.Sessions != "memory:" || c.SessionSecret != env[EnvSessionSecret] || len(c.TrustedProxies) != 2 ||
 		c.TrustedProxies[1].String() != "192.0.2.1/32" || c.Addr != "127.0.0.1:0" || c.DataDir != "data" {
 		t.Errorf("config: %+v", c)
 	}
@@ -43,7 +43,6 @@ func TestParseFlags(t *testing.T) {
 		{"-trusted-proxies", "not-an-ip"},
 		{"-ipv6-prefix", "0"},
 		{"-ipv6-prefix", "129"},
-		{"-sweep-interval", "-1s"},
 		{"-disable-user", "a", "-enable-user", "b"},
 		{"extra"},
 	} {
@@ -59,7 +58,7 @@ func TestParseFlags(t *testing.T) {
 		t.Error("-h prints a secret from the environment")
 	}
 	for _, want := range []string{"-sessions", "redis+sentinel://", "redis+cluster://", "mongodb://", "postgres://", "cookie:",
-		"-users", "-dev", "-tls-cert", "-tls-key", "-session-secret", "-cookie-key", "AUTHSERVER_SESSION_SECRET", "-trusted-proxies", "-addr", "-metrics-addr", "-ipv6-prefix", "-disable-user", "-sweep-interval"} {
+		"-users", "-dev", "-tls-cert", "-tls-key", "-session-secret", "-cookie-key", "AUTHSERVER_SESSION_SECRET", "-trusted-proxies", "-addr", "-metrics-addr", "-ipv6-prefix", "-disable-user"} {
 		if !strings.Contains(help.String(), want) {
 			t.Errorf("-h does not mention %q", want)
 		}

@@ -1,8 +1,10 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -88,4 +90,31 @@ func grepLines(s, sub string) string {
 		}
 	}
 	return strings.Join(out, "")
+}
+
+// TestSweepIntervalFlag: -sweep-interval defaults to a minute, 0 turns the
+// sweep off, a negative interval is refused, and -h names it.
+func TestSweepIntervalFlag(t *testing.T) {
+	t.Parallel()
+	getenv := func(string) string { return "" }
+	for _, tc := range []struct {
+		args []string
+		want time.Duration
+	}{
+		{nil, DefaultSweepInterval},
+		{[]string{"-sweep-interval", "0"}, 0},
+		{[]string{"-sweep-interval", "30s"}, 30 * time.Second},
+	} {
+		if c, err := ParseFlags(tc.args, getenv, io.Discard); err != nil || c.SweepInterval != tc.want {
+			t.Errorf("%q: SweepInterval %v, %v; want %v", tc.args, c.SweepInterval, err, tc.want)
+		}
+	}
+	if _, err := ParseFlags([]string{"-sweep-interval", "-1s"}, getenv, io.Discard); err == nil {
+		t.Error("a negative -sweep-interval was accepted")
+	}
+	var help bytes.Buffer
+	ParseFlags([]string{"-h"}, getenv, &help)
+	if !strings.Contains(help.String(), "-sweep-interval") {
+		t.Error("-h does not mention -sweep-interval")
+	}
 }
