@@ -298,10 +298,9 @@ func (s *Session) Renew(keepData bool) error {
 // Destroy ends the session: it is deleted from the store at once (or
 // revoked, for a client store) and the response expires the cookie. It
 // reports EventDestroyed unless the session was already gone (see
-// Remover). Values
-// put after Destroy start a new session with a new token. Destroy also
-// works on the old token of a renewal (see ErrRenewed): it ends that token
-// only.
+// Remover). Values put after Destroy start a new session with a new token.
+// Destroy also works on the old token of a renewal (see ErrRenewed): it
+// ends that token only.
 func (s *Session) Destroy() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
