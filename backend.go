@@ -14,8 +14,10 @@ type backend interface {
 	// open returns the record named by a cookie value, or says why the
 	// value names none.
 	open(ctx context.Context, value string) (opened, error)
-	// expired drops a record that open returned but that has ended.
-	expired(ctx context.Context, rec *Record) error
+	// end ends the stored session rec and reports whether this call ended
+	// it (see Remover), so that each end is reported once. expired says
+	// that rec had ended already by the manager's clock.
+	end(ctx context.Context, rec *Record, expired bool) (ended bool, err error)
 	// create stores a new session and returns its cookie value.
 	create(ctx context.Context, rec *Record, token string) (value string, err error)
 	// save writes the changes of a stored session and returns the cookie
@@ -24,16 +26,15 @@ type backend interface {
 	// renew stores rec, the renewal of the stored session old, and ends
 	// old. stored is false when rec is only written by the next save.
 	renew(ctx context.Context, old, rec *Record) (stored bool, err error)
-	// destroy ends the stored session rec.
-	destroy(ctx context.Context, rec *Record) error
-	// revokeOthers ends, at now, every session of userID but the stored
-	// session id, as revokeUser does. With reseal, the session id must be
-	// written again as created at now to survive.
-	revokeOthers(ctx context.Context, userID, id string, now time.Time) (n int, ended []string, reseal bool, err error)
-	// revokeUser ends, at now, the sessions of userID except the store keys
-	// in except, and returns how many it ended (-1: unknown) and the store
-	// keys of the live ones it knows of (none for a client store).
-	revokeUser(ctx context.Context, userID string, except []string, now time.Time) (n int, ended []string, err error)
+	// revokeOthers revokes, at now, every session of userID but the
+	// stored session id, as revokeUser does. With reseal, the session id
+	// must be written again as created at now to survive.
+	revokeOthers(ctx context.Context, userID, id string, now time.Time) (list []SessionInfo, named, reseal bool, err error)
+	// revokeUser revokes, at now, the sessions of userID except the store
+	// keys in except. A server store only lists them (named true), for the
+	// manager to end one by one with end; a client store ends them all at
+	// once and cannot name them.
+	revokeUser(ctx context.Context, userID string, except []string, now time.Time) (list []SessionInfo, named bool, err error)
 }
 
 // opened is what backend.open found for a cookie value.
@@ -76,9 +77,24 @@ func (b serverStore) open(ctx context.Context, value string) (opened, error) {
 	return opened{rec: rec, token: token}, err
 }
 
-func (b serverStore) expired(ctx context.Context, rec *Record) error { return b.Delete(ctx, rec.ID) }
+// end removes the record, expired or not.
+func (b serverStore) end(ctx context.Context, rec *Record, _ bool) (bool, error) {
+	return remove(ctx, b.Store, rec.ID)
+}
 
-func (b serverStore) destroy(ctx context.Context, rec *Record) error { return b.Delete(ctx, rec.ID) }
+// remove deletes the record id from st and reports whether this call
+// deleted it, through Remover when st has it. Delete cannot tell: without
+// Remover every call reports true, so that two instances ending one session
+// may both report it.
+func remove(ctx context.Context, st Store, id string) (bool, error) {
+	if r, ok := st.(Remover); ok {
+		return r.Remove(ctx, id)
+	}
+	if err := st.Delete(ctx, id); err != nil {
+		return false, err
+	}
+	return true, nil
+}
 
 func (b serverStore) create(ctx context.Context, rec *Record, token string) (string, error) {
 	if err := b.Create(ctx, rec); err != nil {
@@ -140,39 +156,29 @@ func (b serverStore) renew(ctx context.Context, old, rec *Record) (bool, error) 
 	return true, nil
 }
 
-func (b serverStore) revokeOthers(ctx context.Context, userID, id string, now time.Time) (int, []string, bool, error) {
+func (b serverStore) revokeOthers(ctx context.Context, userID, id string, now time.Time) ([]SessionInfo, bool, bool, error) {
 	var except []string
 	if id != "" {
 		except = append(except, id)
 	}
-	n, ended, err := b.revokeUser(ctx, userID, except, now)
-	return n, ended, false, err
+	list, named, err := b.revokeUser(ctx, userID, except, now)
+	return list, named, false, err
 }
 
-// revokeUser lists the user's sessions, then deletes them with
-// DeleteByUser, so that it can name the sessions it ended. A session created
-// between the two calls is deleted too but not named; one that ended
-// between them is named though it ended otherwise.
-func (b serverStore) revokeUser(ctx context.Context, userID string, except []string, now time.Time) (int, []string, error) {
+// revokeUser lists the user's sessions but those in except, for the
+// manager to end one by one, each with its own event: UserIndex.DeleteByUser
+// cannot say which sessions it deleted. A session created after the listing
+// is not ended.
+func (b serverStore) revokeUser(ctx context.Context, userID string, except []string, _ time.Time) ([]SessionInfo, bool, error) {
 	idx, ok := b.Store.(UserIndex)
 	if !ok {
-		return 0, nil, ErrNotSupported
+		return nil, false, ErrNotSupported
 	}
 	list, err := idx.ListByUser(ctx, userID)
 	if err != nil {
-		return 0, nil, err
+		return nil, false, err
 	}
-	var ended []string
-	for _, info := range list {
-		if !slices.Contains(except, info.ID) && b.exp.alive(info, now) {
-			ended = append(ended, info.ID)
-		}
-	}
-	n, err := idx.DeleteByUser(ctx, userID, except...)
-	if err != nil {
-		return 0, nil, err
-	}
-	return n, ended, nil
+	return slices.DeleteFunc(list, func(info SessionInfo) bool { return slices.Contains(except, info.ID) }), true, nil
 }
 
 // clientStore keeps each session sealed in its cookie: every write seals the
@@ -194,10 +200,18 @@ func (b clientStore) open(ctx context.Context, value string) (opened, error) {
 	return o, err
 }
 
-// expired does nothing: an ended cookie is not kept anywhere.
-func (clientStore) expired(context.Context, *Record) error { return nil }
-
-func (b clientStore) destroy(ctx context.Context, rec *Record) error { return b.Revoke(ctx, rec) }
+// end revokes the cookie of a live session. An expired one is kept
+// nowhere, and the manager refuses it whatever the store says: nothing to
+// do.
+func (b clientStore) end(ctx context.Context, rec *Record, expired bool) (bool, error) {
+	if expired {
+		return true, nil
+	}
+	if err := b.Revoke(ctx, rec); err != nil {
+		return false, err
+	}
+	return true, nil
+}
 
 func (b clientStore) create(ctx context.Context, rec *Record, _ string) (string, error) {
 	return b.Seal(ctx, rec)
@@ -233,19 +247,19 @@ func (b clientStore) renew(ctx context.Context, old, _ *Record) (bool, error) {
 // revokeOthers makes every cookie of the user created before now stop
 // opening; this session, sealed again as created now (its absolute
 // deadline stays), lives on.
-func (b clientStore) revokeOthers(ctx context.Context, userID, _ string, now time.Time) (int, []string, bool, error) {
+func (b clientStore) revokeOthers(ctx context.Context, userID, _ string, now time.Time) ([]SessionInfo, bool, bool, error) {
 	if _, _, err := b.revokeUser(ctx, userID, nil, now); err != nil {
-		return 0, nil, false, err
+		return nil, false, false, err
 	}
-	return -1, nil, true, nil
+	return nil, false, true, nil
 }
 
-// revokeUser cannot spare sessions and cannot count or name them: it
-// returns -1 and no keys.
-func (b clientStore) revokeUser(ctx context.Context, userID string, except []string, now time.Time) (int, []string, error) {
+// revokeUser cannot spare sessions and cannot count or name them: cookies
+// are not enumerable.
+func (b clientStore) revokeUser(ctx context.Context, userID string, except []string, now time.Time) ([]SessionInfo, bool, error) {
 	ur, ok := b.ClientStore.(UserRevoker)
 	if !ok || len(except) > 0 {
-		return 0, nil, ErrNotSupported
+		return nil, false, ErrNotSupported
 	}
-	return -1, nil, ur.RevokeUser(ctx, userID, now)
+	return nil, false, ur.RevokeUser(ctx, userID, now)
 }

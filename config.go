@@ -85,8 +85,11 @@ type Config struct {
 	// out, 500 otherwise). A canceled request gets no answer.
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
 	// OnEvent is called after a session is created, renewed, destroyed or
-	// found expired, and when a request carries a forged or unknown token.
-	// It must not block.
+	// found expired, and when a request carries a forged or unknown token,
+	// with the context of the request or call that caused it (for
+	// Manager.Sweep, the sweep's). Each end of a session is reported once
+	// across the instances sharing a store that implements Remover. It
+	// must not block.
 	OnEvent func(ctx context.Context, e Event)
 	// Logger receives errors and, at Info, rejected tokens and the
 	// lifecycle of sessions with their user ID, client IP and User-Agent,

@@ -20,8 +20,12 @@
 // never adopted. The cookie defaults to __Host-sid, Secure, HttpOnly,
 // SameSite=Lax. Sessions end after IdleTimeout without activity and
 // Lifetime after their creation or last Renew, decided by the manager's own
-// clock (Config.Now). Stores implement Store and optional capabilities
-// (UserIndex, Iterator, SessionLimiter), or ClientStore (package
+// clock (Config.Now). Every end of a session is reported to Config.OnEvent
+// once: EventDestroyed for Destroy and revocations, EventExpired for a
+// session found expired by a request, a revocation or Manager.Sweep, which
+// an application runs on a ticker to report the sessions no request
+// presents again. Stores implement Store and optional capabilities
+// (UserIndex, Iterator, SessionLimiter, Remover), or ClientStore (package
 // cookiestore); package sessiontest is their conformance suite. Package
 // sudo adds "sudo mode", package remember a remember-me token.
 //

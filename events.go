@@ -16,7 +16,7 @@ const (
 	EventCreated   EventKind = iota + 1 // a new session was stored
 	EventRenewed                        // a session got a new token
 	EventDestroyed                      // a session was ended by Destroy or a revocation
-	EventExpired                        // a request carried a session that had expired
+	EventExpired                        // a session was found expired: by a request, Manager.Sweep or a revocation
 	EventRejected                       // a request carried a forged or unknown token
 )
 
@@ -130,18 +130,6 @@ func (ev events) rejected(ctx context.Context, reason, key string, meta map[stri
 	ev.log.LogAttrs(ctx, slog.LevelInfo, "sessionkit: session token rejected",
 		slog.Any("session", ev.id(key)), slog.String("reason", reason), slog.String("ip", meta["ip"]), slog.String("user_agent", meta["ua"]))
 	ev.emit(ctx, Event{Kind: EventRejected, ID: key, Reason: reason})
-}
-
-// revoked reports EventDestroyed for each session that a revocation of
-// userID's sessions ended; a client store, which cannot name them (n < 0),
-// gets one event without an ID.
-func (ev events) revoked(ctx context.Context, userID string, n int, ended []string) {
-	if n < 0 {
-		ended = []string{""}
-	}
-	for _, id := range ended {
-		ev.lifecycle(ctx, Event{Kind: EventDestroyed, ID: id, UserID: userID, Reason: ReasonRevoked}, nil)
-	}
 }
 
 func (ev events) emit(ctx context.Context, e Event) {

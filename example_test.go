@@ -6,6 +6,7 @@ import (
 	"log"
 	"net/http"
 	"net/http/httptest"
+	"time"
 
 	"github.com/sessionkit/sessionkit"
 	"github.com/sessionkit/sessionkit/memstore"
@@ -128,4 +129,32 @@ func ExampleManager_Iterate() {
 	fmt.Println(perUser, err)
 	// Output:
 	// map[alice:2 bob:1] <nil>
+}
+
+func ExampleManager_Sweep() {
+	store := memstore.New(memstore.Options{})
+	defer store.Close()
+	now := time.Now()
+	sessions, _ := sessionkit.New(sessionkit.Config{
+		Store: store,
+		Now:   func() time.Time { return now }, // a clock the example moves
+		OnEvent: func(_ context.Context, e sessionkit.Event) {
+			if e.Kind == sessionkit.EventExpired {
+				fmt.Println("expired:", e.UserID, e.Reason)
+			}
+		},
+	})
+	login := sessions.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = sessions.Session(r.Context()).SetUserID("alice")
+	}))
+	login.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("POST", "https://example.com/login", nil))
+
+	// Alice never comes back. In an application a ticker runs Sweep,
+	// more often than the store's KeepExpired.
+	now = now.Add(sessionkit.DefaultIdleTimeout)
+	n, err := sessions.Sweep(context.Background())
+	fmt.Println("removed", n, err)
+	// Output:
+	// expired: alice idle timeout
+	// removed 1 <nil>
 }

@@ -59,13 +59,25 @@ func (t timeouts) ended(rec *Record, now time.Time) string {
 	return ""
 }
 
-// alive reports whether the session of a listing entry, which has no
-// AbsoluteExpiry (its ExpiresAt is never later), is alive at now.
+// listed returns the record of a listing entry as far as ended needs it.
+// An entry has no AbsoluteExpiry: an ExpiresAt short of the idle timeout
+// after LastSeen was cut by it, and otherwise the deadline from creation
+// stands in for it, so that ended gives the right timeout.
+func (t timeouts) listed(info SessionInfo) *Record {
+	rec := &Record{
+		ID: info.ID, UserID: info.UserID, CreatedAt: info.CreatedAt, LastSeen: info.LastSeen,
+		ExpiresAt: info.ExpiresAt, Persistent: info.Persistent, Meta: info.Meta,
+		AbsoluteExpiry: t.absolute(info.CreatedAt, info.Persistent),
+	}
+	if info.ExpiresAt.Before(info.LastSeen.Add(t.idleFor(info.Persistent))) {
+		rec.AbsoluteExpiry = info.ExpiresAt
+	}
+	return rec
+}
+
+// alive reports whether the session of a listing entry is alive at now.
 func (t timeouts) alive(info SessionInfo, now time.Time) bool {
-	return t.ended(&Record{
-		CreatedAt: info.CreatedAt, LastSeen: info.LastSeen, ExpiresAt: info.ExpiresAt,
-		AbsoluteExpiry: info.ExpiresAt, Persistent: info.Persistent,
-	}, now) == ""
+	return t.ended(t.listed(info), now) == ""
 }
 
 // graced reports whether rec is the old record of a session renewed under

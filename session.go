@@ -127,11 +127,10 @@ func (s *Session) load(ctx context.Context) error {
 			m.ev.rejected(ctx, o.rejected, o.key, m.cfg.Metadata(s.r))
 			continue
 		}
-		if reason := m.exp.ended(rec, now); reason != "" {
-			if err := m.store.expired(ctx, rec); err != nil {
+		if m.exp.ended(rec, now) != "" {
+			if _, err := m.end(ctx, rec, "", now); err != nil {
 				return err
 			}
-			m.ev.lifecycle(ctx, Event{Kind: EventExpired, ID: rec.ID, UserID: rec.UserID, Reason: reason}, rec.Meta)
 			continue
 		}
 		s.rec, s.token, s.status, s.resend = rec, o.token, StatusUnmodified, o.reseal
@@ -297,10 +296,11 @@ func (s *Session) Renew(keepData bool) error {
 }
 
 // Destroy ends the session: it is deleted from the store at once (or
-// revoked, for a client store) and the response expires the cookie. Values
-// put after Destroy start a new session with a new token. Destroy also
-// works on the old token of a renewal (see ErrRenewed): it ends that token
-// only.
+// revoked, for a client store) and the response expires the cookie. It
+// reports EventDestroyed unless the session was already gone (see
+// Remover). Values put after Destroy start a new session with a new token.
+// Destroy also works on the old token of a renewal (see ErrRenewed): it
+// ends that token only.
 func (s *Session) Destroy() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -308,12 +308,11 @@ func (s *Session) Destroy() error {
 		return err
 	}
 	if s.stored.ID != "" {
-		ctx := s.r.Context()
 		old := s.stored
-		if err := s.m.store.destroy(ctx, &old); err != nil {
+		old.Meta = s.rec.Meta
+		if _, err := s.m.end(s.r.Context(), &old, ReasonDestroy, s.m.cfg.Now()); err != nil {
 			return err
 		}
-		s.m.ev.lifecycle(ctx, Event{Kind: EventDestroyed, ID: old.ID, UserID: old.UserID, Reason: ReasonDestroy}, s.rec.Meta)
 	}
 	s.token, s.rec, s.owned, s.stored, s.delta = "", &emptyRecord, false, Record{}, nil
 	s.status, s.resend, s.graced = StatusDestroyed, false, false
@@ -334,15 +333,14 @@ func (s *Session) RevokeOtherSessions() (int, error) {
 		return 0, errors.New("sessionkit: session has no user")
 	}
 	ctx, now := s.r.Context(), s.m.cfg.Now()
-	n, ended, reseal, err := s.m.store.revokeOthers(ctx, s.rec.UserID, s.stored.ID, now)
+	list, named, reseal, err := s.m.store.revokeOthers(ctx, s.rec.UserID, s.stored.ID, now)
 	if err != nil {
-		return n, err
+		return 0, err
 	}
 	if reseal {
 		s.edit().CreatedAt, s.resend = now, true
 	}
-	s.m.ev.revoked(ctx, s.rec.UserID, n, ended)
-	return n, nil
+	return s.m.revoke(ctx, s.rec.UserID, list, named, now)
 }
 
 // SetReason sets the Reason of the EventDestroyed that Destroy and

@@ -192,8 +192,10 @@ func (r *Record) Info() SessionInfo {
 // UserIndex is an optional Store capability: finding and ending all the
 // sessions of one user. ListByUser returns them oldest first, expired ones
 // possibly included. DeleteByUser deletes all but the IDs in except and
-// returns how many it deleted (expired ones may be left out of the count).
-// The empty user ID has no sessions.
+// returns how many it deleted (expired ones may be left out of the count);
+// tools use it, while the manager's revocations list the sessions and end
+// each one (through Remover, when the store has it), so that each gets its
+// event. The empty user ID has no sessions.
 type UserIndex interface {
 	ListByUser(ctx context.Context, userID string) ([]SessionInfo, error)
 	DeleteByUser(ctx context.Context, userID string, except ...string) (int, error)

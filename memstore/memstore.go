@@ -4,9 +4,11 @@
 // Records are kept in a sharded map. The store has no clock: Load,
 // ListByUser and Iterate return records whatever their ExpiresAt, and the
 // manager decides by its own clock whether they are alive. A background
-// goroutine removes the records whose ExpiresAt has passed by the real
-// clock, as garbage collection; Close stops it. The store implements
-// sessionkit.UserIndex, sessionkit.Iterator and sessionkit.SessionLimiter.
+// goroutine removes the records whose ExpiresAt passed by the real clock
+// more than Options.KeepExpired ago, as garbage collection, so that
+// sessionkit's Manager.Sweep finds the expired ones first and reports
+// them; Close stops it. The store implements sessionkit.UserIndex,
+// sessionkit.Iterator, sessionkit.SessionLimiter and sessionkit.Remover.
 //
 // A call whose context is already done returns the context's error and
 // changes nothing. Once a call has started it runs to completion: every
@@ -37,8 +39,13 @@ type Options struct {
 	// CleanupInterval is how often records whose ExpiresAt has passed are
 	// removed (default 1 minute). A negative value turns the cleanup
 	// goroutine off; such records are then removed when the manager loads
-	// them, or by DeleteExpired.
+	// or sweeps them, or by DeleteExpired.
 	CleanupInterval time.Duration
+	// KeepExpired is how long a record stays after its ExpiresAt before
+	// the cleanup removes it; Load, ListByUser and Iterate return it
+	// meanwhile (default sessionkit.DefaultKeepExpired). A negative value
+	// keeps nothing.
+	KeepExpired time.Duration
 }
 
 // Store is an in-memory session store. Create it with New and stop it with
@@ -54,6 +61,7 @@ type Store struct {
 	// count the same room.
 	lmu sync.Mutex
 
+	keep    time.Duration // Options.KeepExpired, at least 0
 	cleanup *cleanup.Loop
 }
 
@@ -64,7 +72,7 @@ type shard struct {
 
 // New returns a Store and starts its cleanup goroutine.
 func New(opts Options) *Store {
-	s := &Store{seed: maphash.MakeSeed(), users: make(map[string]map[string]struct{})}
+	s := &Store{seed: maphash.MakeSeed(), users: make(map[string]map[string]struct{}), keep: cleanup.KeepExpired(opts.KeepExpired)}
 	for i := range s.shards {
 		s.shards[i].recs = make(map[string]*entry)
 	}
@@ -86,10 +94,11 @@ func (s *Store) Close() error {
 	return nil
 }
 
-// DeleteExpired removes every record whose ExpiresAt has passed by the real
-// clock and returns how many it removed. The cleanup goroutine calls it.
+// DeleteExpired removes every record whose ExpiresAt passed by the real
+// clock more than Options.KeepExpired ago and returns how many it removed.
+// The cleanup goroutine calls it.
 func (s *Store) DeleteExpired() int {
-	now := time.Now()
+	now := time.Now().Add(-s.keep)
 	n := 0
 	for i := range s.shards {
 		sh := &s.shards[i]
@@ -188,15 +197,25 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 	return nil
 }
 
-// delete removes the record id, if any.
-func (s *Store) delete(id string) {
+// Remove implements sessionkit.Remover.
+func (s *Store) Remove(ctx context.Context, id string) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	return s.delete(id), nil
+}
+
+// delete removes the record id, if any, and reports whether there was one.
+func (s *Store) delete(id string) bool {
 	sh := s.shard(id)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	if r, ok := sh.recs[id]; ok {
+	r, ok := sh.recs[id]
+	if ok {
 		delete(sh.recs, id)
 		s.unindex(r.UserID, id)
 	}
+	return ok
 }
 
 func (s *Store) index(user, id string) {

@@ -1,6 +1,7 @@
 package memstore_test
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -21,9 +22,10 @@ func TestConformance(t *testing.T) {
 
 // TestExpiryIsGarbageCollection checks that the store leaves expiry to the
 // manager: an expired record is returned, with its ExpiresAt, until
-// DeleteExpired removes it by the real clock, and a live one stays.
+// DeleteExpired removes it by the real clock (here without retention), and
+// a live one stays.
 func TestExpiryIsGarbageCollection(t *testing.T) {
-	s := memstore.New(memstore.Options{CleanupInterval: -1})
+	s := memstore.New(memstore.Options{CleanupInterval: -1, KeepExpired: -1})
 	defer s.Close()
 	ctx := t.Context()
 	now := time.Now()
@@ -80,5 +82,85 @@ func TestLoadSharesUntilWrite(t *testing.T) {
 	after, _ := s.Load(ctx, "a")
 	if string(after.Values["n"]) != "2" || string(first.Values["n"]) != "1" {
 		t.Fatalf("after Update: Load sees n=%s, the earlier copy n=%s; want 2 and 1", after.Values["n"], first.Values["n"])
+	}
+}
+
+// TestKeepExpired checks that the cleanup keeps a record KeepExpired
+// (default sessionkit.DefaultKeepExpired) after its ExpiresAt, listed by
+// Iterate meanwhile so that Manager.Sweep can report it, and removes it
+// after.
+func TestKeepExpired(t *testing.T) {
+	ctx := t.Context()
+	now := time.Now()
+	for _, tc := range []struct {
+		name string
+		keep time.Duration
+		// left: whether records that expired 1 second, 4 minutes and 6
+		// minutes ago are left by DeleteExpired.
+		left [3]bool
+	}{
+		{"default", 0, [3]bool{true, true, false}},
+		{"one minute", time.Minute, [3]bool{true, false, false}},
+		{"none", -1, [3]bool{false, false, false}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := memstore.New(memstore.Options{CleanupInterval: -1, KeepExpired: tc.keep})
+			defer s.Close()
+			ages := []time.Duration{time.Second, 4 * time.Minute, 6 * time.Minute}
+			for i, age := range ages {
+				exp := now.Add(-age)
+				rec := &sessionkit.Record{ID: fmt.Sprint(i), CreatedAt: exp.Add(-time.Hour), LastSeen: exp.Add(-time.Hour), ExpiresAt: exp}
+				if err := s.Create(ctx, rec); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if n := iterated(t, s); n != 3 {
+				t.Fatalf("Iterate before the cleanup saw %d sessions; want 3", n)
+			}
+			s.DeleteExpired()
+			for i, want := range tc.left {
+				if got, _ := s.Load(ctx, fmt.Sprint(i)); (got != nil) != want {
+					t.Errorf("record expired %v ago left: %v; want %v", ages[i], got != nil, want)
+				}
+			}
+		})
+	}
+}
+
+// TestRemove checks that Remove reports true for the call that removed a
+// record, false for a missing one, and keeps the user index in step.
+func TestRemove(t *testing.T) {
+	s := memstore.New(memstore.Options{})
+	defer s.Close()
+	ctx := t.Context()
+	now := time.Now()
+	rec := &sessionkit.Record{ID: "a", UserID: "u", CreatedAt: now, LastSeen: now, ExpiresAt: now.Add(time.Hour)}
+	if err := s.Create(ctx, rec); err != nil {
+		t.Fatal(err)
+	}
+	if removed, err := s.Remove(ctx, "a"); !removed || err != nil {
+		t.Fatalf("Remove = %v, %v; want true, nil", removed, err)
+	}
+	if removed, err := s.Remove(ctx, "a"); removed || err != nil {
+		t.Fatalf("second Remove = %v, %v; want false, nil", removed, err)
+	}
+	if list, _ := s.ListByUser(ctx, "u"); len(list) != 0 {
+		t.Fatalf("ListByUser after Remove = %v; want none", list)
+	}
+}
+
+// iterated returns how many sessions an iteration of s sees.
+func iterated(t *testing.T, s *memstore.Store) int {
+	n, cursor := 0, ""
+	for {
+		page, next, err := s.Iterate(t.Context(), cursor, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n += len(page)
+		if next == "" {
+			return n
+		}
+		cursor = next
 	}
 }

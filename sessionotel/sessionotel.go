@@ -38,7 +38,7 @@ const ScopeName = "github.com/sessionkit/sessionkit/sessionotel"
 // The attributes of a store span.
 const (
 	// OperationKey is the store call: load, create, update, touch,
-	// delete, list_by_user, delete_by_user or iterate.
+	// delete, list_by_user, delete_by_user, iterate, link_user or remove.
 	OperationKey = attribute.Key("sessionkit.store.operation")
 	// KindKey names the store, such as "redisstore" (see Options.Kind).
 	KindKey = attribute.Key("sessionkit.store.kind")
@@ -60,7 +60,7 @@ type Options struct {
 
 // WrapStore returns s with every call traced. The result has exactly the
 // optional capabilities of s (UserIndex, Iterator, SessionLimiter,
-// io.Closer); see package storewrap. Close is passed through without a span.
+// Remover, io.Closer); see package storewrap. Close is passed through without a span.
 func WrapStore(s sessionkit.Store, opts Options) sessionkit.Store {
 	tp := opts.TracerProvider
 	if tp == nil {

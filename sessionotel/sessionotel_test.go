@@ -69,6 +69,11 @@ func (s *spy) Delete(ctx context.Context, id string) error {
 	return s.Store.Delete(ctx, id)
 }
 
+func (s *spy) Remove(ctx context.Context, id string) (bool, error) {
+	s.saw(ctx, id)
+	return s.Store.Remove(ctx, id)
+}
+
 func attrs(s tracetest.SpanStub) map[attribute.Key]string {
 	m := make(map[attribute.Key]string)
 	for _, kv := range s.Attributes {
@@ -136,7 +141,7 @@ func TestSpansAreChildrenOfTheRequestSpan(t *testing.T) {
 			t.Errorf("span %s: kind %v, status %v", s.Name, s.SpanKind, s.Status)
 		}
 	}
-	if want := "create/ok load/ok delete/ok"; strings.Join(got, " ") != want {
+	if want := "create/ok load/ok remove/ok"; strings.Join(got, " ") != want {
 		t.Errorf("store spans %q, want %q", strings.Join(got, " "), want)
 	}
 
@@ -267,6 +272,33 @@ func TestKindAndCapabilities(t *testing.T) {
 		w.Load(ctx, "x")
 		if spans := exp.GetSpans(); len(spans) != 1 || attrs(spans[0])[sessionotel.KindKey] != tc.kind {
 			t.Errorf("%s: spans %v, want kind %q", tc.name, spans, tc.kind)
+		}
+	}
+}
+
+// TestRemoveIsTraced: a store's Remover is kept, and each Remove gets a
+// span like Delete's, not_found when it removed nothing.
+func TestRemoveIsTraced(t *testing.T) {
+	tp, exp := newProvider(t)
+	ms := memstore.New(memstore.Options{})
+	defer ms.Close()
+	ctx := context.Background()
+	w := sessionotel.WrapStore(ms, sessionotel.Options{TracerProvider: tp})
+	rm, ok := w.(sessionkit.Remover)
+	if !ok {
+		t.Fatal("the wrapped memstore lost its Remover")
+	}
+	now := time.Now()
+	if err := ms.Create(ctx, &sessionkit.Record{ID: "r", CreatedAt: now, LastSeen: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"ok", "not_found"} {
+		exp.Reset()
+		rm.Remove(ctx, "r")
+		spans := exp.GetSpans()
+		if len(spans) != 1 || spans[0].Name != "sessionkit.store.remove" || attrs(spans[0])[sessionotel.OperationKey] != "remove" ||
+			attrs(spans[0])[sessionotel.OutcomeKey] != want {
+			t.Errorf("Remove spans %v; want one sessionkit.store.remove, outcome %s", spans, want)
 		}
 	}
 }

@@ -16,7 +16,7 @@
 //	sessionkit_sessions_created_total                          sessions created
 //	sessionkit_sessions_renewed_total                          sessions given a new token
 //	sessionkit_sessions_destroyed_total{reason}                sessions ended, by reason (see below)
-//	sessionkit_sessions_expired_total{reason}                  requests that carried an expired session
+//	sessionkit_sessions_expired_total{reason}                  sessions found expired (by a request, Manager.Sweep or a revocation)
 //	sessionkit_session_tokens_rejected_total{reason}           session cookies the manager refused
 //	sessionkit_session_store_duration_seconds{op,outcome}      latency of each store call
 //
@@ -25,9 +25,13 @@
 // EventExpired, and reason="forged" or "unknown" for an EventRejected
 // (sessionkit.RejectedForged, sessionkit.RejectedUnknown); the three are
 // exported at zero from the start. A client store cannot tell forged from
-// unknown and reports both as unknown. A store that drops expired records
-// by itself (such as memstore, or Redis with its TTL) reports them to the
-// manager as absent, so they count as unknown, not expired.
+// unknown and reports both as unknown. An EventExpired that Manager.Sweep
+// or a revocation reports counts as reason="expired" too: the event does
+// not say whether a cookie carried the session. A record that a store's
+// garbage collection (a Redis TTL, memstore's cleanup) deletes before a
+// request or a Sweep finds it is reported to the manager as absent, so it
+// counts as unknown, not expired: run Manager.Sweep more often than the
+// store's KeepExpired so that every expiry is counted.
 //
 // The destroyed counter's reason is one of sessionkit's reasons of
 // EventDestroyed: "destroy", "revoked", "session limit", "logout" or
@@ -43,8 +47,9 @@
 //
 // The op and outcome labels are the names of storewrap.Op and
 // storewrap.Outcome: op is load, create, update, touch, delete,
-// list_by_user, delete_by_user, iterate or link_user; outcome is ok,
-// not_found (also a Load that found no session), exists, too_many_sessions
+// list_by_user, delete_by_user, iterate, link_user or remove; outcome is
+// ok, not_found (also a Load that found no session, or a Remove that
+// removed none), exists, too_many_sessions
 // (a login refused by Config.MaxSessionsPerUser), unavailable, canceled or
 // error.
 //
@@ -110,7 +115,7 @@ func New(opts Options) *Collector {
 		destroyed: prometheus.NewCounterVec(counter("sessions_destroyed_total",
 			"Sessions ended by Destroy or a revocation, by reason."), []string{"reason"}),
 		expired: prometheus.NewCounterVec(counter("sessions_expired_total",
-			"Requests that carried a session that had expired, by reason."), []string{"reason"}),
+			"Sessions found expired (by a request, a sweep or a revocation), by reason."), []string{"reason"}),
 		rejected: prometheus.NewCounterVec(counter("session_tokens_rejected_total",
 			"Session cookies refused by the manager, by reason: expired, forged or unknown."), []string{"reason"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
@@ -193,7 +198,7 @@ func (c *Collector) Chain(next func(context.Context, sessionkit.Event)) func(con
 
 // WrapStore returns s with every call timed into the latency histogram.
 // The result has exactly the optional capabilities of s (UserIndex,
-// Iterator, SessionLimiter, io.Closer); see package storewrap.
+// Iterator, SessionLimiter, Remover, io.Closer); see package storewrap.
 func (c *Collector) WrapStore(s sessionkit.Store) sessionkit.Store {
 	return storewrap.Wrap(s, &c.observers)
 }

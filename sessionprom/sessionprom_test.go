@@ -152,7 +152,8 @@ func TestSessionLifeIsCounted(t *testing.T) {
 		`test_session_store_duration_seconds_count{op="create",outcome="ok"} 3`,
 		`test_session_store_duration_seconds_count{op="load",outcome="ok"} 4`,
 		`test_session_store_duration_seconds_count{op="load",outcome="not_found"} 1`,
-		`test_session_store_duration_seconds_count{op="delete",outcome="ok"} 3`,
+		`test_session_store_duration_seconds_count{op="delete",outcome="ok"} 1`, // the renewed token
+		`test_session_store_duration_seconds_count{op="remove",outcome="ok"} 2`, // the logout, the expiry
 		`test_session_store_duration_seconds_count{op="update",outcome="ok"} 1`,
 	)
 
@@ -182,7 +183,28 @@ func TestRevocationIsCounted(t *testing.T) {
 	e.want(
 		`test_sessions_destroyed_total{reason="revoked"} 2`,
 		`test_sessions_destroyed_total{reason="password change"} 1`,
-		`test_session_store_duration_seconds_count{op="delete_by_user",outcome="ok"} 2`,
+		`test_session_store_duration_seconds_count{op="list_by_user",outcome="ok"} 2`,
+		`test_session_store_duration_seconds_count{op="remove",outcome="ok"} 3`,
+	)
+}
+
+// TestSweepIsCounted: the expiry of a session that no request presents
+// again is counted when Manager.Sweep finds it, and the sweep's store calls
+// are timed.
+func TestSweepIsCounted(t *testing.T) {
+	e := newEnv(t)
+	e.do("/login", nil)
+	e.do("/login", nil)
+	e.clock.Add(31 * time.Minute)
+	if n, err := e.m.Sweep(context.Background()); n != 2 || err != nil {
+		t.Fatalf("Sweep = %d, %v; want 2", n, err)
+	}
+	if n, err := e.m.Sweep(context.Background()); n != 0 || err != nil {
+		t.Fatalf("second Sweep = %d, %v; want 0", n, err)
+	}
+	e.want(
+		`test_sessions_expired_total{reason="idle timeout"} 2`,
+		`test_session_store_duration_seconds_count{op="remove",outcome="ok"} 2`,
 	)
 }
 
@@ -244,15 +266,17 @@ func TestWrapStoreKeepsCapabilities(t *testing.T) {
 	_, it := w.(sessionkit.Iterator)
 	_, li := w.(sessionkit.SessionLimiter)
 	_, cl := w.(io.Closer)
-	if !idx || !it || !li || !cl {
-		t.Errorf("wrapped memstore: UserIndex %v, Iterator %v, SessionLimiter %v, Close %v", idx, it, li, cl)
+	_, rm := w.(sessionkit.Remover)
+	if !idx || !it || !li || !cl || !rm {
+		t.Errorf("wrapped memstore: UserIndex %v, Iterator %v, SessionLimiter %v, Close %v, Remover %v", idx, it, li, cl, rm)
 	}
 	bare := sessionprom.New(sessionprom.Options{}).WrapStore(struct{ sessionkit.Store }{st})
 	_, idx = bare.(sessionkit.UserIndex)
 	_, it = bare.(sessionkit.Iterator)
 	_, li = bare.(sessionkit.SessionLimiter)
 	_, cl = bare.(io.Closer)
-	if idx || it || li || cl {
-		t.Errorf("wrapped plain Store: UserIndex %v, Iterator %v, SessionLimiter %v, Close %v", idx, it, li, cl)
+	_, rm = bare.(sessionkit.Remover)
+	if idx || it || li || cl || rm {
+		t.Errorf("wrapped plain Store: UserIndex %v, Iterator %v, SessionLimiter %v, Close %v, Remover %v", idx, it, li, cl, rm)
 	}
 }

@@ -176,19 +176,26 @@ func (e *env) lateWrite(cookie string, parallel func(w http.ResponseWriter, r *h
 // each of values, in order, in one Cookie header.
 func (e *env) doCookies(fn func(w http.ResponseWriter, r *http.Request, s *sessionkit.Session), values ...string) *http.Response {
 	e.t.Helper()
+	return serve(e.m, e.name, fn, values...)
+}
+
+// serve runs one request through m's middleware, with fn as the handler,
+// carrying a cookie named name for each of values, in order, in one Cookie
+// header.
+func serve(m *sessionkit.Manager, name string, fn func(w http.ResponseWriter, r *http.Request, s *sessionkit.Session), values ...string) *http.Response {
 	req := httptest.NewRequest("GET", "https://example.test/", nil)
 	req.Header.Set("User-Agent", "sessiontest-agent")
 	var pairs []string
 	for _, v := range values {
-		pairs = append(pairs, e.name+"="+v)
+		pairs = append(pairs, name+"="+v)
 	}
 	if len(pairs) > 0 {
 		// Set the header by hand: AddCookie would sanitize hostile values.
 		req.Header.Set("Cookie", strings.Join(pairs, "; "))
 	}
 	rr := httptest.NewRecorder()
-	e.m.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		fn(w, r, e.m.Session(r.Context()))
+	m.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fn(w, r, m.Session(r.Context()))
 	})).ServeHTTP(rr, req)
 	return rr.Result()
 }

@@ -10,13 +10,18 @@
 //
 // Run checks the store contract directly (see sessionkit.Store), the
 // optional capabilities the store implements (sessionkit.UserIndex,
-// sessionkit.Iterator), and the behaviour users see through the middleware
-// on top of the store: cookies, renewal, destroy, idle and absolute expiry
-// with a fake clock, remember-me, concurrent requests, and that no store
-// ever holds a usable token.
+// sessionkit.Iterator, sessionkit.SessionLimiter, sessionkit.Remover), the
+// behaviour users see through the middleware on top of the store: cookies,
+// renewal, destroy, idle and absolute expiry with a fake clock,
+// remember-me, concurrent requests, and that no store ever holds a usable
+// token; and the lifecycle events of two managers sharing the store
+// (Events/...): each creation, renewal, logout, revocation and expiry, on
+// load or by Manager.Sweep, reported once across both, also when both end
+// one session at once (the concurrent checks need a Remover).
 //
 // Each behaviour is a small named check, run as a subtest of that name
-// (Contract/Update, UserIndex/Bounded, Middleware/IdleTimeout...), so that
+// (Contract/Update, UserIndex/Bounded, Middleware/IdleTimeout,
+// Events/ExpiredBySweep...), so that
 // a failure points at one behaviour; go test -run selects checks by name.
 // The checks of a capability are registered only for stores that have it:
 // the suite never skips a test.
@@ -102,6 +107,7 @@ func Run(t *testing.T, opts Options) {
 	_, hasIndex := probe.(sessionkit.UserIndex)
 	_, hasIterator := probe.(sessionkit.Iterator)
 	_, hasLimiter := probe.(sessionkit.SessionLimiter)
+	_, hasRemover := probe.(sessionkit.Remover)
 
 	t.Run("Contract", func(t *testing.T) {
 		for _, c := range contractChecks {
@@ -117,6 +123,10 @@ func Run(t *testing.T, opts Options) {
 	if hasLimiter {
 		t.Run("SessionLimiter", func(t *testing.T) { runCapability(t, limiterChecks, opts.New) })
 	}
+	if hasRemover {
+		t.Run("Remover", func(t *testing.T) { runCapability(t, removerChecks, opts.New) })
+	}
+	t.Run("Events", func(t *testing.T) { runEvents(t, capsOf(probe), opts.New) })
 	t.Run("Middleware", func(t *testing.T) {
 		runManager(t, harness{
 			config:    func(t *testing.T) sessionkit.Config { return sessionkit.Config{Store: opts.New(t)} },

@@ -1,13 +1,16 @@
 // Package storewrap wraps a sessionkit.Store so that an Observer sees every
 // call, for metrics and tracing. The wrapper keeps the optional capabilities
 // of the store it wraps, and only those: it implements sessionkit.UserIndex,
-// sessionkit.Iterator, sessionkit.SessionLimiter and io.Closer exactly when
-// the wrapped store does, so the manager's feature checks give the same
-// answers as without it.
+// sessionkit.Iterator, sessionkit.SessionLimiter, sessionkit.Remover and
+// io.Closer exactly when the wrapped store does, so the manager's feature
+// checks give the same answers as without it (a Remover kept makes the
+// manager's lifecycle events exact across instances).
 //
 // Modules sessionprom and sessionotel build on it; an application rarely
 // calls it directly.
 package storewrap
+
+//go:generate go run gen.go
 
 import (
 	"context"
@@ -32,12 +35,13 @@ const (
 	OpDeleteByUser           // UserIndex.DeleteByUser
 	OpIterate                // Iterator.Iterate
 	OpLinkUser               // SessionLimiter.LinkUser
+	OpRemove                 // Remover.Remove
 
 	// NumOps is the number of Op values, for tables indexed by Op.
 	NumOps = iota
 )
 
-var opNames = [NumOps]string{"load", "create", "update", "touch", "delete", "list_by_user", "delete_by_user", "iterate", "link_user"}
+var opNames = [NumOps]string{"load", "create", "update", "touch", "delete", "list_by_user", "delete_by_user", "iterate", "link_user", "remove"}
 
 // String returns the op's name in snake case, such as "list_by_user".
 func (o Op) String() string {
@@ -53,7 +57,7 @@ type Outcome uint8
 // The outcomes of a store call.
 const (
 	OutcomeOK              Outcome = iota // success
-	OutcomeNotFound                       // sessionkit.ErrNotFound, or Load found no live record
+	OutcomeNotFound                       // sessionkit.ErrNotFound, or Load or Remove found no record
 	OutcomeExists                         // sessionkit.ErrExists
 	OutcomeTooManySessions                // sessionkit.ErrTooManySessions: LinkUser refused at the limit
 	OutcomeUnavailable                    // an error wrapping sessionkit.ErrUnavailable
@@ -106,8 +110,8 @@ type Call struct {
 	Op Op
 	// Start is when the call began (before Observer.Start ran).
 	Start time.Time
-	// Outcome classifies Err; a Load that found nothing is OutcomeNotFound
-	// with a nil Err.
+	// Outcome classifies Err; a Load that found nothing, or a Remove that
+	// removed nothing, is OutcomeNotFound with a nil Err.
 	Outcome Outcome
 	// Err is the error the call returned. Its message may quote the store
 	// key, as some drivers' messages do: export Outcome, not Err.
@@ -135,8 +139,8 @@ type Unwrapper interface {
 
 // Wrap returns a Store that reports every call on s to o. The result
 // implements sessionkit.UserIndex, sessionkit.Iterator,
-// sessionkit.SessionLimiter and io.Closer when s does, and not otherwise;
-// it always implements Unwrapper.
+// sessionkit.SessionLimiter, sessionkit.Remover and io.Closer when s does,
+// and not otherwise; it always implements Unwrapper.
 func Wrap(s sessionkit.Store, o Observer) sessionkit.Store {
 	w := &store{s: s, o: o}
 	p := parts{store: w}
@@ -153,15 +157,21 @@ func Wrap(s sessionkit.Store, o Observer) sessionkit.Store {
 	if cl, ok := s.(io.Closer); ok {
 		p.closer, mask = closer{cl}, mask|capCloser
 	}
+	if r, ok := s.(sessionkit.Remover); ok {
+		p.remover, mask = remover{w, r}, mask|capRemover
+	}
 	return combine[mask](p)
 }
 
-// Capability bits: one per optional capability a wrapper may keep.
+// Capability bits: one per optional capability a wrapper may keep. To
+// support a new capability, add a wrapper type, a field of parts and a bit
+// for it, add it to gen.go and run go generate (combine.go).
 const (
 	capUserIndex = 1 << iota
 	capIterator
 	capLimiter
 	capCloser
+	capRemover
 	numCaps = iota
 )
 
@@ -172,121 +182,7 @@ type parts struct {
 	iterator  iterator
 	limiter   limiter
 	closer    closer
-}
-
-// combine builds, for each mask of capability bits, the wrapper with
-// exactly those capabilities: one struct type per combination. To support
-// a new optional capability, add a wrapper type and a bit for it and
-// double this table.
-var combine = [1 << numCaps]func(p parts) sessionkit.Store{
-	0: func(p parts) sessionkit.Store { return p.store },
-	capUserIndex: func(p parts) sessionkit.Store {
-		return struct {
-			*store
-			userIndex
-		}{p.store, p.userIndex}
-	},
-	capIterator: func(p parts) sessionkit.Store {
-		return struct {
-			*store
-			iterator
-		}{p.store, p.iterator}
-	},
-	capUserIndex | capIterator: func(p parts) sessionkit.Store {
-		return struct {
-			*store
-			userIndex
-			iterator
-		}{p.store, p.userIndex, p.iterator}
-	},
-	capLimiter: func(p parts) sessionkit.Store {
-		return struct {
-			*store
-			limiter
-		}{p.store, p.limiter}
-	},
-	capUserIndex | capLimiter: func(p parts) sessionkit.Store {
-		return struct {
-			*store
-			userIndex
-			limiter
-		}{p.store, p.userIndex, p.limiter}
-	},
-	capIterator | capLimiter: func(p parts) sessionkit.Store {
-		return struct {
-			*store
-			iterator
-			limiter
-		}{p.store, p.iterator, p.limiter}
-	},
-	capUserIndex | capIterator | capLimiter: func(p parts) sessionkit.Store {
-		return struct {
-			*store
-			userIndex
-			iterator
-			limiter
-		}{p.store, p.userIndex, p.iterator, p.limiter}
-	},
-	capCloser: func(p parts) sessionkit.Store {
-		return struct {
-			*store
-			closer
-		}{p.store, p.closer}
-	},
-	capUserIndex | capCloser: func(p parts) sessionkit.Store {
-		return struct {
-			*store
-			userIndex
-			closer
-		}{p.store, p.userIndex, p.closer}
-	},
-	capIterator | capCloser: func(p parts) sessionkit.Store {
-		return struct {
-			*store
-			iterator
-			closer
-		}{p.store, p.iterator, p.closer}
-	},
-	capUserIndex | capIterator | capCloser: func(p parts) sessionkit.Store {
-		return struct {
-			*store
-			userIndex
-			iterator
-			closer
-		}{p.store, p.userIndex, p.iterator, p.closer}
-	},
-	capLimiter | capCloser: func(p parts) sessionkit.Store {
-		return struct {
-			*store
-			limiter
-			closer
-		}{p.store, p.limiter, p.closer}
-	},
-	capUserIndex | capLimiter | capCloser: func(p parts) sessionkit.Store {
-		return struct {
-			*store
-			userIndex
-			limiter
-			closer
-		}{p.store, p.userIndex, p.limiter, p.closer}
-	},
-	capIterator | capLimiter | capCloser: func(p parts) sessionkit.Store {
-		return struct {
-			*store
-			iterator
-			limiter
-			closer
-		}{p.store, p.iterator, p.limiter, p.closer}
-	},
-	capUserIndex | capIterator | capLimiter | capCloser: func(p parts) sessionkit.Store {
-		return struct {
-			*store
-			userIndex
-			iterator
-			limiter
-			closer
-		}{p.store, p.userIndex, p.iterator, p.limiter, p.closer}
-	},
+	remover   remover
 }
 
 // store wraps the methods of sessionkit.Store.
@@ -402,6 +298,21 @@ func (l limiter) LinkUser(ctx context.Context, id, userID string, limit int, evi
 	evicted, err := l.l.LinkUser(ctx, id, userID, limit, evict, now)
 	l.w.end(ctx, c, err, true)
 	return evicted, err
+}
+
+// remover wraps the method of sessionkit.Remover.
+type remover struct {
+	w *store
+	r sessionkit.Remover
+}
+
+// Remove implements sessionkit.Remover. A Remove that removed nothing is
+// observed as OutcomeNotFound.
+func (r remover) Remove(ctx context.Context, id string) (bool, error) {
+	ctx, c := r.w.begin(ctx, OpRemove)
+	removed, err := r.r.Remove(ctx, id)
+	r.w.end(ctx, c, err, removed)
+	return removed, err
 }
 
 // closer passes Close through.

@@ -72,6 +72,7 @@ const (
 	capIterator
 	capLimiter
 	capCloser
+	capRemover
 	numCaps = iota
 )
 
@@ -86,102 +87,7 @@ var capabilities = []struct {
 	{capIterator, "Iterator", func(v any) bool { _, ok := v.(sessionkit.Iterator); return ok }},
 	{capLimiter, "SessionLimiter", func(v any) bool { _, ok := v.(sessionkit.SessionLimiter); return ok }},
 	{capCloser, "io.Closer", func(v any) bool { _, ok := v.(io.Closer); return ok }},
-}
-
-// withCaps returns a store backed by ms that has exactly the capabilities
-// in mask: a test double whose every method is the real memstore's.
-func withCaps(ms *memstore.Store, mask int) sessionkit.Store {
-	var s sessionkit.Store = ms
-	switch mask {
-	case 0:
-		return struct{ sessionkit.Store }{s}
-	case capUserIndex:
-		return struct {
-			sessionkit.Store
-			sessionkit.UserIndex
-		}{s, ms}
-	case capIterator:
-		return struct {
-			sessionkit.Store
-			sessionkit.Iterator
-		}{s, ms}
-	case capUserIndex | capIterator:
-		return struct {
-			sessionkit.Store
-			sessionkit.UserIndex
-			sessionkit.Iterator
-		}{s, ms, ms}
-	case capLimiter:
-		return struct {
-			sessionkit.Store
-			sessionkit.SessionLimiter
-		}{s, ms}
-	case capUserIndex | capLimiter:
-		return struct {
-			sessionkit.Store
-			sessionkit.UserIndex
-			sessionkit.SessionLimiter
-		}{s, ms, ms}
-	case capIterator | capLimiter:
-		return struct {
-			sessionkit.Store
-			sessionkit.Iterator
-			sessionkit.SessionLimiter
-		}{s, ms, ms}
-	case capUserIndex | capIterator | capLimiter:
-		return struct {
-			sessionkit.Store
-			sessionkit.UserIndex
-			sessionkit.Iterator
-			sessionkit.SessionLimiter
-		}{s, ms, ms, ms}
-	case capCloser:
-		return struct {
-			sessionkit.Store
-			io.Closer
-		}{s, ms}
-	case capUserIndex | capCloser:
-		return struct {
-			sessionkit.Store
-			sessionkit.UserIndex
-			io.Closer
-		}{s, ms, ms}
-	case capIterator | capCloser:
-		return struct {
-			sessionkit.Store
-			sessionkit.Iterator
-			io.Closer
-		}{s, ms, ms}
-	case capUserIndex | capIterator | capCloser:
-		return struct {
-			sessionkit.Store
-			sessionkit.UserIndex
-			sessionkit.Iterator
-			io.Closer
-		}{s, ms, ms, ms}
-	case capLimiter | capCloser:
-		return struct {
-			sessionkit.Store
-			sessionkit.SessionLimiter
-			io.Closer
-		}{s, ms, ms}
-	case capUserIndex | capLimiter | capCloser:
-		return struct {
-			sessionkit.Store
-			sessionkit.UserIndex
-			sessionkit.SessionLimiter
-			io.Closer
-		}{s, ms, ms, ms}
-	case capIterator | capLimiter | capCloser:
-		return struct {
-			sessionkit.Store
-			sessionkit.Iterator
-			sessionkit.SessionLimiter
-			io.Closer
-		}{s, ms, ms, ms}
-	default:
-		return ms // all four: the real memstore
-	}
+	{capRemover, "Remover", func(v any) bool { _, ok := v.(sessionkit.Remover); return ok }},
 }
 
 func TestWrapKeepsExactlyTheCapabilities(t *testing.T) {
@@ -269,6 +175,21 @@ func TestWrapKeepsExactlyTheCapabilities(t *testing.T) {
 					t.Errorf("DeleteByUser observed as %v", got.Op)
 				}
 			}
+			if rm, ok := w.(sessionkit.Remover); ok {
+				gone := &sessionkit.Record{ID: "gone-" + t.Name(), CreatedAt: now, LastSeen: now, ExpiresAt: now.Add(time.Hour)}
+				if err := w.Create(ctx, gone); err != nil {
+					t.Fatal(err)
+				}
+				for _, want := range []storewrap.Outcome{storewrap.OutcomeOK, storewrap.OutcomeNotFound} {
+					removed, err := rm.Remove(ctx, gone.ID)
+					if removed != (want == storewrap.OutcomeOK) || err != nil {
+						t.Errorf("Remove = %v, %v", removed, err)
+					}
+					if got := rec.last(t); got.Op != storewrap.OpRemove || got.Outcome != want || got.Err != nil {
+						t.Errorf("Remove observed as %v %v; want remove %v", got.Op, got.Outcome, want)
+					}
+				}
+			}
 			if c, ok := w.(io.Closer); ok {
 				if err := c.Close(); err != nil {
 					t.Errorf("Close: %v", err)
@@ -295,7 +216,7 @@ func TestEveryInterfaceIsClassified(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	kept := []string{"Iterator", "SessionLimiter", "UserIndex"} // io.Closer is not in the root package
+	kept := []string{"Iterator", "Remover", "SessionLimiter", "UserIndex"} // io.Closer is not in the root package
 	for _, name := range files {
 		if strings.HasSuffix(name, "_test.go") {
 			continue
@@ -408,7 +329,7 @@ func TestNames(t *testing.T) {
 	for o := range storewrap.Outcome(storewrap.NumOutcomes) {
 		outcomes = append(outcomes, o.String())
 	}
-	if got := strings.Join(ops, " "); got != "load create update touch delete list_by_user delete_by_user iterate link_user" {
+	if got := strings.Join(ops, " "); got != "load create update touch delete list_by_user delete_by_user iterate link_user remove" {
 		t.Errorf("op names: %s", got)
 	}
 	if got := strings.Join(outcomes, " "); got != "ok not_found exists too_many_sessions unavailable canceled error" {
@@ -454,6 +375,7 @@ func ExampleWrap() {
 	_, isIterator := wrapped.(sessionkit.Iterator)
 	_, isLimiter := wrapped.(sessionkit.SessionLimiter)
 	_, isCloser := wrapped.(io.Closer)
-	fmt.Println(isIndex, isIterator, isLimiter, isCloser)
-	// Output: true true true true
+	_, isRemover := wrapped.(sessionkit.Remover)
+	fmt.Println(isIndex, isIterator, isLimiter, isCloser, isRemover)
+	// Output: true true true true true
 }

@@ -63,6 +63,7 @@ type Config struct {
 	GuessBlock     time.Duration          // -guess-block
 	Binding        string                 // -binding: off, alert or destroy
 	OtelStdout     bool                   // -otel-stdout: print store spans
+	SweepInterval  time.Duration          // -sweep-interval: how often expired sessions are swept (0 = never)
 }
 
 const usageHeader = `authserver: the sessionkit reference login app.
@@ -143,6 +144,7 @@ func ParseFlags(args []string, getenv func(string) string, out io.Writer) (*Conf
 	fs.IntVar(&c.MaxSessions, "max-sessions", 0, "sign-in sessions allowed per account, `N` devices at a time (0: unlimited); needs a server-side session store (not cookie:)")
 	limit := "evict"
 	fs.StringVar(&limit, "session-limit", limit, "what a login beyond -max-sessions does: `evict` (sign out the account's oldest session) or reject (refuse the login)")
+	fs.DurationVar(&c.SweepInterval, "sweep-interval", DefaultSweepInterval, "how often to end and report (log, count) sessions that expired without coming back; 0 turns it off, so that only presented sessions are reported expired")
 	fs.BoolVar(&c.LogJSON, "log-json", false, "log in JSON instead of text")
 	fs.BoolVar(&c.Debug, "debug", false, "log debug messages")
 	c.anomalyFlags(fs)
@@ -179,6 +181,9 @@ func ParseFlags(args []string, getenv func(string) string, out io.Writer) (*Conf
 		c.SessionLimit = sessionkit.RejectNew
 	default:
 		return nil, fmt.Errorf("-session-limit %q: want evict or reject", limit)
+	}
+	if c.SweepInterval < 0 {
+		return nil, fmt.Errorf("-sweep-interval %v: want 0 (off) or more", c.SweepInterval)
 	}
 	if c.IPv6Prefix < 1 || c.IPv6Prefix > 128 {
 		return nil, fmt.Errorf("-ipv6-prefix %d: want a prefix length from 1 to 128", c.IPv6Prefix)
@@ -349,6 +354,15 @@ func Run(ctx context.Context, c *Config, log *slog.Logger, ready func(app, metri
 		go func() { errc <- ignoreClosed(srv.ServeTLS(ln, c.TLSCert, c.TLSKey)) }()
 	} else {
 		go func() { errc <- ignoreClosed(srv.Serve(ln)) }()
+	}
+	if c.SweepInterval > 0 {
+		sweepCtx, stopSweep := context.WithCancel(ctx)
+		swept := make(chan struct{})
+		go func() {
+			defer close(swept)
+			a.SweepSessions(sweepCtx, c.SweepInterval)
+		}()
+		defer func() { stopSweep(); <-swept }() // before the stores close
 	}
 	announce(log, c, kind, scheme, ln.Addr())
 	if ready != nil {
