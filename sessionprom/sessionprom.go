@@ -21,13 +21,13 @@
 //	sessionkit_session_store_duration_seconds{op,outcome}      latency of each store call
 //
 // The reasons are those of sessionkit.Event. The rejected-tokens counter
-// counts every cookie value the manager refused: reason="expired" for an
-// EventExpired, and reason="forged" or "unknown" for an EventRejected
-// (sessionkit.RejectedForged, sessionkit.RejectedUnknown); the three are
-// exported at zero from the start. A client store cannot tell forged from
-// unknown and reports both as unknown. An EventExpired that Manager.Sweep
-// or a revocation reports counts as reason="expired" too: the event does
-// not say whether a cookie carried the session. A record that a store's
+// counts the cookie values that named no session, one per EventRejected:
+// reason="forged" or "unknown" (sessionkit.RejectedForged,
+// sessionkit.RejectedUnknown), both exported at zero from the start. A
+// client store cannot tell forged from unknown and reports both as
+// unknown. A cookie whose session has expired is counted once, as an
+// expired session, whether a request, Manager.Sweep or a revocation found
+// it. A record that a store's
 // garbage collection (a Redis TTL, memstore's cleanup) deletes before a
 // request or a Sweep finds it is reported to the manager as absent, so it
 // counts as unknown, not expired: run Manager.Sweep more often than the
@@ -117,14 +117,14 @@ func New(opts Options) *Collector {
 		expired: prometheus.NewCounterVec(counter("sessions_expired_total",
 			"Sessions found expired (by a request, a sweep or a revocation), by reason."), []string{"reason"}),
 		rejected: prometheus.NewCounterVec(counter("session_tokens_rejected_total",
-			"Session cookies refused by the manager, by reason: expired, forged or unknown."), []string{"reason"}),
+			"Session cookies that named no session, by reason: forged or unknown."), []string{"reason"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: ns, Name: "session_store_duration_seconds", ConstLabels: opts.ConstLabels,
 			Help:    "Latency of session store calls, by operation and outcome.",
 			Buckets: buckets,
 		}, []string{"op", "outcome"}),
 	}
-	for _, reason := range []string{"expired", sessionkit.RejectedForged, sessionkit.RejectedUnknown} {
+	for _, reason := range []string{sessionkit.RejectedForged, sessionkit.RejectedUnknown} {
 		c.rejected.WithLabelValues(reason) // exported at zero from the start
 	}
 	for op := range storewrap.Op(storewrap.NumOps) {
@@ -165,7 +165,6 @@ func (c *Collector) OnEvent(_ context.Context, e sessionkit.Event) {
 		c.destroyed.WithLabelValues(destroyReason(e.Reason)).Inc()
 	case sessionkit.EventExpired:
 		c.expired.WithLabelValues(e.Reason).Inc()
-		c.rejected.WithLabelValues("expired").Inc()
 	case sessionkit.EventRejected:
 		c.rejected.WithLabelValues(e.Reason).Inc()
 	}
