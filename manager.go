@@ -1,9 +1,11 @@
 package sessionkit
 
 import (
+	"context"
 	"crypto/rand"
 	"log/slog"
 	"net/http"
+	"time"
 )
 
 // Manager loads, saves and ends sessions. Create one with New and share it;
@@ -54,17 +56,37 @@ func New(cfg Config) (*Manager, error) {
 // handler runs; name the session there with LogID(info.ID).
 func (m *Manager) Lookup(r *http.Request) (info SessionInfo, found bool, err error) {
 	var buf [maxCookieValues]string
-	now := m.cfg.Now()
-	for _, value := range cookieValues(buf[:0], r.Header, m.cfg.Cookie.Name) {
-		o, err := m.store.open(r.Context(), value)
+	values := cookieValues(buf[:0], r.Header, m.cfg.Cookie.Name)
+	o, err := m.firstLive(r.Context(), values, m.cfg.Now(), nil)
+	if o.rec == nil || err != nil {
+		return SessionInfo{}, false, err
+	}
+	return o.rec.Info(), true, nil
+}
+
+// firstLive opens the session cookie values of a request in order and
+// returns what the first that names a session alive at now holds: when a
+// request carries several cookies of the name (a shadowing cookie from a
+// sibling domain or path comes first), none hides the real one. dead, if
+// not nil, is called with each value that names no session (rec nil) or
+// an ended one, and its error stops the search. The result's rec is nil
+// when no value names a live session.
+func (m *Manager) firstLive(ctx context.Context, values []string, now time.Time, dead func(opened) error) (opened, error) {
+	for _, value := range values {
+		o, err := m.store.open(ctx, value)
 		if err != nil {
-			return SessionInfo{}, false, err
+			return opened{}, err
 		}
 		if o.rec != nil && m.exp.ended(o.rec, now) == "" {
-			return o.rec.Info(), true, nil
+			return o, nil
+		}
+		if dead != nil {
+			if err := dead(o); err != nil {
+				return opened{}, err
+			}
 		}
 	}
-	return SessionInfo{}, false, nil
+	return opened{}, nil
 }
 
 // LogID returns the identifier under which the manager's log lines name s,

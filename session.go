@@ -117,27 +117,19 @@ func (s *Session) load(ctx context.Context) error {
 	}
 	s.hadCookie = true
 	now := m.cfg.Now()
-	for _, value := range values {
-		o, err := m.store.open(ctx, value)
-		if err != nil {
-			return err
-		}
-		rec := o.rec
-		if rec == nil {
+	o, err := m.firstLive(ctx, values, now, func(o opened) error {
+		if o.rec == nil {
 			m.ev.rejected(ctx, o.rejected, o.key, m.cfg.Metadata(s.r))
-			continue
+			return nil
 		}
-		if m.exp.ended(rec, now) != "" {
-			if _, err := m.end(ctx, rec, "", now); err != nil {
-				return err
-			}
-			continue
-		}
+		_, err := m.end(ctx, o.rec, "", now)
+		return err
+	})
+	if rec := o.rec; rec != nil && err == nil {
 		s.rec, s.token, s.status, s.resend = rec, o.token, StatusUnmodified, o.reseal
 		s.stored, s.graced = header(rec), m.exp.graced(rec)
-		return nil
 	}
-	return nil
+	return err
 }
 
 // header returns rec without its maps: what the session keeps of the
