@@ -134,18 +134,15 @@ func (b serverStore) save(ctx context.Context, w write) (string, error) {
 // renew ends the old record at once or after RenewGrace. The grace is a
 // hard cap: the old record's absolute deadline becomes the end of the
 // grace, which no later save can extend, and requests on the old token
-// cannot write (timeouts.graced).
+// cannot write (timeouts.graced). An old record whose absolute deadline
+// comes first ends at once: cutting nothing, the grace could not mark it.
 func (b serverStore) renew(ctx context.Context, old, rec *Record) (bool, error) {
 	if err := b.Create(ctx, rec); err != nil {
 		return false, err
 	}
 	var err error
-	if b.exp.grace > 0 {
-		now := rec.CreatedAt // the time of the renewal
-		end := now.Add(b.exp.grace)
-		if old.AbsoluteExpiry.Before(end) {
-			end = old.AbsoluteExpiry
-		}
+	now := rec.CreatedAt // the time of the renewal
+	if end := now.Add(b.exp.grace); b.exp.grace > 0 && end.Before(old.AbsoluteExpiry) {
 		err = b.Update(ctx, old.ID, Delta{LastSeen: now, ExpiresAt: end, AbsoluteExpiry: end})
 	} else {
 		err = b.Delete(ctx, old.ID)

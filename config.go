@@ -54,6 +54,7 @@ type Config struct {
 	// returns ErrRenewed) for this long, a deadline no request extends, so
 	// that requests sent in parallel with the renewing one are not logged
 	// out. The default, 0, ends the old token at once, as a login needs.
+	// It is at most 1 minute, and shorter than both idle timeouts.
 	RenewGrace time.Duration
 
 	// MaxSessionsPerUser, when positive, holds each user to this many live
@@ -135,6 +136,9 @@ func (cfg Config) normalize() (Config, error) {
 	}
 	if cfg.RenewGrace < 0 || cfg.RenewGrace > time.Minute {
 		return cfg, errors.New("sessionkit: Config.RenewGrace must be between 0 and 1 minute")
+	}
+	if cfg.RenewGrace > 0 && cfg.RenewGrace >= min(cfg.IdleTimeout, cfg.RememberMeIdleTimeout) {
+		return cfg, errors.New("sessionkit: Config.RenewGrace must be shorter than IdleTimeout and RememberMeIdleTimeout")
 	}
 	if len(cfg.LogKey) > 0 && len(cfg.LogKey) < 32 {
 		return cfg, fmt.Errorf("sessionkit: Config.LogKey is %d bytes; it must be at least 32 (or empty for a random key)", len(cfg.LogKey))

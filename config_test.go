@@ -32,6 +32,7 @@ func TestNewRejectsContradictions(t *testing.T) {
 		{"bad name", Config{Store: nopStore{}, Cookie: CookieConfig{Name: "a b"}}, "invalid cookie"},
 		{"negative idle", Config{Store: nopStore{}, IdleTimeout: -time.Second}, "negative"},
 		{"grace too long", Config{Store: nopStore{}, RenewGrace: time.Hour}, "RenewGrace"},
+		{"grace not shorter than idle", Config{Store: nopStore{}, RenewGrace: 30 * time.Second, IdleTimeout: 30 * time.Second}, "shorter than IdleTimeout"},
 		{"short secret", Config{Store: nopStore{}, Secrets: [][]byte{long, []byte("short")}}, "Secrets[1]"},
 		{"short log key", Config{Store: nopStore{}, LogKey: long[:31]}, "Config.LogKey is 31 bytes; it must be at least 32"},
 	}

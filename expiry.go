@@ -83,9 +83,11 @@ func (t timeouts) alive(info SessionInfo, now time.Time) bool {
 // graced reports whether rec is the old record of a session renewed under
 // RenewGrace: the renewal cut its absolute deadline, short of the one its
 // creation gives, to at most the grace after its last write. Its token may
-// read the session until then but never write it. (A session whose
-// Lifetime a configuration change raised looks the same in the last grace
-// of its life, and is read-only then.)
+// read the session until then but never write it, and listings leave it
+// out. A listing entry (see listed) tells too, as the grace is shorter than
+// the idle timeout. (A session whose Lifetime a configuration change
+// raised looks the same in the last grace of its life, and is read-only
+// and unlisted then.)
 func (t timeouts) graced(rec *Record) bool {
 	return t.grace > 0 && rec.AbsoluteExpiry.Before(t.absolute(rec.CreatedAt, rec.Persistent)) &&
 		!rec.AbsoluteExpiry.After(rec.LastSeen.Add(t.grace))

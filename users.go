@@ -8,7 +8,9 @@ import (
 )
 
 // UserSessions lists the live sessions of a user, oldest first, for a "your
-// devices" page. The entries carry store keys, never tokens. The store must
+// devices" page. The entries carry store keys, never tokens. The old record
+// of a session renewed under Config.RenewGrace is left out: it is the same
+// device as the renewed session, and ends with the grace. The store must
 // implement UserIndex.
 func (m *Manager) UserSessions(ctx context.Context, userID string) ([]SessionInfo, error) {
 	idx, ok := m.cfg.Store.(UserIndex)
@@ -20,12 +22,15 @@ func (m *Manager) UserSessions(ctx context.Context, userID string) ([]SessionInf
 	}
 	list, err := idx.ListByUser(ctx, userID)
 	now := m.cfg.Now()
-	return slices.DeleteFunc(list, func(info SessionInfo) bool { return !m.exp.alive(info, now) }), err
+	return slices.DeleteFunc(list, func(info SessionInfo) bool {
+		rec := m.exp.listed(info)
+		return m.exp.ended(rec, now) != "" || m.exp.graced(rec)
+	}), err
 }
 
-// RevokeSession ends the session with store key id if it belongs to userID,
-// so that one user cannot end another's session by guessing keys. Ending a
-// session that is already gone is not an error. It reports
+// RevokeSession ends the session with store key id if UserSessions lists
+// it for userID, so that one user cannot end another's session by guessing
+// keys. Ending a session that is already gone is not an error. It reports
 // EventDestroyed (reason ReasonRevoked, or WithReason's) unless the session
 // ended otherwise first (see Remover).
 func (m *Manager) RevokeSession(ctx context.Context, userID, id string) error {

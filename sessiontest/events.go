@@ -122,11 +122,18 @@ func newInstances(t *testing.T, st sessionkit.Store) *instances {
 // request runs one request on instance i carrying cookie (if not empty),
 // with fn as the handler, and returns the cookie to use next.
 func (in *instances) request(i int, cookie string, fn func(s *sessionkit.Session)) string {
+	return request(in.m[i], cookie, fn)
+}
+
+// request runs one request through m's middleware carrying cookie (if not
+// empty) in a cookie of the default name, with fn as the handler, and
+// returns the cookie to use next.
+func request(m *sessionkit.Manager, cookie string, fn func(s *sessionkit.Session)) string {
 	var values []string
 	if cookie != "" {
 		values = append(values, cookie)
 	}
-	res := serve(in.m[i], sessionkit.DefaultCookieName, func(_ http.ResponseWriter, _ *http.Request, s *sessionkit.Session) { fn(s) }, values...)
+	res := serve(m, sessionkit.DefaultCookieName, func(_ http.ResponseWriter, _ *http.Request, s *sessionkit.Session) { fn(s) }, values...)
 	for _, c := range res.Cookies() {
 		if c.Name == sessionkit.DefaultCookieName && c.Value != "" {
 			return c.Value

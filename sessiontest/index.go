@@ -1,6 +1,7 @@
 package sessiontest
 
 import (
+	"errors"
 	"slices"
 	"testing"
 	"time"
@@ -18,6 +19,7 @@ var userIndexChecks = []capabilityCheck[sessionkit.UserIndex]{
 	{"UserChangeMovesIndex", checkUserUserChangeMovesIndex},
 	{"Bounded", checkUserBounded},
 	{"CanceledContext", checkUserCanceledContext},
+	{"AfterRenew", checkUserAfterRenew},
 }
 
 // checkUserListAndRevoke checks that ListByUser lists a user's sessions
@@ -207,6 +209,75 @@ func checkUserCanceledContext(t *testing.T, st sessionkit.Store, idx sessionkit.
 	}
 	if got, _ := st.Load(ctx(t), rec.ID); got == nil {
 		t.Fatal("DeleteByUser with an ended context deleted the session")
+	}
+}
+
+// checkUserAfterRenew checks that a renewal moves the user's listing to the
+// new store key. Without Config.RenewGrace the index holds only the new
+// key. With it, Manager.UserSessions lists only the new session while the
+// old token still reads (the same device, not a second one), also when the
+// session's lifetime ends inside the grace.
+func checkUserAfterRenew(t *testing.T, st sessionkit.Store, idx sessionkit.UserIndex) {
+	const lifetime = time.Minute
+	for _, grace := range []time.Duration{0, 10 * time.Second} {
+		clock := NewClock()
+		m, err := sessionkit.New(sessionkit.Config{Store: st, Now: clock.Now, Lifetime: lifetime, RenewGrace: grace})
+		if err != nil {
+			t.Fatal(err)
+		}
+		user := "user-" + randomID(t)
+		// renewAt logs user in, renews the session age later, and checks
+		// the listing.
+		renewAt := func(age time.Duration) {
+			t.Helper()
+			var login *sessionkit.Session
+			old := request(m, "", func(s *sessionkit.Session) {
+				if err := errors.Join(s.SetUserID(user), s.Put("name", "gopher")); err != nil {
+					t.Fatal(err)
+				}
+				login = s
+			})
+			oldID, newID := login.ID(), ""
+			clock.Advance(age)
+			request(m, old, func(s *sessionkit.Session) {
+				if err := s.Renew(true); err != nil {
+					t.Fatal(err)
+				}
+				newID = s.ID()
+			})
+			if oldID == "" || newID == "" || newID == oldID {
+				t.Fatalf("store keys before and after Renew: %q, %q", oldID, newID)
+			}
+			list, err := m.UserSessions(ctx(t), user)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := []string{newID}; !slices.Equal(ids(list), want) {
+				t.Fatalf("grace %v, renewed %v after login: UserSessions = %v; want %v, the renewed session only (old %s)",
+					grace, age, ids(list), want, oldID)
+			}
+			raw, err := idx.ListByUser(ctx(t), user)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if grace == 0 && !slices.Equal(ids(raw), []string{newID}) {
+				t.Fatalf("ListByUser after Renew = %v; want only the new key %s", ids(raw), newID)
+			}
+			if grace > 0 && age < lifetime-grace {
+				request(m, old, func(s *sessionkit.Session) {
+					if v, _, _ := sessionkit.Get[string](s, "name"); v != "gopher" {
+						t.Error("the old token stopped reading inside the grace window")
+					}
+				})
+			}
+			if _, err := m.RevokeUserSessions(ctx(t), user); err != nil {
+				t.Fatal(err)
+			}
+		}
+		renewAt(time.Second)
+		if grace > 0 {
+			renewAt(lifetime - grace/2) // the lifetime ends inside the grace
+		}
 	}
 }
 

@@ -3,6 +3,7 @@ package sessiontest
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -586,7 +587,8 @@ func checkFlash(t *testing.T, h harness) {
 }
 
 // checkSignOutEverywhereElse checks that UserSessions lists a user's devices
-// and RevokeOtherSessions signs out every device but the current one.
+// without their tokens or values, and RevokeOtherSessions signs out every
+// device but the current one.
 func checkSignOutEverywhereElse(t *testing.T, h harness) {
 	e := h.env(t, nil)
 	user := "user-" + randomID(t)
@@ -606,6 +608,19 @@ func checkSignOutEverywhereElse(t *testing.T, h harness) {
 		}
 		if list[0].Meta["ua"] != "sessiontest-agent" {
 			t.Fatalf("listing lacks the user agent: %+v", list[0])
+		}
+		js, err := json.Marshal(list)
+		if err != nil {
+			t.Fatal(err)
+		}
+		listing := fmt.Sprintf("%s %+v", js, list)
+		for _, form := range append(tokenForms(laptop), tokenForms(phone)...) {
+			if strings.Contains(listing, form) {
+				t.Fatalf("the listing holds a token (as %q): %s", form, listing)
+			}
+		}
+		if strings.Contains(listing, "gopher") {
+			t.Fatalf("the listing holds a session value: %s", listing)
 		}
 	}
 	res := e.do(laptop, func(w http.ResponseWriter, r *http.Request, s *sessionkit.Session) {
