@@ -19,6 +19,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"runtime"
 	"strconv"
 	"strings"
@@ -79,7 +80,11 @@ type Options struct {
 	// makes a random one.
 	LogKey []byte
 	// Dev drops the Secure attribute and the __Host- prefix of the cookie,
-	// for plain-HTTP use on a development machine.
+	// for plain-HTTP use on a development machine. Without Dev, the
+	// browser routes answer only over HTTPS (TLS, or a trusted proxy's
+	// X-Forwarded-Proto: https) or to a loopback host name: other plain
+	// HTTP requests are redirected to https:// (GET, HEAD) or refused with
+	// 403, with no cookie. /healthz answers over plain HTTP too.
 	Dev bool
 	// TrustedProxies lists the addresses of reverse proxies whose
 	// X-Forwarded-For and X-Forwarded-Proto headers are believed. Empty
@@ -295,9 +300,9 @@ func (a *App) routes() http.Handler {
 	csrf.SetDenyHandler(http.HandlerFunc(a.crossOriginRejected))
 
 	mux := http.NewServeMux()
-	mux.Handle("GET /static/", a.staticFiles())
-	mux.HandleFunc("GET /healthz", a.healthz)
-	mux.Handle("/", noStore(csrf.Handler(limitBody(a.blockGuessers(a.sm.Middleware(a.restoreRemembered(a.bind.Middleware(a.errorPages(pages)))))))))
+	mux.Handle("GET /static/", a.httpsOnly(a.staticFiles()))
+	mux.HandleFunc("GET /healthz", a.healthz) // load balancers probe it over plain HTTP
+	mux.Handle("/", a.httpsOnly(noStore(csrf.Handler(limitBody(a.blockGuessers(a.sm.Middleware(a.restoreRemembered(a.bind.Middleware(a.errorPages(pages))))))))))
 	return a.securityHeaders(a.logRequests(mux))
 }
 
@@ -390,6 +395,53 @@ func (a *App) secure(r *http.Request) bool {
 	}
 	peer, err := netip.ParseAddrPort(r.RemoteAddr)
 	return err == nil && a.trusted(peer.Addr().Unmap()) && strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
+}
+
+// httpsOnly keeps the browser routes off plain HTTP (unless Options.Dev):
+// a request that is not secure gets no page and no cookie, as no session
+// is read or written. GET and HEAD are redirected (301) to the same URL
+// on https:// at the default port; other methods, whose body went out in
+// the clear already, get 403 rather than a redirect that would resend it
+// and hide the leak. Requests to a loopback host name (http://localhost,
+// where browsers keep Secure cookies: the zero-setup mode) pass.
+func (a *App) httpsOnly(next http.Handler) http.Handler {
+	if a.opts.Dev {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host := hostname(r.Host)
+		switch {
+		case a.secure(r) || loopback(host):
+			next.ServeHTTP(w, r)
+		case (r.Method == http.MethodGet || r.Method == http.MethodHead) && host != "":
+			if strings.Contains(host, ":") {
+				host = "[" + host + "]"
+			}
+			u := url.URL{Scheme: "https", Host: host, Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: r.URL.RawQuery}
+			http.Redirect(w, r, u.String(), http.StatusMovedPermanently)
+		default:
+			http.Error(w, "This site is served over HTTPS only.", http.StatusForbidden)
+		}
+	})
+}
+
+// hostname returns the host of a Host header without its port.
+func hostname(hostport string) string {
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		return h
+	}
+	return strings.TrimSuffix(strings.TrimPrefix(hostport, "["), "]")
+}
+
+// loopback reports whether host names this machine: localhost, a name
+// under .localhost, or a loopback address.
+func loopback(host string) bool {
+	host = strings.ToLower(strings.TrimSuffix(host, "."))
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
 }
 
 // clientKey is the rate-limit key of the request's client: its IP, or for

@@ -76,8 +76,12 @@ secrets, readable by their owner only (files 0600, directory 0700).
 
 Cookies are Secure (__Host-sid) unless -dev is given. Browsers keep Secure
 cookies on https:// and on http://localhost, so the default works on the
-same machine and behind an HTTPS reverse proxy; use -tls-cert/-tls-key to
-serve HTTPS yourself, or -dev for plain HTTP on another host name.
+same machine and behind an HTTPS reverse proxy (list it in -trusted-proxies
+and have it send X-Forwarded-Proto: https); use -tls-cert/-tls-key to serve
+HTTPS yourself, or -dev for plain HTTP on another host name. Without -dev,
+a plain-HTTP request to another host name gets no page and no cookie: GET
+and HEAD are redirected to https://, other methods refused (403); /healthz
+answers over plain HTTP for load balancers.
 
 Session stores (-sessions, or $AUTHSERVER_SESSIONS):
   sqlite:PATH                          SQLite file (default ./data/sessions.db)
@@ -483,7 +487,7 @@ func announce(log *slog.Logger, c *Config, store, scheme string, addr net.Addr) 
 	case c.Dev:
 		log.Warn("DEVELOPMENT MODE: plain HTTP and a session cookie WITHOUT the Secure flag. Anyone on the network path can steal sessions. Never use -dev in production.")
 	case scheme == "http":
-		log.Warn("serving plain HTTP with Secure cookies: browsers keep them only on http://localhost (Chrome, Firefox, Edge) or behind an HTTPS reverse proxy. For HTTPS give -tls-cert and -tls-key; for plain HTTP on another host name, -dev.")
+		log.Warn("serving plain HTTP with Secure cookies: pages answer on http://localhost, and behind an HTTPS reverse proxy listed in -trusted-proxies that sends X-Forwarded-Proto: https; other plain-HTTP requests are redirected to https:// (GET, HEAD) or refused (403), and only /healthz answers them. For HTTPS give -tls-cert and -tls-key; for plain HTTP on another host name, -dev.")
 	}
 	if len(c.TrustedProxies) == 0 {
 		log.Info("no trusted proxies: X-Forwarded-* headers are ignored")

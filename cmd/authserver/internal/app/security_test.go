@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/hex"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"net/url"
 	"regexp"
 	"slices"
 	"sort"
@@ -683,6 +685,129 @@ func TestHealthAndMetrics(t *testing.T) {
 	} {
 		if !strings.Contains(r.Text, want) {
 			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+}
+
+// TestPlainHTTP checks that without -dev a plain-HTTP request to a public
+// host name gets no page and no cookie (GET and HEAD are redirected to
+// https://, other methods refused), that /healthz still answers it, and
+// that a trusted proxy's X-Forwarded-Proto: https, a loopback host name
+// and -dev are served.
+func TestPlainHTTP(t *testing.T) {
+	t.Parallel()
+	// request sends method path to e's plain-HTTP server as addressed to
+	// host, with the header pairs kv.
+	request := func(e *env, method, path, host string, form url.Values, kv ...string) *apptest.Resp {
+		t.Helper()
+		var body io.Reader
+		if form != nil {
+			body = strings.NewReader(form.Encode())
+		}
+		req, err := http.NewRequest(method, e.srv.URL+path, body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if form != nil {
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+		for i := 0; i+1 < len(kv); i += 2 {
+			req.Header.Set(kv[i], kv[i+1])
+		}
+		req.Host = host
+		return e.client("plain").Do(req)
+	}
+	signUp := apptest.Form("username", "olga", "password", apptest.TestPassword)
+
+	prod := newEnv(t, func(o *envOptions) { o.plain = true })
+	for _, c := range []struct{ method, path, host, location string }{
+		{"GET", "/login?next=%2Fsessions", "app.example", "https://app.example/login?next=%2Fsessions"},
+		{"HEAD", "/", "app.example:3000", "https://app.example/"},
+		{"GET", "/static/style.css", "app.example", "https://app.example/static/style.css"},
+		{"GET", "/sessions", "[2001:db8::1]:8080", "https://[2001:db8::1]/sessions"},
+	} {
+		// A spoofed X-Forwarded-Proto from an untrusted peer changes nothing.
+		r := request(prod, c.method, c.path, c.host, nil, "X-Forwarded-Proto", "https")
+		if r.StatusCode != http.StatusMovedPermanently || r.Header.Get("Location") != c.location {
+			t.Errorf("%s %s on %s over plain HTTP: %d Location %q; want 301 to %s", c.method, c.path, c.host, r.StatusCode, r.Header.Get("Location"), c.location)
+		}
+		if sc := r.Header.Values("Set-Cookie"); len(sc) > 0 {
+			t.Errorf("%s %s over plain HTTP set cookies %q", c.method, c.path, sc)
+		}
+	}
+	for _, path := range []string{"/register", "/login"} {
+		r := request(prod, "POST", path, "app.example", signUp)
+		if r.StatusCode != http.StatusForbidden || len(r.Header.Values("Set-Cookie")) > 0 {
+			t.Errorf("POST %s over plain HTTP: %d, cookies %q; want 403 without a cookie", path, r.StatusCode, r.Header.Values("Set-Cookie"))
+		}
+	}
+	if r := request(prod, "GET", "/healthz", "app.example", nil); r.StatusCode != http.StatusOK || strings.TrimSpace(r.Text) != "ok" {
+		t.Errorf("/healthz over plain HTTP: %d %q; want 200 ok", r.StatusCode, r.Text)
+	}
+	// The zero-setup mode: http://localhost keeps the Secure cookie.
+	for _, host := range []string{"localhost:3000", "127.0.0.1:3000", "[::1]:3000", "app.localhost"} {
+		if r := request(prod, "GET", "/login", host, nil); r.StatusCode != http.StatusOK {
+			t.Errorf("GET /login on %s: %d; want the page", host, r.StatusCode)
+		}
+	}
+
+	// Behind a trusted proxy that says the client used HTTPS: served.
+	proxied := newEnv(t, func(o *envOptions) {
+		o.plain = true
+		o.opts.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
+	})
+	if r := request(proxied, "GET", "/login", "app.example", nil); r.StatusCode != http.StatusMovedPermanently {
+		t.Errorf("trusted proxy without X-Forwarded-Proto: %d; want 301", r.StatusCode)
+	}
+	r := request(proxied, "POST", "/register", "app.example", signUp, "X-Forwarded-Proto", "https")
+	if r.StatusCode != http.StatusSeeOther || len(r.SessionSetCookies()) == 0 {
+		t.Errorf("registration through a trusted HTTPS proxy: %d, cookies %q; want 303 with the session cookie", r.StatusCode, r.Header.Values("Set-Cookie"))
+	}
+
+	// -dev serves plain HTTP on any host name.
+	dev := newEnv(t, func(o *envOptions) { o.plain = true; o.opts.Dev = true })
+	r = request(dev, "POST", "/register", "app.example", signUp)
+	if r.StatusCode != http.StatusSeeOther || len(r.SessionSetCookies()) == 0 {
+		t.Errorf("registration over plain HTTP with -dev: %d, cookies %q; want 303 with the session cookie", r.StatusCode, r.Header.Values("Set-Cookie"))
+	}
+}
+
+// TestDeviceListHoldsNoSecrets checks that the /sessions page lists every
+// device of the user but holds none of their cookie values, in any of
+// their forms (as sent, decoded, the bare token, its signature), and not
+// the password.
+func TestDeviceListHoldsNoSecrets(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	laptop, phone, tablet := e.client("laptop"), e.client("phone"), e.client("tablet")
+	apptest.MustSeeOther(t, laptop.Register("petra", apptest.TestPassword), "/")
+	apptest.MustSeeOther(t, phone.Login("petra", apptest.TestPassword, false), "/")
+	apptest.MustSeeOther(t, tablet.Login("petra", apptest.TestPassword, true), "/")
+	var secrets []string
+	for _, c := range []*apptest.Client{laptop, phone, tablet} {
+		ck := c.SessionCookie()
+		if ck == nil {
+			t.Fatal("a signed-in client has no session cookie")
+		}
+		value, err := url.QueryUnescape(ck.Value)
+		if err != nil {
+			t.Fatal(err)
+		}
+		token, sig, ok := strings.Cut(strings.TrimPrefix(value, "s:"), ".")
+		if !ok || len(token) < 43 {
+			t.Fatalf("session cookie %q is not a signed token", value)
+		}
+		secrets = append(secrets, ck.Value, value, token, sig)
+	}
+	for _, c := range []*apptest.Client{laptop, phone, tablet} {
+		if ids, _ := c.Devices(); len(ids) != 3 {
+			t.Fatalf("/sessions lists %d devices; want 3", len(ids))
+		}
+		page := c.Get("/sessions").Text
+		for _, s := range append(secrets, apptest.TestPassword) {
+			if strings.Contains(page, s) {
+				t.Fatalf("/sessions holds the secret %q", s)
+			}
 		}
 	}
 }
