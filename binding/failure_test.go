@@ -12,11 +12,15 @@ import (
 	"github.com/sessionkit/sessionkit/memstore"
 )
 
-// failingDelete is a memstore whose Delete fails, as a store that went
-// down between the load and the destroy.
+// failingDelete is a memstore whose Delete and Remove fail, as a store
+// that went down between the load and the destroy.
 type failingDelete struct{ *memstore.Store }
 
 func (failingDelete) Delete(context.Context, string) error { return sessionkit.ErrUnavailable }
+
+func (failingDelete) Remove(context.Context, string) (bool, error) {
+	return false, sessionkit.ErrUnavailable
+}
 
 // TestDestroyFailsClosed: when the session cannot be destroyed, the request
 // is not served with it; an unknown action is treated as Reauthenticate.
