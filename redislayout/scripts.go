@@ -27,7 +27,8 @@ end
 
 // CreateScript inserts a session unless a key, live session or not, is
 // under KEYS[1], the session key. It returns 1 if it inserted the session
-// and 0 otherwise. Its arguments are CreateArgs.
+// and 0 otherwise. Its arguments are Layout.CreateArgs (or
+// RememberCreateArgs): the key's expiry (ms), then the fields.
 const CreateScript = luaChunks + `
 if redis.call('EXISTS', KEYS[1]) == 1 then
   return 0
@@ -37,27 +38,52 @@ redis.call('PEXPIREAT', KEYS[1], ARGV[1])
 return 1
 `
 
-// UpdateScript applies a delta to the session under KEYS[1] and returns
-// its header before the change, or nil if there is no session. Its
-// arguments are UpdateArgs: expiry (ms), times field, clear ("1" or "0"),
-// new absolute expiry or "", new persist or "", "=" and the new user ID
-// or "", n, n fields to delete, then field/value pairs to set.
-const UpdateScript = luaChunks + `
-local h = redis.call('HGET', KEYS[1], 'h')
-if not h then
+// luaLive defines live(t, now), which reports whether the times field t
+// of a session holds an expiry after now, both decimal Unix nanoseconds; a
+// zero or negative expiry never does. The digits compare one by one,
+// whatever the server's locale.
+const luaLive = `
+local function live(t, now)
+  local exp = t and string.match(t, '^(%d+) ')
+  if not exp then
+    return false
+  end
+  if #exp ~= #now then
+    return #exp > #now
+  end
+  for i = 1, #exp do
+    local x, y = string.byte(exp, i), string.byte(now, i)
+    if x ~= y then
+      return x > y
+    end
+  end
   return false
 end
-if ARGV[4] ~= '' or ARGV[5] ~= '' or ARGV[6] ~= '' then
+`
+
+// UpdateScript applies a delta to the live session under KEYS[1] and
+// returns its header before the change, or nil if there is no session or
+// it has expired. Its arguments are Layout.UpdateArgs: key expiry (ms),
+// times field, now (ns), clear ("1" or "0"), new absolute expiry or "",
+// new persist or "", "=" and the new user ID or "", n, n fields to
+// delete, then field/value pairs to set.
+const UpdateScript = luaChunks + luaLive + `
+local cur = redis.call('HMGET', KEYS[1], 'h', 't')
+local h = cur[1]
+if not h or not live(cur[2], ARGV[3]) then
+  return false
+end
+if ARGV[5] ~= '' or ARGV[6] ~= '' or ARGV[7] ~= '' then
   local abs, created, persist, uid = string.match(h, '^(%-?%d+) (%-?%d+) ([01]) (.*)$')
   if not abs then
     return redis.error_reply('malformed session header')
   end
-  if ARGV[4] ~= '' then abs = ARGV[4] end
-  if ARGV[5] ~= '' then persist = ARGV[5] end
-  if ARGV[6] ~= '' then uid = string.sub(ARGV[6], 2) end
+  if ARGV[5] ~= '' then abs = ARGV[5] end
+  if ARGV[6] ~= '' then persist = ARGV[6] end
+  if ARGV[7] ~= '' then uid = string.sub(ARGV[7], 2) end
   redis.call('HSET', KEYS[1], 'h', abs .. ' ' .. created .. ' ' .. persist .. ' ' .. uid)
 end
-if ARGV[3] == '1' then
+if ARGV[4] == '1' then
   local del = {}
   for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do
     if string.sub(f, 1, 2) == 'v:' then
@@ -66,20 +92,23 @@ if ARGV[3] == '1' then
   end
   chunks('HDEL', del, 1, #del)
 end
-local n = tonumber(ARGV[7])
-local j = math.min(7 + n + 1000, #ARGV)
-redis.call('HSET', KEYS[1], 't', ARGV[2], unpack(ARGV, 8 + n, j))
+local n = tonumber(ARGV[8])
+local j = math.min(8 + n + 1000, #ARGV)
+redis.call('HSET', KEYS[1], 't', ARGV[2], unpack(ARGV, 9 + n, j))
 chunks('HSET', ARGV, j + 1, #ARGV)
-chunks('HDEL', ARGV, 8, 7 + n)
+chunks('HDEL', ARGV, 9, 8 + n)
 redis.call('PEXPIREAT', KEYS[1], ARGV[1])
 return h
 `
 
-// TouchScript sets the times of the session under KEYS[1] and returns its
-// header, or nil if there is no session. Its arguments are TouchArgs.
-const TouchScript = `
-local h = redis.call('HGET', KEYS[1], 'h')
-if not h then
+// TouchScript sets the times of the live session under KEYS[1] and
+// returns its header, or nil if there is no session or it has expired.
+// Its arguments are Layout.TouchArgs: key expiry (ms), times field, now
+// (ns).
+const TouchScript = luaLive + `
+local cur = redis.call('HMGET', KEYS[1], 'h', 't')
+local h = cur[1]
+if not h or not live(cur[2], ARGV[3]) then
   return false
 end
 redis.call('HSET', KEYS[1], 't', ARGV[2])
@@ -87,8 +116,9 @@ redis.call('PEXPIREAT', KEYS[1], ARGV[1])
 return h
 `
 
-// DeleteScript deletes the session under KEYS[1] and returns its user ID,
-// or nil if there was no session. With ARGV[1] set, it deletes the session
+// DeleteScript deletes the session under KEYS[1], live or expired, and
+// returns its user ID, or nil if there was no session: a caller whose
+// script got a reply is the one that deleted the key (Remove). With ARGV[1] set, it deletes the session
 // only if it belongs to that user. A key without a header is deleted only
 // without ARGV[1], and reported as a session without a user. Its
 // arguments are DeleteArgs.
@@ -144,11 +174,11 @@ end
 return 1
 `
 
-// CreateArgs returns the arguments of CreateScript for rec: its expiry,
-// then the fields of its hash.
-func CreateArgs(rec *sessionkit.Record) []string {
+// CreateArgs returns the arguments of CreateScript for rec: its key's
+// expiry, then the fields of its hash.
+func (l Layout) CreateArgs(rec *sessionkit.Record) []string {
 	args := make([]string, 0, 7+2*len(rec.Values))
-	args = append(args, unixMilli(rec.ExpiresAt),
+	args = append(args, l.keyExpiry(rec.ExpiresAt),
 		FieldTimes, EncodeTimes(rec.ExpiresAt, rec.LastSeen),
 		FieldHeader, EncodeHeader(rec))
 	if len(rec.Meta) > 0 {
@@ -160,18 +190,19 @@ func CreateArgs(rec *sessionkit.Record) []string {
 	return args
 }
 
-// UpdateArgs returns the arguments of UpdateScript for d.
-func UpdateArgs(d sessionkit.Delta) []string {
-	args := make([]string, 0, 7+len(d.Del)+2*len(d.Set))
-	args = append(args, unixMilli(d.ExpiresAt), EncodeTimes(d.ExpiresAt, d.LastSeen), encodeBool(d.Clear), "", "", "", strconv.Itoa(len(d.Del)))
+// UpdateArgs returns the arguments of UpdateScript for d, written at now.
+func (l Layout) UpdateArgs(d sessionkit.Delta, now time.Time) []string {
+	args := make([]string, 0, 8+len(d.Del)+2*len(d.Set))
+	args = append(args, l.keyExpiry(d.ExpiresAt), EncodeTimes(d.ExpiresAt, d.LastSeen), unixNano(now),
+		encodeBool(d.Clear), "", "", "", strconv.Itoa(len(d.Del)))
 	if !d.AbsoluteExpiry.IsZero() {
-		args[3] = string(appendTime(nil, d.AbsoluteExpiry))
+		args[4] = string(appendTime(nil, d.AbsoluteExpiry))
 	}
 	if d.Persistent != nil {
-		args[4] = encodeBool(*d.Persistent)
+		args[5] = encodeBool(*d.Persistent)
 	}
 	if d.UserID != nil {
-		args[5] = "=" + *d.UserID
+		args[6] = "=" + *d.UserID
 	}
 	for _, k := range d.Del {
 		args = append(args, ValuePrefix+k)
@@ -182,9 +213,23 @@ func UpdateArgs(d sessionkit.Delta) []string {
 	return args
 }
 
-// TouchArgs returns the arguments of TouchScript.
-func TouchArgs(lastSeen, expiresAt time.Time) []string {
-	return []string{unixMilli(expiresAt), EncodeTimes(expiresAt, lastSeen)}
+// TouchArgs returns the arguments of TouchScript, written at now.
+func (l Layout) TouchArgs(lastSeen, expiresAt, now time.Time) []string {
+	return []string{l.keyExpiry(expiresAt), EncodeTimes(expiresAt, lastSeen), unixNano(now)}
+}
+
+// keyExpiry returns the PEXPIREAT argument of the key of a session that
+// expires at expiresAt: KeepExpired later.
+func (l Layout) keyExpiry(expiresAt time.Time) string {
+	if expiresAt.IsZero() {
+		return unixMilli(expiresAt)
+	}
+	return unixMilli(expiresAt.Add(l.keep))
+}
+
+// unixNano returns now for the scripts' live check.
+func unixNano(now time.Time) string {
+	return strconv.FormatInt(now.UnixNano(), 10)
 }
 
 // DeleteArgs returns the arguments of DeleteScript: owner is the user the

@@ -194,8 +194,8 @@ func TestTouchKeepsValues(t *testing.T) {
 		t.Errorf("Touch did not set the times: %v %v", got.LastSeen, got.ExpiresAt)
 	}
 	ttl := c.PTTL(ctxT(t), key).Val()
-	if want := time.Until(later.Add(time.Hour)); ttl < want-5*time.Second || ttl > want+5*time.Second {
-		t.Errorf("TTL after Touch = %v, want about %v", ttl, want)
+	if want := time.Until(later.Add(time.Hour + sessionkit.DefaultKeepExpired)); ttl < want-5*time.Second || ttl > want+5*time.Second {
+		t.Errorf("TTL after Touch = %v, want about %v (the expiry and KeepExpired)", ttl, want)
 	}
 }
 
@@ -871,5 +871,18 @@ func TestNotASession(t *testing.T) {
 func TestLimit(t *testing.T) {
 	redissuite.RunLimit(t, func(t *testing.T, addr, prefix string) redissuite.LimitStore {
 		return newStore(t, newClient(t, &redis.UniversalOptions{Addrs: []string{addr}}), prefix)
+	})
+}
+
+// TestLifecycle runs the checks of Remove and Options.KeepExpired shared
+// with rueidisstore.
+func TestLifecycle(t *testing.T) {
+	redissuite.RunLifecycle(t, func(t *testing.T, addr, prefix string, keep time.Duration) redissuite.LifecycleStore {
+		c := newClient(t, &redis.UniversalOptions{Addrs: []string{addr}})
+		st, err := redisstore.New(c, redisstore.Options{Prefix: prefix, KeepExpired: keep})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
 	})
 }

@@ -347,3 +347,16 @@ func TestLimit(t *testing.T) {
 		return newStore(t, newRueidis(t, rueidis.ClientOption{InitAddress: []string{addr}}), prefix)
 	})
 }
+
+// TestLifecycle runs the checks of Remove and Options.KeepExpired shared
+// with redisstore.
+func TestLifecycle(t *testing.T) {
+	redissuite.RunLifecycle(t, func(t *testing.T, addr, prefix string, keep time.Duration) redissuite.LifecycleStore {
+		c := newRueidis(t, rueidis.ClientOption{InitAddress: []string{addr}})
+		st, err := rueidisstore.New(c, rueidisstore.Options{Prefix: prefix, KeepExpired: keep})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	})
+}
