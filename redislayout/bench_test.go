@@ -2,6 +2,7 @@ package redislayout
 
 import (
 	"maps"
+	"strconv"
 	"testing"
 	"time"
 
@@ -18,9 +19,17 @@ func benchRecord() *sessionkit.Record {
 	}
 }
 
+// strArgs collects the arguments of a script as strings.
+type strArgs []string
+
+func (a *strArgs) String(s string) { *a = append(*a, s) }
+func (a *strArgs) Bytes(b []byte)  { *a = append(*a, string(b)) }
+func (a *strArgs) Small(n int)     { *a = append(*a, strconv.Itoa(n)) }
+
 // benchFields returns the hash of rec as HGETALL returns it.
 func benchFields(l Layout, rec *sessionkit.Record) map[string]string {
-	args := l.CreateArgs(rec)
+	var args strArgs
+	l.CreateArgs(&args, rec)
 	fields := map[string]string{}
 	for i := 1; i < len(args); i += 2 {
 		fields[args[i]] = args[i+1]
@@ -48,7 +57,8 @@ func BenchmarkUpdateArgs(b *testing.B) {
 	d := sessionkit.Delta{Set: map[string][]byte{"n": []byte("13")}, LastSeen: now, ExpiresAt: now.Add(30 * time.Minute)}
 	b.ReportAllocs()
 	for b.Loop() {
-		_ = l.UpdateArgs(d, now)
+		args := make(strArgs, 0, 10)
+		l.UpdateArgs(&args, d, now)
 	}
 }
 

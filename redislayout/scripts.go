@@ -174,62 +174,115 @@ end
 return 1
 `
 
-// CreateArgs returns the arguments of CreateScript for rec: its key's
+// Args receives the arguments of a script in order, each one bulk string
+// on the wire, in the form its Redis client takes with the least copying.
+// The builders below compute their numbers and fields into one string and
+// pass its parts, and pass the session's values as they are: a store must
+// send them before the caller may change the values again, as a store
+// does by waiting for the script's reply.
+type Args interface {
+	// String adds s.
+	String(s string)
+	// Bytes adds b.
+	Bytes(b []byte)
+	// Small adds n, a small non-negative number (a count, a flag).
+	Small(n int)
+}
+
+// CreateArgs adds to a the arguments of CreateScript for rec: its key's
 // expiry, then the fields of its hash.
-func (l Layout) CreateArgs(rec *sessionkit.Record) []string {
-	args := make([]string, 0, 7+2*len(rec.Values))
-	args = append(args, l.keyExpiry(rec.ExpiresAt),
-		FieldTimes, EncodeTimes(rec.ExpiresAt, rec.LastSeen),
-		FieldHeader, EncodeHeader(rec))
+func (l Layout) CreateArgs(a Args, rec *sessionkit.Record) {
+	b := make([]byte, 0, 96+len(rec.UserID))
+	b = l.appendKeyExpiry(b, rec.ExpiresAt)
+	n1 := len(b)
+	b = appendTimes(b, rec.ExpiresAt, rec.LastSeen)
+	n2 := len(b)
+	b = appendHeader(b, rec)
+	computed := string(b)
+	a.String(computed[:n1])
+	a.String(FieldTimes)
+	a.String(computed[n1:n2])
+	a.String(FieldHeader)
+	a.String(computed[n2:])
 	if len(rec.Meta) > 0 {
-		args = append(args, FieldMeta, EncodeMeta(rec.Meta))
+		a.String(FieldMeta)
+		a.String(EncodeMeta(rec.Meta))
 	}
 	for k, v := range rec.Values {
-		args = append(args, ValuePrefix+k, string(v))
+		a.String(ValuePrefix + k)
+		a.Bytes(v)
 	}
-	return args
 }
 
-// UpdateArgs returns the arguments of UpdateScript for d, written at now.
-func (l Layout) UpdateArgs(d sessionkit.Delta, now time.Time) []string {
-	args := make([]string, 0, 8+len(d.Del)+2*len(d.Set))
-	args = append(args, l.keyExpiry(d.ExpiresAt), EncodeTimes(d.ExpiresAt, d.LastSeen), unixNano(now),
-		encodeBool(d.Clear), "", "", "", strconv.Itoa(len(d.Del)))
+// UpdateArgs adds to a the arguments of UpdateScript for d, written at
+// now.
+func (l Layout) UpdateArgs(a Args, d sessionkit.Delta, now time.Time) {
+	b := make([]byte, 0, 128)
+	b = l.appendKeyExpiry(b, d.ExpiresAt)
+	n1 := len(b)
+	b = appendTimes(b, d.ExpiresAt, d.LastSeen)
+	n2 := len(b)
+	b = strconv.AppendInt(b, now.UnixNano(), 10)
+	n3 := len(b)
 	if !d.AbsoluteExpiry.IsZero() {
-		args[4] = string(appendTime(nil, d.AbsoluteExpiry))
+		b = appendTime(b, d.AbsoluteExpiry)
 	}
-	if d.Persistent != nil {
-		args[5] = encodeBool(*d.Persistent)
+	computed := string(b)
+	a.String(computed[:n1])
+	a.String(computed[n1:n2])
+	a.String(computed[n2:n3])
+	a.Small(boolInt(d.Clear))
+	a.String(computed[n3:]) // "" for no new absolute expiry
+	if d.Persistent == nil {
+		a.String("")
+	} else {
+		a.Small(boolInt(*d.Persistent))
 	}
-	if d.UserID != nil {
-		args[6] = "=" + *d.UserID
+	if d.UserID == nil {
+		a.String("")
+	} else {
+		a.String("=" + *d.UserID)
 	}
+	a.Small(len(d.Del))
 	for _, k := range d.Del {
-		args = append(args, ValuePrefix+k)
+		a.String(ValuePrefix + k)
 	}
 	for k, v := range d.Set {
-		args = append(args, ValuePrefix+k, string(v))
+		a.String(ValuePrefix + k)
+		a.Bytes(v)
 	}
-	return args
 }
 
-// TouchArgs returns the arguments of TouchScript, written at now.
-func (l Layout) TouchArgs(lastSeen, expiresAt, now time.Time) []string {
-	return []string{l.keyExpiry(expiresAt), EncodeTimes(expiresAt, lastSeen), unixNano(now)}
+// TouchArgs adds to a the arguments of TouchScript, written at now.
+func (l Layout) TouchArgs(a Args, lastSeen, expiresAt, now time.Time) {
+	b := make([]byte, 0, 64)
+	b = l.appendKeyExpiry(b, expiresAt)
+	n1 := len(b)
+	b = appendTimes(b, expiresAt, lastSeen)
+	n2 := len(b)
+	b = strconv.AppendInt(b, now.UnixNano(), 10)
+	computed := string(b)
+	a.String(computed[:n1])
+	a.String(computed[n1:n2])
+	a.String(computed[n2:])
 }
 
-// keyExpiry returns the PEXPIREAT argument of the key of a session that
-// expires at expiresAt: KeepExpired later.
-func (l Layout) keyExpiry(expiresAt time.Time) string {
-	if expiresAt.IsZero() {
-		return unixMilli(expiresAt)
+// appendKeyExpiry appends the PEXPIREAT argument of the key of a session
+// that expires at expiresAt: KeepExpired later, in Unix milliseconds. A
+// zero or earlier time becomes 1, which expires the key at once.
+func (l Layout) appendKeyExpiry(b []byte, expiresAt time.Time) []byte {
+	if !expiresAt.IsZero() {
+		expiresAt = expiresAt.Add(l.keep)
 	}
-	return unixMilli(expiresAt.Add(l.keep))
+	return strconv.AppendInt(b, max(expiresAt.UnixMilli(), 1), 10)
 }
 
-// unixNano returns now for the scripts' live check.
-func unixNano(now time.Time) string {
-	return strconv.FormatInt(now.UnixNano(), 10)
+// boolInt returns 1 for true and 0 for false, as the scripts take flags.
+func boolInt(v bool) int {
+	if v {
+		return 1
+	}
+	return 0
 }
 
 // DeleteArgs returns the arguments of DeleteScript: owner is the user the

@@ -115,6 +115,34 @@ func (s *Store) runKeys(ctx context.Context, script *redis.Script, keys []string
 	return script.Run(ctx, s.client, keys, args...)
 }
 
+// goArgs collects the arguments of a script for go-redis, which takes
+// them as []any. A string goes in as a pointer into strs (go-redis writes
+// a *string as the string it points to), so that the arguments share one
+// allocation rather than one each; strs only grows, and a pointer into an
+// array it outgrew still reads the same string. Byte slices and small
+// numbers go in as they are.
+type goArgs struct {
+	list []any
+	strs []string
+}
+
+// newGoArgs returns a goArgs with room for n arguments.
+func newGoArgs(n int) *goArgs {
+	return &goArgs{list: make([]any, 0, n), strs: make([]string, 0, n)}
+}
+
+func (a *goArgs) String(s string) {
+	if s == "" {
+		a.list = append(a.list, "")
+		return
+	}
+	a.strs = append(a.strs, s)
+	a.list = append(a.list, &a.strs[len(a.strs)-1])
+}
+
+func (a *goArgs) Bytes(b []byte) { a.list = append(a.list, b) }
+func (a *goArgs) Small(n int)    { a.list = append(a.list, n) }
+
 // Load returns the session with the given ID, or (nil, nil) if there is
 // none or it has expired.
 func (s *Store) Load(ctx context.Context, id string) (*sessionkit.Record, error) {
@@ -144,7 +172,9 @@ func (s *Store) Create(ctx context.Context, rec *sessionkit.Record) error {
 			return err
 		}
 	}
-	n, err := s.run(ctx, createScript, s.layout.SessionKey(rec.ID), s.layout.CreateArgs(rec)).Int()
+	args := newGoArgs(7 + 2*len(rec.Values))
+	s.layout.CreateArgs(args, rec)
+	n, err := createScript.Run(ctx, s.client, []string{s.layout.SessionKey(rec.ID)}, args.list...).Int()
 	if err != nil {
 		return s.wrapErr(ctx, "create", err)
 	}
@@ -168,7 +198,9 @@ func (s *Store) Update(ctx context.Context, id string, d sessionkit.Delta) error
 			return err
 		}
 	}
-	old, err := s.run(ctx, updateScript, s.layout.SessionKey(id), s.layout.UpdateArgs(d, time.Now())).Text()
+	args := newGoArgs(8 + len(d.Del) + 2*len(d.Set))
+	s.layout.UpdateArgs(args, d, time.Now())
+	old, err := updateScript.Run(ctx, s.client, []string{s.layout.SessionKey(id)}, args.list...).Text()
 	if err == redis.Nil {
 		return sessionkit.ErrNotFound
 	}
@@ -186,7 +218,9 @@ func (s *Store) Update(ctx context.Context, id string, d sessionkit.Delta) error
 // rewriting its values. It returns sessionkit.ErrNotFound if the session
 // is gone or has expired.
 func (s *Store) Touch(ctx context.Context, id string, lastSeen, expiresAt time.Time) error {
-	old, err := s.run(ctx, touchScript, s.layout.SessionKey(id), s.layout.TouchArgs(lastSeen, expiresAt, time.Now())).Text()
+	args := newGoArgs(3)
+	s.layout.TouchArgs(args, lastSeen, expiresAt, time.Now())
+	old, err := touchScript.Run(ctx, s.client, []string{s.layout.SessionKey(id)}, args.list...).Text()
 	if err == redis.Nil {
 		return sessionkit.ErrNotFound
 	}

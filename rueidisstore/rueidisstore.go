@@ -36,6 +36,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/redis/rueidis"
@@ -134,6 +135,15 @@ func (s *Store) run(ctx context.Context, script *rueidis.Lua, key string, args [
 	return res
 }
 
+// strArgs collects the arguments of a script as rueidis takes them: byte
+// slices go in without a copy (rueidis.BinaryString), which is safe as the
+// store waits for the script's reply before anything changes them.
+type strArgs []string
+
+func (a *strArgs) String(s string) { *a = append(*a, s) }
+func (a *strArgs) Bytes(b []byte)  { *a = append(*a, rueidis.BinaryString(b)) }
+func (a *strArgs) Small(n int)     { *a = append(*a, strconv.Itoa(n)) }
+
 // Load returns the session with the given ID, or (nil, nil) if there is
 // none or it has expired.
 func (s *Store) Load(ctx context.Context, id string) (*sessionkit.Record, error) {
@@ -163,7 +173,9 @@ func (s *Store) Create(ctx context.Context, rec *sessionkit.Record) error {
 			return err
 		}
 	}
-	n, err := s.run(ctx, createScript, s.layout.SessionKey(rec.ID), s.layout.CreateArgs(rec)).AsInt64()
+	args := make(strArgs, 0, 7+2*len(rec.Values))
+	s.layout.CreateArgs(&args, rec)
+	n, err := s.run(ctx, createScript, s.layout.SessionKey(rec.ID), args).AsInt64()
 	if err != nil {
 		return wrapErr(ctx, "create", err)
 	}
@@ -187,7 +199,9 @@ func (s *Store) Update(ctx context.Context, id string, d sessionkit.Delta) error
 			return err
 		}
 	}
-	old, err := s.run(ctx, updateScript, s.layout.SessionKey(id), s.layout.UpdateArgs(d, time.Now())).ToString()
+	args := make(strArgs, 0, 8+len(d.Del)+2*len(d.Set))
+	s.layout.UpdateArgs(&args, d, time.Now())
+	old, err := s.run(ctx, updateScript, s.layout.SessionKey(id), args).ToString()
 	if rueidis.IsRedisNil(err) {
 		return sessionkit.ErrNotFound
 	}
@@ -205,7 +219,9 @@ func (s *Store) Update(ctx context.Context, id string, d sessionkit.Delta) error
 // rewriting its values. It returns sessionkit.ErrNotFound if the session
 // is gone or has expired.
 func (s *Store) Touch(ctx context.Context, id string, lastSeen, expiresAt time.Time) error {
-	old, err := s.run(ctx, touchScript, s.layout.SessionKey(id), s.layout.TouchArgs(lastSeen, expiresAt, time.Now())).ToString()
+	args := make(strArgs, 0, 3)
+	s.layout.TouchArgs(&args, lastSeen, expiresAt, time.Now())
+	old, err := s.run(ctx, touchScript, s.layout.SessionKey(id), args).ToString()
 	if rueidis.IsRedisNil(err) {
 		return sessionkit.ErrNotFound
 	}
