@@ -269,12 +269,12 @@ func (h Header) AfterTouch(expiresAt time.Time) IndexChange {
 	return IndexChange{}
 }
 
-// UserSessions sorts out the sessions listed in the index of userID: ids
+// userSessions sorts out the sessions listed in the index of userID: ids
 // and, at the same positions, their records (nil for a missing one), which
 // count only if they are live at now. It returns the infos of the user's sessions, oldest first,
 // and the IDs whose entries are stale: no session, or one that moved to
 // another user.
-func UserSessions(userID string, ids []string, recs []*sessionkit.Record, now time.Time) (list []sessionkit.SessionInfo, stale []string) {
+func userSessions(userID string, ids []string, recs []*sessionkit.Record, now time.Time) (list []sessionkit.SessionInfo, stale []string) {
 	for i, rec := range recs {
 		if rec = Live(rec, now); rec == nil || rec.UserID != userID {
 			stale = append(stale, ids[i])

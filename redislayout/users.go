@@ -44,7 +44,7 @@ func ListByUser(ctx context.Context, c UserClient, userID string) ([]sessionkit.
 	if err != nil {
 		return nil, err
 	}
-	list, stale := UserSessions(userID, ids, recs, time.Now())
+	list, stale := userSessions(userID, ids, recs, time.Now())
 	if err := dropStale(ctx, c, userID, stale); err != nil {
 		return nil, err
 	}

@@ -5,11 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"time"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/sessionkit/sessionkit/redislayout"
-	"github.com/sessionkit/sessionkit/remember"
 )
 
 // RememberStore is a remember.Store that keeps remember-me tokens in
@@ -20,11 +18,10 @@ import (
 // DeleteUser walks, so that it works on a Cluster, where the tokens of a
 // user lie in many hash slots. See the README for the keys. It is safe for
 // concurrent use.
-type RememberStore struct {
-	tokens *redislayout.RememberTokens
-}
-
-var _ remember.Store = (*RememberStore)(nil)
+//
+// It is redislayout.RememberTokens, the one implementation of the
+// remember-me flows, which rueidisstore's RememberStore is too.
+type RememberStore = redislayout.RememberTokens
 
 // NewRememberStore returns a token store that uses the client and prefix
 // of s. It does not contact the server.
@@ -32,44 +29,7 @@ func NewRememberStore(s *Store) (*RememberStore, error) {
 	if s == nil {
 		return nil, errors.New("redisstore: nil *Store")
 	}
-	return &RememberStore{tokens: s.layout.RememberTokens(rememberClient{s}, "redisstore")}, nil
-}
-
-// Create implements remember.Store. The user's set lists the token before
-// the token exists, so that a DeleteUser running meanwhile finds it.
-func (r *RememberStore) Create(ctx context.Context, t remember.Token) error {
-	return r.tokens.Create(ctx, t)
-}
-
-// Get implements remember.Store. A token whose ExpiresAt has passed is not
-// found: Redis has deleted it.
-func (r *RememberStore) Get(ctx context.Context, selector string) (remember.Token, error) {
-	return r.tokens.Get(ctx, selector)
-}
-
-// Rotate implements remember.Store in one script, so of parallel
-// rotations exactly one wins.
-func (r *RememberStore) Rotate(ctx context.Context, selector string, oldHash, newHash [32]byte, graceUntil time.Time) error {
-	return r.tokens.Rotate(ctx, selector, oldHash, newHash, graceUntil)
-}
-
-// Delete implements remember.Store.
-func (r *RememberStore) Delete(ctx context.Context, selector string) error {
-	return r.tokens.Delete(ctx, selector)
-}
-
-// DeleteUser implements remember.Store: it deletes each token in the
-// user's set that still belongs to the user, then the entries it read. A
-// token created while it runs may survive it.
-func (r *RememberStore) DeleteUser(ctx context.Context, userID string) (int, error) {
-	return r.tokens.DeleteUser(ctx, userID)
-}
-
-// DeleteExpired implements remember.Store. It has nothing to do: Redis
-// deletes each token at its ExpiresAt, and a user's set drops the entries
-// of expired tokens at the next write and expires with its last token.
-func (r *RememberStore) DeleteExpired(ctx context.Context, now time.Time) (int, error) {
-	return r.tokens.DeleteExpired(ctx, now)
+	return s.layout.RememberTokens(rememberClient{s}, "redisstore"), nil
 }
 
 // The scripts that the remember-me flows run, by source.

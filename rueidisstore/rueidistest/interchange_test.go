@@ -31,7 +31,7 @@ func TestInterchangeable(t *testing.T) {
 	for _, d := range deployments[:2] {
 		t.Run(d.name, func(t *testing.T) {
 			rc, gc := d.start(t)
-			prefix := randomPrefix()
+			prefix := redissuite.RandomPrefix()
 			rs, err := redisstore.New(gc, redisstore.Options{Prefix: prefix})
 			if err != nil {
 				t.Fatal(err)
@@ -42,7 +42,7 @@ func TestInterchangeable(t *testing.T) {
 			t.Run("LimitGoRedisToRueidis", func(t *testing.T) { checkSharedLimit(t, rs, us) })
 			t.Run("LimitRueidisToGoRedis", func(t *testing.T) { checkSharedLimit(t, us, rs) })
 
-			exPrefix := randomPrefix()
+			exPrefix := redissuite.RandomPrefix()
 			rx, err := redisstore.NewExpress(gc, redisstore.ExpressOptions{Prefix: exPrefix})
 			if err != nil {
 				t.Fatal(err)
@@ -75,7 +75,7 @@ func sameRecord(t *testing.T, what string, got, want *sessionkit.Record) {
 // them with b, then creates with b and reads with a.
 func checkShared(t *testing.T, a, b nativeStore) {
 	ctx := t.Context()
-	user := randomPrefix()
+	user := redissuite.RandomPrefix()
 	rec := newRecord(user)
 	rec.Persistent = true
 	if err := a.Create(ctx, rec); err != nil {
@@ -174,7 +174,7 @@ func checkShared(t *testing.T, a, b nativeStore) {
 func checkSharedLimit(t *testing.T, a, b nativeStore) {
 	ctx := t.Context()
 	now := time.Now()
-	user := randomPrefix()
+	user := redissuite.RandomPrefix()
 	create := func(user string, age time.Duration) *sessionkit.Record {
 		t.Helper()
 		rec := newRecord(user)
@@ -221,7 +221,7 @@ func checkSharedLimit(t *testing.T, a, b nativeStore) {
 	}
 
 	// Sixteen links at once, half through each store, under a limit of 3.
-	user = randomPrefix()
+	user = redissuite.RandomPrefix()
 	recs := make([]*sessionkit.Record, 16)
 	for i := range recs {
 		recs[i] = create("", time.Duration(i)*time.Minute)
@@ -253,7 +253,7 @@ func checkSharedLimit(t *testing.T, a, b nativeStore) {
 func checkSharedExpress(t *testing.T, a, b sessionkit.Store) {
 	ctx := t.Context()
 	now := time.Now()
-	rec := redissuite.ExpressRecord(randomPrefix(), now)
+	rec := redissuite.ExpressRecord(redissuite.RandomPrefix(), now)
 	if err := a.Create(ctx, rec); err != nil {
 		t.Fatal(err)
 	}
