@@ -8,8 +8,12 @@
 // as the bulk strings Redis receives), the encoding of a session hash, the
 // per-user index and the iteration cursor of the native layout, and the
 // keys and expiry of the express-session layout. It depends on no Redis
-// client: where a sequence of commands is shared too (Iterate, LinkUser),
-// it runs them through functions the store provides.
+// client: where a sequence of commands is shared too (Iterate, LinkUser,
+// ListByUser and DeleteByUser, the remember-me flows of RememberTokens),
+// it runs them through a small interface per flow that each store
+// implements on its client (Node, LinkClient, UserClient,
+// RememberClient), and it hands the arguments of the hot scripts to the
+// store through Args, in the form its client takes with the least copying.
 //
 // # The native layout
 //
