@@ -91,13 +91,18 @@ var (
 	touchScript  = redis.NewScript(redislayout.TouchScript)
 	deleteScript = redis.NewScript(redislayout.DeleteScript)
 	indexScript  = redis.NewScript(redislayout.IndexScript)
-	// The scripts that only LinkUser runs, by source.
-	linkScripts = map[string]*redis.Script{
-		redislayout.UnindexScript: redis.NewScript(redislayout.UnindexScript),
-		redislayout.LimitScript:   redis.NewScript(redislayout.LimitScript),
-		redislayout.EvictScript:   redis.NewScript(redislayout.EvictScript),
-		redislayout.FinishScript:  redis.NewScript(redislayout.FinishScript),
-		redislayout.LinkScript:    redis.NewScript(redislayout.LinkScript),
+	// The scripts that the shared flows of package redislayout run
+	// (LinkUser, RememberTokens), by source.
+	scripts = map[string]*redis.Script{
+		redislayout.IndexScript:          indexScript,
+		redislayout.CreateScript:         createScript,
+		redislayout.RememberRotateScript: redis.NewScript(redislayout.RememberRotateScript),
+		redislayout.RememberDeleteScript: redis.NewScript(redislayout.RememberDeleteScript),
+		redislayout.UnindexScript:        redis.NewScript(redislayout.UnindexScript),
+		redislayout.LimitScript:          redis.NewScript(redislayout.LimitScript),
+		redislayout.EvictScript:          redis.NewScript(redislayout.EvictScript),
+		redislayout.FinishScript:         redis.NewScript(redislayout.FinishScript),
+		redislayout.LinkScript:           redis.NewScript(redislayout.LinkScript),
 	}
 )
 
@@ -287,7 +292,7 @@ func (s *Store) unindex(ctx context.Context, userID string, ids ...string) error
 	if len(ids) == 0 {
 		return nil
 	}
-	err := s.runKeys(ctx, linkScripts[redislayout.UnindexScript], s.layout.UserKeys(userID), ids).Err()
+	err := s.runKeys(ctx, scripts[redislayout.UnindexScript], s.layout.UserKeys(userID), ids).Err()
 	if err != nil {
 		return s.wrapErr(ctx, "unindex", err)
 	}

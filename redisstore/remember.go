@@ -32,19 +32,11 @@ func NewRememberStore(s *Store) (*RememberStore, error) {
 	return s.layout.RememberTokens(rememberClient{s}, "redisstore"), nil
 }
 
-// The scripts that the remember-me flows run, by source.
-var rememberScripts = map[string]*redis.Script{
-	redislayout.IndexScript:          indexScript,
-	redislayout.CreateScript:         createScript,
-	redislayout.RememberRotateScript: redis.NewScript(redislayout.RememberRotateScript),
-	redislayout.RememberDeleteScript: redis.NewScript(redislayout.RememberDeleteScript),
-}
-
 // rememberClient gives redislayout's RememberTokens the commands it needs.
 type rememberClient struct{ s *Store }
 
 func (c rememberClient) Run(ctx context.Context, op, script, key string, args []string) (string, bool, error) {
-	reply, err := c.s.run(ctx, rememberScripts[script], key, args).Result()
+	reply, err := c.s.run(ctx, scripts[script], key, args).Result()
 	if err == redis.Nil {
 		return "", false, nil
 	}

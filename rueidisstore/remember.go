@@ -31,19 +31,11 @@ func NewRememberStore(s *Store) (*RememberStore, error) {
 	return s.layout.RememberTokens(rememberClient{s}, "rueidisstore"), nil
 }
 
-// The scripts that the remember-me flows run, by source.
-var rememberScripts = map[string]*rueidis.Lua{
-	redislayout.IndexScript:          indexScript,
-	redislayout.CreateScript:         createScript,
-	redislayout.RememberRotateScript: rueidis.NewLuaScript(redislayout.RememberRotateScript),
-	redislayout.RememberDeleteScript: rueidis.NewLuaScript(redislayout.RememberDeleteScript),
-}
-
 // rememberClient gives redislayout's RememberTokens the commands it needs.
 type rememberClient struct{ s *Store }
 
 func (c rememberClient) Run(ctx context.Context, op, script, key string, args []string) (string, bool, error) {
-	msg, err := c.s.run(ctx, rememberScripts[script], key, args).ToMessage()
+	msg, err := c.s.run(ctx, scripts[script], key, args).ToMessage()
 	if rueidis.IsRedisNil(err) {
 		return "", false, nil
 	}

@@ -114,13 +114,18 @@ var (
 	touchScript  = rueidis.NewLuaScript(redislayout.TouchScript)
 	deleteScript = rueidis.NewLuaScript(redislayout.DeleteScript)
 	indexScript  = rueidis.NewLuaScript(redislayout.IndexScript)
-	// The scripts that only LinkUser runs, by source.
-	linkScripts = map[string]*rueidis.Lua{
-		redislayout.UnindexScript: rueidis.NewLuaScript(redislayout.UnindexScript),
-		redislayout.LimitScript:   rueidis.NewLuaScript(redislayout.LimitScript),
-		redislayout.EvictScript:   rueidis.NewLuaScript(redislayout.EvictScript),
-		redislayout.FinishScript:  rueidis.NewLuaScript(redislayout.FinishScript),
-		redislayout.LinkScript:    rueidis.NewLuaScript(redislayout.LinkScript),
+	// The scripts that the shared flows of package redislayout run
+	// (LinkUser, RememberTokens), by source.
+	scripts = map[string]*rueidis.Lua{
+		redislayout.IndexScript:          indexScript,
+		redislayout.CreateScript:         createScript,
+		redislayout.RememberRotateScript: rueidis.NewLuaScript(redislayout.RememberRotateScript),
+		redislayout.RememberDeleteScript: rueidis.NewLuaScript(redislayout.RememberDeleteScript),
+		redislayout.UnindexScript:        rueidis.NewLuaScript(redislayout.UnindexScript),
+		redislayout.LimitScript:          rueidis.NewLuaScript(redislayout.LimitScript),
+		redislayout.EvictScript:          rueidis.NewLuaScript(redislayout.EvictScript),
+		redislayout.FinishScript:         rueidis.NewLuaScript(redislayout.FinishScript),
+		redislayout.LinkScript:           rueidis.NewLuaScript(redislayout.LinkScript),
 	}
 )
 
@@ -288,7 +293,7 @@ func (s *Store) unindex(ctx context.Context, userID string, ids ...string) error
 	if len(ids) == 0 {
 		return nil
 	}
-	err := linkScripts[redislayout.UnindexScript].Exec(ctx, s.client, s.layout.UserKeys(userID), ids).Error()
+	err := scripts[redislayout.UnindexScript].Exec(ctx, s.client, s.layout.UserKeys(userID), ids).Error()
 	if err != nil {
 		return wrapErr(ctx, "unindex", err)
 	}
