@@ -20,6 +20,7 @@ type nativeStore interface {
 	sessionkit.UserIndex
 	sessionkit.Iterator
 	sessionkit.SessionLimiter
+	sessionkit.Remover
 }
 
 // TestInterchangeable runs redisstore (go-redis) and rueidisstore on the
@@ -165,6 +166,37 @@ func checkShared(t *testing.T, a, b nativeStore) {
 	}
 	if got, err := b.Load(ctx, second.ID); got != nil || err != nil {
 		t.Errorf("b.Load after a.DeleteByUser = %v, %v; want nil, nil", got, err)
+	}
+
+	// a expires a session that b iterates over and removes: the end is
+	// b's alone.
+	third := newRecord(other)
+	if err := b.Create(ctx, third); err != nil {
+		t.Fatal(err)
+	}
+	past := time.Now().Add(-time.Second)
+	if err := a.Touch(ctx, third.ID, past, past); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for cursor := ""; ; {
+		page, next, err := b.Iterate(ctx, cursor, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		found = found || slices.ContainsFunc(page, func(i sessionkit.SessionInfo) bool { return i.ID == third.ID })
+		if cursor = next; cursor == "" {
+			break
+		}
+	}
+	if !found {
+		t.Error("b.Iterate does not return the session a expired")
+	}
+	if ok, err := b.Remove(ctx, third.ID); !ok || err != nil {
+		t.Errorf("b.Remove of the expired session = %v, %v; want true", ok, err)
+	}
+	if ok, err := a.Remove(ctx, third.ID); ok || err != nil {
+		t.Errorf("a.Remove after b.Remove = %v, %v; want false", ok, err)
 	}
 }
 
