@@ -177,9 +177,9 @@ return 1
 // Args receives the arguments of a script in order, each one bulk string
 // on the wire, in the form its Redis client takes with the least copying.
 // The builders below compute their numbers and fields into one string and
-// pass its parts, and pass the session's values as they are: a store must
-// send them before the caller may change the values again, as a store
-// does by waiting for the script's reply.
+// pass its parts, and pass the session's values as they are: a store that
+// does not copy them must have sent them when its call returns, as
+// go-redis does.
 type Args interface {
 	// String adds s.
 	String(s string)

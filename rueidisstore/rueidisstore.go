@@ -140,13 +140,14 @@ func (s *Store) run(ctx context.Context, script *rueidis.Lua, key string, args [
 	return res
 }
 
-// strArgs collects the arguments of a script as rueidis takes them: byte
-// slices go in without a copy (rueidis.BinaryString), which is safe as the
-// store waits for the script's reply before anything changes them.
+// strArgs collects the arguments of a script as rueidis takes them. Byte
+// slices (the session's values) are copied: rueidis may write a command
+// after a canceled call has returned, and the store keeps no reference to
+// the caller's values (rueidis.BinaryString would).
 type strArgs []string
 
 func (a *strArgs) String(s string) { *a = append(*a, s) }
-func (a *strArgs) Bytes(b []byte)  { *a = append(*a, rueidis.BinaryString(b)) }
+func (a *strArgs) Bytes(b []byte)  { *a = append(*a, string(b)) }
 func (a *strArgs) Small(n int)     { *a = append(*a, strconv.Itoa(n)) }
 
 // Load returns the session with the given ID, or (nil, nil) if there is
