@@ -40,19 +40,21 @@ return 1
 
 // luaLive defines live(t, now), which reports whether the times field t
 // of a session holds an expiry after now, both decimal Unix nanoseconds; a
-// zero or negative expiry never does. The digits compare one by one,
-// whatever the server's locale.
+// zero or negative expiry never does. It compares the expiry in place, by
+// its length and then digit by digit, whatever the server's locale, and
+// creates no string.
 const luaLive = `
 local function live(t, now)
-  local exp = t and string.match(t, '^(%d+) ')
-  if not exp then
+  if not t then
     return false
   end
-  if #exp ~= #now then
-    return #exp > #now
+  local n = #now
+  if string.byte(t, n + 1) ~= 32 then
+    local p = string.find(t, ' ', 1, true)
+    return p ~= nil and p - 1 > n and string.byte(t, 1) ~= 45
   end
-  for i = 1, #exp do
-    local x, y = string.byte(exp, i), string.byte(now, i)
+  for i = 1, n do
+    local x, y = string.byte(t, i), string.byte(now, i)
     if x ~= y then
       return x > y
     end

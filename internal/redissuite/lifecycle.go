@@ -113,6 +113,38 @@ func checkExpiredKept(t *testing.T, st LifecycleStore, rec *sessionkit.Record) {
 	if err := st.Update(ctx, rec.ID, d); err != sessionkit.ErrNotFound {
 		t.Fatalf("Update(expired) = %v; want ErrNotFound", err)
 	}
+	// The scripts compare the expiry digit by digit: shorter and negative
+	// numbers, the zero time, a nanosecond before now, and a far expiry (no
+	// later than 2262, the end of int64 nanoseconds).
+	for _, c := range []struct {
+		exp  time.Time
+		live bool
+	}{
+		{time.Time{}, false},
+		{time.Unix(-5, 0), false},
+		{time.Unix(5, 0), false},
+		{now.Add(-time.Nanosecond), false},
+		{now.Add(time.Hour), true},
+		{time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC), true},
+	} {
+		other := lifecycleRecord(rec.UserID)
+		if err := st.Create(ctx, other); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Touch(ctx, other.ID, now, c.exp); err != nil {
+			t.Fatalf("Touch to %v: %v", c.exp, err)
+		}
+		err := st.Update(ctx, other.ID, d)
+		if c.live && err != nil {
+			t.Errorf("Update of a session that expires at %v = %v; want nil", c.exp, err)
+		}
+		if !c.live && err != sessionkit.ErrNotFound {
+			t.Errorf("Update of a session that expired at %v = %v; want ErrNotFound", c.exp, err)
+		}
+		if _, err := st.Remove(ctx, other.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
 	found := iterateFind(t, st, rec.ID)
 	if found == nil {
 		t.Fatal("Iterate does not return the expired session its store keeps")
