@@ -40,9 +40,10 @@ return 1
 
 // luaLive defines live(t, now), which reports whether the times field t
 // of a session holds an expiry after now, both decimal Unix nanoseconds; a
-// zero or negative expiry never does. It compares the expiry in place, by
-// its length and then digit by digit, whatever the server's locale, and
-// creates no string.
+// zero or negative expiry never does. It compares the lengths of the two
+// numbers, then, for equal lengths, their first ten digits and the rest as
+// numbers, each exact in a Lua number (a comparison of strings would
+// depend on the server's locale).
 const luaLive = `
 local function live(t, now)
   if not t then
@@ -53,13 +54,14 @@ local function live(t, now)
     local p = string.find(t, ' ', 1, true)
     return p ~= nil and p - 1 > n and string.byte(t, 1) ~= 45
   end
-  for i = 1, n do
-    local x, y = string.byte(t, i), string.byte(now, i)
-    if x ~= y then
-      return x > y
-    end
+  local a, b = tonumber(string.sub(t, 1, 10)), tonumber(string.sub(now, 1, 10))
+  if not a or not b then
+    return false
   end
-  return false
+  if a ~= b then
+    return a > b
+  end
+  return (tonumber(string.sub(t, 11, n)) or 0) > (tonumber(string.sub(now, 11)) or 0)
 end
 `
 
