@@ -59,12 +59,12 @@ type Node struct {
 	Scan func(ctx context.Context, cursor uint64, match string, count int64) (keys []string, next uint64, err error)
 }
 
-// Iterate returns the page of live sessions that starts at cur, at most
+// Iterate returns the page of sessions that starts at cur, at most
 // about limit of them, and the cursor of the next page ("" at the end). It
 // scans nodes in address order, skipping to the first node after the
 // cursor's if that one has left; records reads the sessions ids, as a
-// slice of live records or nil at the same positions. Errors of Scan and
-// records are returned unchanged.
+// slice of records (expired ones included) or nil at the same positions.
+// Errors of Scan and records are returned unchanged.
 func (l Layout) Iterate(ctx context.Context, cur Cursor, limit int, nodes []Node,
 	records func(ctx context.Context, ids []string) ([]*sessionkit.Record, error)) ([]sessionkit.SessionInfo, string, error) {
 	if limit <= 0 {

@@ -8,14 +8,19 @@
 // as the bulk strings Redis receives), the encoding of a session hash, the
 // per-user index and the iteration cursor of the native layout, and the
 // keys and expiry of the express-session layout. It depends on no Redis
-// client: where a sequence of commands is shared too (Iterate, LinkUser),
-// it runs them through functions the store provides.
+// client: where a sequence of commands is shared too (Iterate, LinkUser,
+// ListByUser and DeleteByUser, the remember-me flows of RememberTokens),
+// it runs them through a small interface per flow that each store
+// implements on its client (Node, LinkClient, UserClient,
+// RememberClient), and it hands the arguments of the hot scripts to the
+// store through Args, in the form its client takes with the least copying.
 //
 // # The native layout
 //
-// Each session is a hash under Prefix+"s:{"+ID+"}" whose key expires at
-// the session's ExpiresAt (PEXPIREAT, rounded down to the millisecond). Its
-// fields are:
+// Each session is a hash under Prefix+"s:{"+ID+"}" whose key expires
+// KeepExpired after the session's ExpiresAt (PEXPIREAT, rounded down to the
+// millisecond), so that an iteration still finds an expired session for
+// that long (see Layout.WithKeepExpired). Its fields are:
 //
 //	t    "<expires> <last seen>"
 //	h    "<absolute expiry> <created> <persistent> <user ID>"
@@ -34,9 +39,12 @@
 // keys of one user, whose hash tag is the user ID, so the layout works on
 // a Redis Cluster without CROSSSLOT errors.
 //
-// The scripts never parse the times: a session whose key exists has not
-// expired. They return the header and take it apart only to change the
-// user, the absolute expiry or the remember-me flag.
+// A session whose ExpiresAt has passed is dead though its key may still
+// exist: reads hide it (Live), and the update and touch scripts, which take
+// the writer's clock as an argument, refuse it as if it were gone, by a
+// comparison of the decimal digits of its expiry. Otherwise the scripts
+// never parse the times. They return the header and take it apart only to
+// change the user, the absolute expiry or the remember-me flag.
 //
 // # Session limits
 //
@@ -119,6 +127,9 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
+
+	"github.com/sessionkit/sessionkit"
 )
 
 // DefaultPrefix is the key prefix of a Layout created with an empty one.
@@ -139,6 +150,7 @@ const (
 // value is not usable; create one with New.
 type Layout struct {
 	prefix string
+	keep   time.Duration
 }
 
 // New returns the layout of the keys under prefix, DefaultPrefix if it is
@@ -151,8 +163,28 @@ func New(prefix string) (Layout, error) {
 	if strings.ContainsAny(prefix, "{}") {
 		return Layout{}, fmt.Errorf("prefix %q contains a brace", prefix)
 	}
-	return Layout{prefix: prefix}, nil
+	return Layout{prefix: prefix, keep: sessionkit.DefaultKeepExpired}, nil
 }
+
+// WithKeepExpired returns l with session keys that expire keep after the
+// session's ExpiresAt rather than at it: zero means
+// sessionkit.DefaultKeepExpired, a negative keep none (the key expires with
+// the session). New returns a layout that keeps expired sessions
+// DefaultKeepExpired.
+func (l Layout) WithKeepExpired(keep time.Duration) Layout {
+	switch {
+	case keep == 0:
+		keep = sessionkit.DefaultKeepExpired
+	case keep < 0:
+		keep = 0
+	}
+	l.keep = keep
+	return l
+}
+
+// KeepExpired returns how long a session key outlives the session's
+// ExpiresAt.
+func (l Layout) KeepExpired() time.Duration { return l.keep }
 
 // Prefix returns the prefix of every key of l.
 func (l Layout) Prefix() string { return l.prefix }

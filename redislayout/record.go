@@ -21,15 +21,18 @@ type Header struct {
 
 // EncodeHeader returns the header field of rec.
 func EncodeHeader(rec *sessionkit.Record) string {
-	b := make([]byte, 0, 2*20+4+len(rec.UserID))
+	return string(appendHeader(make([]byte, 0, 2*20+4+len(rec.UserID)), rec))
+}
+
+// appendHeader appends the header field of rec to b.
+func appendHeader(b []byte, rec *sessionkit.Record) []byte {
 	b = appendTime(b, rec.AbsoluteExpiry)
 	b = append(b, ' ')
 	b = appendTime(b, rec.CreatedAt)
 	b = append(b, ' ')
 	b = append(b, encodeBool(rec.Persistent)...)
 	b = append(b, ' ')
-	b = append(b, rec.UserID...)
-	return string(b)
+	return append(b, rec.UserID...)
 }
 
 // ParseHeader takes apart the header field s, as the update and touch
@@ -89,11 +92,14 @@ func decodeMeta(s string) (map[string]string, bool) {
 
 // EncodeTimes returns the times field: "<exp> <last>".
 func EncodeTimes(expiresAt, lastSeen time.Time) string {
-	b := make([]byte, 0, 2*20+1)
+	return string(appendTimes(make([]byte, 0, 2*20+1), expiresAt, lastSeen))
+}
+
+// appendTimes appends the times field to b.
+func appendTimes(b []byte, expiresAt, lastSeen time.Time) []byte {
 	b = appendTime(b, expiresAt)
 	b = append(b, ' ')
-	b = appendTime(b, lastSeen)
-	return string(b)
+	return appendTime(b, lastSeen)
 }
 
 // parseTimes takes apart a times field.
@@ -263,14 +269,14 @@ func (h Header) AfterTouch(expiresAt time.Time) IndexChange {
 	return IndexChange{}
 }
 
-// UserSessions sorts out the sessions listed in the index of userID: ids
-// and, at the same positions, their live records (nil for a missing or
-// expired one). It returns the infos of the user's sessions, oldest first,
+// userSessions sorts out the sessions listed in the index of userID: ids
+// and, at the same positions, their records (nil for a missing one), which
+// count only if they are live at now. It returns the infos of the user's sessions, oldest first,
 // and the IDs whose entries are stale: no session, or one that moved to
 // another user.
-func UserSessions(userID string, ids []string, recs []*sessionkit.Record) (list []sessionkit.SessionInfo, stale []string) {
+func userSessions(userID string, ids []string, recs []*sessionkit.Record, now time.Time) (list []sessionkit.SessionInfo, stale []string) {
 	for i, rec := range recs {
-		if rec == nil || rec.UserID != userID {
+		if rec = Live(rec, now); rec == nil || rec.UserID != userID {
 			stale = append(stale, ids[i])
 			continue
 		}

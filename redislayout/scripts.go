@@ -27,7 +27,8 @@ end
 
 // CreateScript inserts a session unless a key, live session or not, is
 // under KEYS[1], the session key. It returns 1 if it inserted the session
-// and 0 otherwise. Its arguments are CreateArgs.
+// and 0 otherwise. Its arguments are Layout.CreateArgs (or
+// RememberCreateArgs): the key's expiry (ms), then the fields.
 const CreateScript = luaChunks + `
 if redis.call('EXISTS', KEYS[1]) == 1 then
   return 0
@@ -37,27 +38,56 @@ redis.call('PEXPIREAT', KEYS[1], ARGV[1])
 return 1
 `
 
-// UpdateScript applies a delta to the session under KEYS[1] and returns
-// its header before the change, or nil if there is no session. Its
-// arguments are UpdateArgs: expiry (ms), times field, clear ("1" or "0"),
-// new absolute expiry or "", new persist or "", "=" and the new user ID
-// or "", n, n fields to delete, then field/value pairs to set.
-const UpdateScript = luaChunks + `
-local h = redis.call('HGET', KEYS[1], 'h')
-if not h then
+// luaLive defines live(t, now), which reports whether the times field t
+// of a session holds an expiry after now, both decimal Unix nanoseconds; a
+// zero or negative expiry never does. It compares the lengths of the two
+// numbers, then, for equal lengths, their first ten digits and the rest as
+// numbers, each exact in a Lua number (a comparison of strings would
+// depend on the server's locale).
+const luaLive = `
+local function live(t, now)
+  if not t then
+    return false
+  end
+  local n = #now
+  if string.byte(t, n + 1) ~= 32 then
+    local p = string.find(t, ' ', 1, true)
+    return p ~= nil and p - 1 > n and string.byte(t, 1) ~= 45
+  end
+  local a, b = tonumber(string.sub(t, 1, 10)), tonumber(string.sub(now, 1, 10))
+  if not a or not b then
+    return false
+  end
+  if a ~= b then
+    return a > b
+  end
+  return (tonumber(string.sub(t, 11, n)) or 0) > (tonumber(string.sub(now, 11)) or 0)
+end
+`
+
+// UpdateScript applies a delta to the live session under KEYS[1] and
+// returns its header before the change, or nil if there is no session or
+// it has expired. Its arguments are Layout.UpdateArgs: key expiry (ms),
+// times field, now (ns), clear ("1" or "0"), new absolute expiry or "",
+// new persist or "", "=" and the new user ID or "", n, n fields to
+// delete, then field/value pairs to set.
+const UpdateScript = luaChunks + luaLive + `
+local cur = redis.call('HMGET', KEYS[1], 'h', 't')
+local h = cur[1]
+if not h or not live(cur[2], ARGV[3]) then
   return false
 end
-if ARGV[4] ~= '' or ARGV[5] ~= '' or ARGV[6] ~= '' then
+if ARGV[5] ~= '' or ARGV[6] ~= '' or ARGV[7] ~= '' then
   local abs, created, persist, uid = string.match(h, '^(%-?%d+) (%-?%d+) ([01]) (.*)$')
   if not abs then
     return redis.error_reply('malformed session header')
   end
-  if ARGV[4] ~= '' then abs = ARGV[4] end
-  if ARGV[5] ~= '' then persist = ARGV[5] end
-  if ARGV[6] ~= '' then uid = string.sub(ARGV[6], 2) end
+  if ARGV[5] ~= '' then abs = ARGV[5] end
+  if ARGV[6] ~= '' then persist = ARGV[6] end
+  if ARGV[7] ~= '' then uid = string.sub(ARGV[7], 2) end
   redis.call('HSET', KEYS[1], 'h', abs .. ' ' .. created .. ' ' .. persist .. ' ' .. uid)
 end
-if ARGV[3] == '1' then
+if ARGV[4] == '1' then
   local del = {}
   for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do
     if string.sub(f, 1, 2) == 'v:' then
@@ -66,20 +96,23 @@ if ARGV[3] == '1' then
   end
   chunks('HDEL', del, 1, #del)
 end
-local n = tonumber(ARGV[7])
-local j = math.min(7 + n + 1000, #ARGV)
-redis.call('HSET', KEYS[1], 't', ARGV[2], unpack(ARGV, 8 + n, j))
+local n = tonumber(ARGV[8])
+local j = math.min(8 + n + 1000, #ARGV)
+redis.call('HSET', KEYS[1], 't', ARGV[2], unpack(ARGV, 9 + n, j))
 chunks('HSET', ARGV, j + 1, #ARGV)
-chunks('HDEL', ARGV, 8, 7 + n)
+chunks('HDEL', ARGV, 9, 8 + n)
 redis.call('PEXPIREAT', KEYS[1], ARGV[1])
 return h
 `
 
-// TouchScript sets the times of the session under KEYS[1] and returns its
-// header, or nil if there is no session. Its arguments are TouchArgs.
-const TouchScript = `
-local h = redis.call('HGET', KEYS[1], 'h')
-if not h then
+// TouchScript sets the times of the live session under KEYS[1] and
+// returns its header, or nil if there is no session or it has expired.
+// Its arguments are Layout.TouchArgs: key expiry (ms), times field, now
+// (ns).
+const TouchScript = luaLive + `
+local cur = redis.call('HMGET', KEYS[1], 'h', 't')
+local h = cur[1]
+if not h or not live(cur[2], ARGV[3]) then
   return false
 end
 redis.call('HSET', KEYS[1], 't', ARGV[2])
@@ -87,8 +120,9 @@ redis.call('PEXPIREAT', KEYS[1], ARGV[1])
 return h
 `
 
-// DeleteScript deletes the session under KEYS[1] and returns its user ID,
-// or nil if there was no session. With ARGV[1] set, it deletes the session
+// DeleteScript deletes the session under KEYS[1], live or expired, and
+// returns its user ID, or nil if there was no session: a caller whose
+// script got a reply is the one that deleted the key (Remove). With ARGV[1] set, it deletes the session
 // only if it belongs to that user. A key without a header is deleted only
 // without ARGV[1], and reported as a session without a user. Its
 // arguments are DeleteArgs.
@@ -144,47 +178,115 @@ end
 return 1
 `
 
-// CreateArgs returns the arguments of CreateScript for rec: its expiry,
-// then the fields of its hash.
-func CreateArgs(rec *sessionkit.Record) []string {
-	args := make([]string, 0, 7+2*len(rec.Values))
-	args = append(args, unixMilli(rec.ExpiresAt),
-		FieldTimes, EncodeTimes(rec.ExpiresAt, rec.LastSeen),
-		FieldHeader, EncodeHeader(rec))
+// Args receives the arguments of a script in order, each one bulk string
+// on the wire, in the form its Redis client takes with the least copying.
+// The builders below compute their numbers and fields into one string and
+// pass its parts, and pass the session's values as they are: a store that
+// does not copy them must have sent them when its call returns, as
+// go-redis does.
+type Args interface {
+	// String adds s.
+	String(s string)
+	// Bytes adds b.
+	Bytes(b []byte)
+	// Small adds n, a small non-negative number (a count, a flag).
+	Small(n int)
+}
+
+// CreateArgs adds to a the arguments of CreateScript for rec: its key's
+// expiry, then the fields of its hash.
+func (l Layout) CreateArgs(a Args, rec *sessionkit.Record) {
+	b := make([]byte, 0, 96+len(rec.UserID))
+	b = l.appendKeyExpiry(b, rec.ExpiresAt)
+	n1 := len(b)
+	b = appendTimes(b, rec.ExpiresAt, rec.LastSeen)
+	n2 := len(b)
+	b = appendHeader(b, rec)
+	computed := string(b)
+	a.String(computed[:n1])
+	a.String(FieldTimes)
+	a.String(computed[n1:n2])
+	a.String(FieldHeader)
+	a.String(computed[n2:])
 	if len(rec.Meta) > 0 {
-		args = append(args, FieldMeta, EncodeMeta(rec.Meta))
+		a.String(FieldMeta)
+		a.String(EncodeMeta(rec.Meta))
 	}
 	for k, v := range rec.Values {
-		args = append(args, ValuePrefix+k, string(v))
+		a.String(ValuePrefix + k)
+		a.Bytes(v)
 	}
-	return args
 }
 
-// UpdateArgs returns the arguments of UpdateScript for d.
-func UpdateArgs(d sessionkit.Delta) []string {
-	args := make([]string, 0, 7+len(d.Del)+2*len(d.Set))
-	args = append(args, unixMilli(d.ExpiresAt), EncodeTimes(d.ExpiresAt, d.LastSeen), encodeBool(d.Clear), "", "", "", strconv.Itoa(len(d.Del)))
+// UpdateArgs adds to a the arguments of UpdateScript for d, written at
+// now.
+func (l Layout) UpdateArgs(a Args, d sessionkit.Delta, now time.Time) {
+	b := make([]byte, 0, 128)
+	b = l.appendKeyExpiry(b, d.ExpiresAt)
+	n1 := len(b)
+	b = appendTimes(b, d.ExpiresAt, d.LastSeen)
+	n2 := len(b)
+	b = strconv.AppendInt(b, now.UnixNano(), 10)
+	n3 := len(b)
 	if !d.AbsoluteExpiry.IsZero() {
-		args[3] = string(appendTime(nil, d.AbsoluteExpiry))
+		b = appendTime(b, d.AbsoluteExpiry)
 	}
-	if d.Persistent != nil {
-		args[4] = encodeBool(*d.Persistent)
+	computed := string(b)
+	a.String(computed[:n1])
+	a.String(computed[n1:n2])
+	a.String(computed[n2:n3])
+	a.Small(boolInt(d.Clear))
+	a.String(computed[n3:]) // "" for no new absolute expiry
+	if d.Persistent == nil {
+		a.String("")
+	} else {
+		a.Small(boolInt(*d.Persistent))
 	}
-	if d.UserID != nil {
-		args[5] = "=" + *d.UserID
+	if d.UserID == nil {
+		a.String("")
+	} else {
+		a.String("=" + *d.UserID)
 	}
+	a.Small(len(d.Del))
 	for _, k := range d.Del {
-		args = append(args, ValuePrefix+k)
+		a.String(ValuePrefix + k)
 	}
 	for k, v := range d.Set {
-		args = append(args, ValuePrefix+k, string(v))
+		a.String(ValuePrefix + k)
+		a.Bytes(v)
 	}
-	return args
 }
 
-// TouchArgs returns the arguments of TouchScript.
-func TouchArgs(lastSeen, expiresAt time.Time) []string {
-	return []string{unixMilli(expiresAt), EncodeTimes(expiresAt, lastSeen)}
+// TouchArgs adds to a the arguments of TouchScript, written at now.
+func (l Layout) TouchArgs(a Args, lastSeen, expiresAt, now time.Time) {
+	b := make([]byte, 0, 64)
+	b = l.appendKeyExpiry(b, expiresAt)
+	n1 := len(b)
+	b = appendTimes(b, expiresAt, lastSeen)
+	n2 := len(b)
+	b = strconv.AppendInt(b, now.UnixNano(), 10)
+	computed := string(b)
+	a.String(computed[:n1])
+	a.String(computed[n1:n2])
+	a.String(computed[n2:])
+}
+
+// appendKeyExpiry appends the PEXPIREAT argument of the key of a session
+// that expires at expiresAt: KeepExpired later, in Unix milliseconds. A
+// zero or earlier time becomes 1, which expires the key at once.
+func (l Layout) appendKeyExpiry(b []byte, expiresAt time.Time) []byte {
+	if !expiresAt.IsZero() {
+		expiresAt = expiresAt.Add(l.keep)
+	}
+	return strconv.AppendInt(b, max(expiresAt.UnixMilli(), 1), 10)
+}
+
+// boolInt returns 1 for true and 0 for false, as the scripts take flags.
+func boolInt(v bool) int {
+	if v {
+		return 1
+	}
+	return 0
 }
 
 // DeleteArgs returns the arguments of DeleteScript: owner is the user the

@@ -51,7 +51,7 @@ func (k linker) ReadSessions(ctx context.Context, ids []string) ([]redislayout.L
 }
 
 func (k linker) Eval(ctx context.Context, script string, keys, args []string) ([]string, error) {
-	r, err := k.s.runKeys(ctx, linkScripts[script], keys, args).StringSlice()
+	r, err := k.s.runKeys(ctx, scripts[script], keys, args).StringSlice()
 	if err == redis.Nil {
 		return nil, nil
 	}

@@ -31,7 +31,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"sync"
 	"time"
 
@@ -45,6 +44,12 @@ type Options struct {
 	// Prefix starts every key the store writes. It defaults to "sk:". It
 	// must not contain '{' or '}', which Redis Cluster reads as a hash tag.
 	Prefix string
+	// KeepExpired is how long a session's key outlives its ExpiresAt, so
+	// that Iterate (and so Manager.Sweep) still finds the expired session
+	// and can report its end: zero means sessionkit.DefaultKeepExpired,
+	// a negative value none. Load, Update, Touch and ListByUser treat an
+	// expired session as gone either way.
+	KeepExpired time.Duration
 }
 
 // Store is a sessionkit.Store backed by Redis. It is safe for concurrent
@@ -60,6 +65,7 @@ var (
 	_ sessionkit.UserIndex      = (*Store)(nil)
 	_ sessionkit.Iterator       = (*Store)(nil)
 	_ sessionkit.SessionLimiter = (*Store)(nil)
+	_ sessionkit.Remover        = (*Store)(nil)
 )
 
 // New returns a store that keeps sessions in Redis through client. It does
@@ -73,6 +79,7 @@ func New(client redis.UniversalClient, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("redisstore: %w", err)
 	}
+	layout = layout.WithKeepExpired(opts.KeepExpired)
 	return &Store{reloader: newReloader(client), client: client, layout: layout}, nil
 }
 
@@ -84,13 +91,18 @@ var (
 	touchScript  = redis.NewScript(redislayout.TouchScript)
 	deleteScript = redis.NewScript(redislayout.DeleteScript)
 	indexScript  = redis.NewScript(redislayout.IndexScript)
-	// The scripts that only LinkUser runs, by source.
-	linkScripts = map[string]*redis.Script{
-		redislayout.UnindexScript: redis.NewScript(redislayout.UnindexScript),
-		redislayout.LimitScript:   redis.NewScript(redislayout.LimitScript),
-		redislayout.EvictScript:   redis.NewScript(redislayout.EvictScript),
-		redislayout.FinishScript:  redis.NewScript(redislayout.FinishScript),
-		redislayout.LinkScript:    redis.NewScript(redislayout.LinkScript),
+	// The scripts that the shared flows of package redislayout run
+	// (LinkUser, RememberTokens), by source.
+	scripts = map[string]*redis.Script{
+		redislayout.IndexScript:          indexScript,
+		redislayout.CreateScript:         createScript,
+		redislayout.RememberRotateScript: redis.NewScript(redislayout.RememberRotateScript),
+		redislayout.RememberDeleteScript: redis.NewScript(redislayout.RememberDeleteScript),
+		redislayout.UnindexScript:        redis.NewScript(redislayout.UnindexScript),
+		redislayout.LimitScript:          redis.NewScript(redislayout.LimitScript),
+		redislayout.EvictScript:          redis.NewScript(redislayout.EvictScript),
+		redislayout.FinishScript:         redis.NewScript(redislayout.FinishScript),
+		redislayout.LinkScript:           redis.NewScript(redislayout.LinkScript),
 	}
 )
 
@@ -108,6 +120,34 @@ func (s *Store) runKeys(ctx context.Context, script *redis.Script, keys []string
 	return script.Run(ctx, s.client, keys, args...)
 }
 
+// goArgs collects the arguments of a script for go-redis, which takes
+// them as []any. A string goes in as a pointer into strs (go-redis writes
+// a *string as the string it points to), so that the arguments share one
+// allocation rather than one each; strs only grows, and a pointer into an
+// array it outgrew still reads the same string. Byte slices and small
+// numbers go in as they are.
+type goArgs struct {
+	list []any
+	strs []string
+}
+
+// newGoArgs returns a goArgs with room for n arguments.
+func newGoArgs(n int) *goArgs {
+	return &goArgs{list: make([]any, 0, n), strs: make([]string, 0, n)}
+}
+
+func (a *goArgs) String(s string) {
+	if s == "" {
+		a.list = append(a.list, "")
+		return
+	}
+	a.strs = append(a.strs, s)
+	a.list = append(a.list, &a.strs[len(a.strs)-1])
+}
+
+func (a *goArgs) Bytes(b []byte) { a.list = append(a.list, b) }
+func (a *goArgs) Small(n int)    { a.list = append(a.list, n) }
+
 // Load returns the session with the given ID, or (nil, nil) if there is
 // none or it has expired.
 func (s *Store) Load(ctx context.Context, id string) (*sessionkit.Record, error) {
@@ -122,8 +162,9 @@ func (s *Store) Load(ctx context.Context, id string) (*sessionkit.Record, error)
 	return redislayout.Live(rec, time.Now()), nil
 }
 
-// Create stores a new session. It returns sessionkit.ErrExists if a live
-// session already has rec.ID. The key expires at rec.ExpiresAt.
+// Create stores a new session. It returns sessionkit.ErrExists if a
+// session, live or expired but kept (Options.KeepExpired), already has
+// rec.ID. The key expires KeepExpired after rec.ExpiresAt.
 func (s *Store) Create(ctx context.Context, rec *sessionkit.Record) error {
 	// Index before and after: if the script fails, or this process stops
 	// in between, the index holds an entry too many, which ListByUser and
@@ -136,7 +177,9 @@ func (s *Store) Create(ctx context.Context, rec *sessionkit.Record) error {
 			return err
 		}
 	}
-	n, err := s.run(ctx, createScript, s.layout.SessionKey(rec.ID), redislayout.CreateArgs(rec)).Int()
+	args := newGoArgs(7 + 2*len(rec.Values))
+	s.layout.CreateArgs(args, rec)
+	n, err := createScript.Run(ctx, s.client, []string{s.layout.SessionKey(rec.ID)}, args.list...).Int()
 	if err != nil {
 		return s.wrapErr(ctx, "create", err)
 	}
@@ -160,7 +203,9 @@ func (s *Store) Update(ctx context.Context, id string, d sessionkit.Delta) error
 			return err
 		}
 	}
-	old, err := s.run(ctx, updateScript, s.layout.SessionKey(id), redislayout.UpdateArgs(d)).Text()
+	args := newGoArgs(8 + len(d.Del) + 2*len(d.Set))
+	s.layout.UpdateArgs(args, d, time.Now())
+	old, err := updateScript.Run(ctx, s.client, []string{s.layout.SessionKey(id)}, args.list...).Text()
 	if err == redis.Nil {
 		return sessionkit.ErrNotFound
 	}
@@ -176,9 +221,11 @@ func (s *Store) Update(ctx context.Context, id string, d sessionkit.Delta) error
 
 // Touch sets the last-seen time and expiry of the live session id without
 // rewriting its values. It returns sessionkit.ErrNotFound if the session
-// is gone.
+// is gone or has expired.
 func (s *Store) Touch(ctx context.Context, id string, lastSeen, expiresAt time.Time) error {
-	old, err := s.run(ctx, touchScript, s.layout.SessionKey(id), redislayout.TouchArgs(lastSeen, expiresAt)).Text()
+	args := newGoArgs(3)
+	s.layout.TouchArgs(args, lastSeen, expiresAt, time.Now())
+	old, err := touchScript.Run(ctx, s.client, []string{s.layout.SessionKey(id)}, args.list...).Text()
 	if err == redis.Nil {
 		return sessionkit.ErrNotFound
 	}
@@ -192,20 +239,28 @@ func (s *Store) Touch(ctx context.Context, id string, lastSeen, expiresAt time.T
 	return s.applyIndex(ctx, id, h.AfterTouch(expiresAt))
 }
 
-// Delete deletes the session id and removes it from its user's index.
-// Deleting a missing session is not an error.
+// Delete deletes the session id, live or expired, and removes it from
+// its user's index. Deleting a missing session is not an error.
 func (s *Store) Delete(ctx context.Context, id string) error {
+	_, err := s.Remove(ctx, id)
+	return err
+}
+
+// Remove deletes the session id as Delete does and reports whether this
+// call deleted it: of concurrent calls, on any instance, exactly one
+// reports true (see sessionkit.Remover).
+func (s *Store) Remove(ctx context.Context, id string) (bool, error) {
 	uid, err := s.run(ctx, deleteScript, s.layout.SessionKey(id), redislayout.DeleteArgs("")).Text()
 	if err == redis.Nil {
-		return nil
+		return false, nil
 	}
 	if err != nil {
-		return s.wrapErr(ctx, "delete", err)
+		return false, s.wrapErr(ctx, "delete", err)
 	}
 	if uid != "" {
-		return s.unindex(ctx, uid, id)
+		return true, s.unindex(ctx, uid, id)
 	}
-	return nil
+	return true, nil
 }
 
 // applyIndex makes the index changes c of session id, after a write.
@@ -237,7 +292,7 @@ func (s *Store) unindex(ctx context.Context, userID string, ids ...string) error
 	if len(ids) == 0 {
 		return nil
 	}
-	err := s.runKeys(ctx, linkScripts[redislayout.UnindexScript], s.layout.UserKeys(userID), ids).Err()
+	err := s.runKeys(ctx, scripts[redislayout.UnindexScript], s.layout.UserKeys(userID), ids).Err()
 	if err != nil {
 		return s.wrapErr(ctx, "unindex", err)
 	}
@@ -257,107 +312,17 @@ func (s *Store) LinkUser(ctx context.Context, id, userID string, max int, evict 
 // the entries whose session has expired, been deleted or moved to another
 // user.
 func (s *Store) ListByUser(ctx context.Context, userID string) ([]sessionkit.SessionInfo, error) {
-	ids, err := s.userSessions(ctx, userID)
-	if err != nil {
-		return nil, err
-	}
-	recs, err := s.records(ctx, ids)
-	if err != nil {
-		return nil, err
-	}
-	list, stale := redislayout.UserSessions(userID, ids, recs)
-	if err := s.dropStale(ctx, userID, stale); err != nil {
-		return nil, err
-	}
-	return list, nil
+	return redislayout.ListByUser(ctx, users{s}, userID)
 }
 
 // DeleteByUser deletes every session of userID except those in except and
 // returns how many it deleted.
 func (s *Store) DeleteByUser(ctx context.Context, userID string, except ...string) (int, error) {
-	ids, err := s.userSessions(ctx, userID)
-	if err != nil {
-		return 0, err
-	}
-	ids = slices.DeleteFunc(ids, func(id string) bool { return slices.Contains(except, id) })
-	if len(ids) == 0 {
-		return 0, nil
-	}
-	var deleted, rest []string
-	for _, id := range ids {
-		// The script deletes the session only if it still belongs to
-		// userID: the index may hold a session that moved to another user.
-		err := s.run(ctx, deleteScript, s.layout.SessionKey(id), redislayout.DeleteArgs(userID)).Err()
-		switch {
-		case err == nil:
-			deleted = append(deleted, id)
-		case err == redis.Nil:
-			rest = append(rest, id)
-		default:
-			return len(deleted), s.wrapErr(ctx, "delete by user", err)
-		}
-	}
-	if err := s.unindex(ctx, userID, deleted...); err != nil {
-		return len(deleted), err
-	}
-	if err := s.dropStale(ctx, userID, rest); err != nil {
-		return len(deleted), err
-	}
-	return len(deleted), nil
-}
-
-// dropStale removes from the user's index the entries ids, found to have no
-// live session of that user, then reads those sessions again and puts back
-// the ones that are now live and the user's. A Create or Update that indexes
-// the session before writing it may have raced with the first read; its
-// second index update runs either before the removal, and then the session
-// is already written when this function reads it again, or after, and then
-// it restores the entry itself. Either way no live session is left out.
-func (s *Store) dropStale(ctx context.Context, userID string, ids []string) error {
-	if len(ids) == 0 {
-		return nil
-	}
-	// Only the index: what this call read proves nothing about a link in
-	// flight, which the limit hash keeps counted (see redislayout).
-	members := make([]any, len(ids))
-	for i, id := range ids {
-		members[i] = id
-	}
-	if err := s.client.ZRem(ctx, s.layout.UserKey(userID), members...).Err(); err != nil {
-		return s.wrapErr(ctx, "unindex", err)
-	}
-	recs, err := s.records(ctx, ids)
-	if err != nil {
-		return err
-	}
-	for _, rec := range recs {
-		if rec != nil && rec.UserID == userID {
-			args := redislayout.CountArgs(time.Now(), redislayout.IndexScore(rec.ExpiresAt, rec.AbsoluteExpiry), rec.ID, rec.CreatedAt)
-			if err := s.index(ctx, userID, args); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-// userSessions trims the user's index and returns the IDs in it.
-func (s *Store) userSessions(ctx context.Context, userID string) ([]string, error) {
-	key := s.layout.UserKey(userID)
-	var ids *redis.StringSliceCmd
-	_, err := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
-		p.ZRemRangeByScore(ctx, key, "-inf", redislayout.TrimMax(time.Now()))
-		ids = p.ZRange(ctx, key, 0, -1)
-		return nil
-	})
-	if err != nil {
-		return nil, s.wrapErr(ctx, "list by user", err)
-	}
-	return ids.Val(), nil
+	return redislayout.DeleteByUser(ctx, users{s}, userID, except...)
 }
 
 // records reads the sessions ids in one pipeline. An entry is nil when its
-// session is missing or expired.
+// session is missing; expired sessions are returned as they are.
 func (s *Store) records(ctx context.Context, ids []string) ([]*sessionkit.Record, error) {
 	if len(ids) == 0 {
 		return nil, nil
@@ -373,18 +338,18 @@ func (s *Store) records(ctx context.Context, ids []string) ([]*sessionkit.Record
 		return nil, s.wrapErr(ctx, "read sessions", err)
 	}
 	recs := make([]*sessionkit.Record, len(ids))
-	t := time.Now()
 	for i, c := range cmds {
 		rec, err := redislayout.DecodeRecord(ids[i], c.Val())
 		if err != nil {
 			return nil, fmt.Errorf("redisstore: %w", err)
 		}
-		recs[i] = redislayout.Live(rec, t)
+		recs[i] = rec
 	}
 	return recs, nil
 }
 
-// Iterate pages through every live session with SCAN, on every master of a
+// Iterate pages through every session with SCAN, the expired ones that
+// Options.KeepExpired keeps included, on every master of a
 // Cluster (or every shard of a Ring), never with KEYS. The cursor is
 // opaque. If the Cluster's topology changes during an iteration, sessions
 // on a node that joined may be missed.

@@ -3,17 +3,11 @@ package redisstore
 import (
 	"context"
 	"errors"
-	"time"
+	"fmt"
+	"strconv"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/sessionkit/sessionkit/redislayout"
-	"github.com/sessionkit/sessionkit/remember"
-)
-
-// The remember-me scripts, their sources in package redislayout.
-var (
-	rememberRotateScript = redis.NewScript(redislayout.RememberRotateScript)
-	rememberDeleteScript = redis.NewScript(redislayout.RememberDeleteScript)
 )
 
 // RememberStore is a remember.Store that keeps remember-me tokens in
@@ -24,11 +18,10 @@ var (
 // DeleteUser walks, so that it works on a Cluster, where the tokens of a
 // user lie in many hash slots. See the README for the keys. It is safe for
 // concurrent use.
-type RememberStore struct {
-	s *Store
-}
-
-var _ remember.Store = (*RememberStore)(nil)
+//
+// It is redislayout.RememberTokens, the one implementation of the
+// remember-me flows, which rueidisstore's RememberStore is too.
+type RememberStore = redislayout.RememberTokens
 
 // NewRememberStore returns a token store that uses the client and prefix
 // of s. It does not contact the server.
@@ -36,124 +29,52 @@ func NewRememberStore(s *Store) (*RememberStore, error) {
 	if s == nil {
 		return nil, errors.New("redisstore: nil *Store")
 	}
-	return &RememberStore{s: s}, nil
+	return s.layout.RememberTokens(rememberClient{s}, "redisstore"), nil
 }
 
-// Create implements remember.Store. The user's set lists the token before
-// the token exists, so that a DeleteUser running meanwhile finds it (or
-// finds nothing under the key yet, and the token is created after the
-// revocation, as if it came later); a set entry without a token is dropped
-// by DeleteUser or expires.
-func (r *RememberStore) Create(ctx context.Context, t remember.Token) error {
-	s := r.s
-	err := s.run(ctx, indexScript, s.layout.RememberUserKey(t.UserID), redislayout.IndexArgs(time.Now(), t.ExpiresAt, t.Selector)).Err()
-	if err != nil {
-		return s.wrapErr(ctx, "create remember token", err)
-	}
-	n, err := s.run(ctx, createScript, s.layout.RememberKey(t.Selector), redislayout.RememberCreateArgs(t)).Int()
-	if err != nil {
-		return s.wrapErr(ctx, "create remember token", err)
-	}
-	if n == 0 {
-		return remember.ErrExists
-	}
-	return nil
-}
+// rememberClient gives redislayout's RememberTokens the commands it needs.
+type rememberClient struct{ s *Store }
 
-// Get implements remember.Store. A token whose ExpiresAt has passed is not
-// found: Redis has deleted it.
-func (r *RememberStore) Get(ctx context.Context, selector string) (remember.Token, error) {
-	fields, err := r.s.client.HGetAll(ctx, r.s.layout.RememberKey(selector)).Result()
-	if err != nil {
-		return remember.Token{}, r.s.wrapErr(ctx, "get remember token", err)
-	}
-	t, err := redislayout.DecodeRememberToken(selector, fields)
-	if err != nil && !errors.Is(err, remember.ErrNotFound) {
-		return remember.Token{}, errors.New("redisstore: get remember token: " + err.Error())
-	}
-	return t, err
-}
-
-// Rotate implements remember.Store in one script, so of parallel
-// rotations exactly one wins.
-func (r *RememberStore) Rotate(ctx context.Context, selector string, oldHash, newHash [32]byte, graceUntil time.Time) error {
-	n, err := r.s.run(ctx, rememberRotateScript, r.s.layout.RememberKey(selector), redislayout.RememberRotateArgs(oldHash, newHash, graceUntil)).Int()
-	switch {
-	case err == redis.Nil:
-		return remember.ErrNotFound
-	case err != nil:
-		return r.s.wrapErr(ctx, "rotate remember token", err)
-	case n == 0:
-		return remember.ErrConflict
-	}
-	return nil
-}
-
-// Delete implements remember.Store.
-func (r *RememberStore) Delete(ctx context.Context, selector string) error {
-	uid, err := r.delete(ctx, selector, "")
-	if err != nil || uid == "" {
-		return err
-	}
-	return r.unindex(ctx, uid, []string{selector})
-}
-
-// delete deletes the token named selector if it belongs to owner (to
-// anyone if owner is "") and returns its user ID, or "" if it deleted
-// nothing.
-func (r *RememberStore) delete(ctx context.Context, selector, owner string) (string, error) {
-	uid, err := r.s.run(ctx, rememberDeleteScript, r.s.layout.RememberKey(selector), redislayout.DeleteArgs(owner)).Text()
+func (c rememberClient) Run(ctx context.Context, op, script, key string, args []string) (string, bool, error) {
+	reply, err := c.s.run(ctx, scripts[script], key, args).Result()
 	if err == redis.Nil {
-		return "", nil
+		return "", false, nil
 	}
 	if err != nil {
-		return "", r.s.wrapErr(ctx, "delete remember token", err)
+		return "", false, c.s.wrapErr(ctx, op, err)
 	}
-	return uid, nil
+	switch v := reply.(type) {
+	case int64:
+		return strconv.FormatInt(v, 10), true, nil
+	case string:
+		return v, true, nil
+	}
+	return "", false, fmt.Errorf("redisstore: %s: %w reply", op, redislayout.ErrMalformed)
 }
 
-// unindex removes selectors from the set of userID.
-func (r *RememberStore) unindex(ctx context.Context, userID string, selectors []string) error {
-	members := make([]any, len(selectors))
-	for i, sel := range selectors {
-		members[i] = sel
+func (c rememberClient) HGetAll(ctx context.Context, op, key string) (map[string]string, error) {
+	fields, err := c.s.client.HGetAll(ctx, key).Result()
+	if err != nil {
+		return nil, c.s.wrapErr(ctx, op, err)
 	}
-	if err := r.s.client.ZRem(ctx, r.s.layout.RememberUserKey(userID), members...).Err(); err != nil {
-		return r.s.wrapErr(ctx, "unindex remember token", err)
+	return fields, nil
+}
+
+func (c rememberClient) ZRange(ctx context.Context, op, key string) ([]string, error) {
+	members, err := c.s.client.ZRange(ctx, key, 0, -1).Result()
+	if err != nil {
+		return nil, c.s.wrapErr(ctx, op, err)
+	}
+	return members, nil
+}
+
+func (c rememberClient) ZRem(ctx context.Context, op, key string, members []string) error {
+	list := make([]any, len(members))
+	for i, m := range members {
+		list[i] = m
+	}
+	if err := c.s.client.ZRem(ctx, key, list...).Err(); err != nil {
+		return c.s.wrapErr(ctx, op, err)
 	}
 	return nil
-}
-
-// DeleteUser implements remember.Store: it deletes each token in the
-// user's set that still belongs to the user, then the entries it read. A
-// token created while it runs may survive it.
-func (r *RememberStore) DeleteUser(ctx context.Context, userID string) (int, error) {
-	selectors, err := r.s.client.ZRange(ctx, r.s.layout.RememberUserKey(userID), 0, -1).Result()
-	if err != nil {
-		return 0, r.s.wrapErr(ctx, "delete remember tokens of user", err)
-	}
-	if len(selectors) == 0 {
-		return 0, nil
-	}
-	n := 0
-	for _, sel := range selectors {
-		uid, err := r.delete(ctx, sel, userID)
-		if err != nil {
-			return n, err
-		}
-		if uid != "" {
-			n++
-		}
-	}
-	return n, r.unindex(ctx, userID, selectors)
-}
-
-// DeleteExpired implements remember.Store. It has nothing to do: Redis
-// deletes each token at its ExpiresAt, and a user's set drops the entries
-// of expired tokens at the next write and expires with its last token.
-func (r *RememberStore) DeleteExpired(ctx context.Context, now time.Time) (int, error) {
-	if err := ctx.Err(); err != nil {
-		return 0, wrapErr(ctx, "delete expired remember tokens", err)
-	}
-	return 0, nil
 }

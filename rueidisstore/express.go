@@ -58,7 +58,10 @@ type ExpressStore struct {
 	retries int
 }
 
-var _ sessionkit.Store = (*ExpressStore)(nil)
+var (
+	_ sessionkit.Store   = (*ExpressStore)(nil)
+	_ sessionkit.Remover = (*ExpressStore)(nil)
+)
 
 // NewExpress returns a store that shares the sessions of an Express
 // application using connect-redis, through client. It does not send any
@@ -253,10 +256,20 @@ func (s *ExpressStore) Touch(ctx context.Context, id string, lastSeen, expiresAt
 // Delete implements sessionkit.Store with DEL, as connect-redis destroys a
 // session. Deleting a missing session is not an error.
 func (s *ExpressStore) Delete(ctx context.Context, id string) error {
-	if err := s.client.Do(ctx, s.client.B().Del().Key(s.key(id)).Build()).Error(); err != nil {
-		return wrapErr(ctx, "delete", err)
+	_, err := s.Remove(ctx, id)
+	return err
+}
+
+// Remove implements sessionkit.Remover: it deletes the session as Delete
+// does and reports whether this call deleted its key (DEL's count).
+// connect-redis's keys expire with the session, so an expired session is
+// usually gone before anyone removes it.
+func (s *ExpressStore) Remove(ctx context.Context, id string) (bool, error) {
+	n, err := s.client.Do(ctx, s.client.B().Del().Key(s.key(id)).Build()).AsInt64()
+	if err != nil {
+		return false, wrapErr(ctx, "delete", err)
 	}
-	return nil
+	return n == 1, nil
 }
 
 // wrapExpressErr wraps err like wrapErr, except for the errors of package

@@ -49,7 +49,7 @@ func (k linker) ReadSessions(ctx context.Context, ids []string) ([]redislayout.L
 }
 
 func (k linker) Eval(ctx context.Context, script string, keys, args []string) ([]string, error) {
-	r, err := linkScripts[script].Exec(ctx, k.s.client, keys, args).AsStrSlice()
+	r, err := scripts[script].Exec(ctx, k.s.client, keys, args).AsStrSlice()
 	if rueidis.IsRedisNil(err) {
 		return nil, nil
 	}

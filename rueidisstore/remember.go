@@ -3,17 +3,10 @@ package rueidisstore
 import (
 	"context"
 	"errors"
-	"time"
+	"strconv"
 
 	"github.com/redis/rueidis"
 	"github.com/sessionkit/sessionkit/redislayout"
-	"github.com/sessionkit/sessionkit/remember"
-)
-
-// The remember-me scripts, their sources in package redislayout.
-var (
-	rememberRotateScript = rueidis.NewLuaScript(redislayout.RememberRotateScript)
-	rememberDeleteScript = rueidis.NewLuaScript(redislayout.RememberDeleteScript)
 )
 
 // RememberStore is a remember.Store that keeps remember-me tokens in
@@ -24,11 +17,10 @@ var (
 // script that compares and swaps the hash; each user has a sorted set of
 // their tokens, which DeleteUser walks, so that it works on a Cluster. It
 // is safe for concurrent use.
-type RememberStore struct {
-	s *Store
-}
-
-var _ remember.Store = (*RememberStore)(nil)
+//
+// It is redislayout.RememberTokens, the one implementation of the
+// remember-me flows, which redisstore's RememberStore is too.
+type RememberStore = redislayout.RememberTokens
 
 // NewRememberStore returns a token store that uses the client and prefix
 // of s. It does not contact the server.
@@ -36,120 +28,53 @@ func NewRememberStore(s *Store) (*RememberStore, error) {
 	if s == nil {
 		return nil, errors.New("rueidisstore: nil *Store")
 	}
-	return &RememberStore{s: s}, nil
+	return s.layout.RememberTokens(rememberClient{s}, "rueidisstore"), nil
 }
 
-// Create implements remember.Store. The user's set lists the token before
-// the token exists, so that a DeleteUser running meanwhile finds it.
-func (r *RememberStore) Create(ctx context.Context, t remember.Token) error {
-	s := r.s
-	err := s.run(ctx, indexScript, s.layout.RememberUserKey(t.UserID), redislayout.IndexArgs(time.Now(), t.ExpiresAt, t.Selector)).Error()
-	if err != nil {
-		return wrapErr(ctx, "create remember token", err)
-	}
-	n, err := s.run(ctx, createScript, s.layout.RememberKey(t.Selector), redislayout.RememberCreateArgs(t)).AsInt64()
-	if err != nil {
-		return wrapErr(ctx, "create remember token", err)
-	}
-	if n == 0 {
-		return remember.ErrExists
-	}
-	return nil
-}
+// rememberClient gives redislayout's RememberTokens the commands it needs.
+type rememberClient struct{ s *Store }
 
-// Get implements remember.Store. A token whose ExpiresAt has passed is not
-// found: Redis has deleted it.
-func (r *RememberStore) Get(ctx context.Context, selector string) (remember.Token, error) {
-	c := r.s.client
-	fields, err := c.Do(ctx, c.B().Hgetall().Key(r.s.layout.RememberKey(selector)).Build()).AsStrMap()
-	if err != nil {
-		return remember.Token{}, wrapErr(ctx, "get remember token", err)
-	}
-	t, err := redislayout.DecodeRememberToken(selector, fields)
-	if err != nil && !errors.Is(err, remember.ErrNotFound) {
-		return remember.Token{}, errors.New("rueidisstore: get remember token: " + err.Error())
-	}
-	return t, err
-}
-
-// Rotate implements remember.Store in one script, so of parallel
-// rotations exactly one wins.
-func (r *RememberStore) Rotate(ctx context.Context, selector string, oldHash, newHash [32]byte, graceUntil time.Time) error {
-	n, err := r.s.run(ctx, rememberRotateScript, r.s.layout.RememberKey(selector), redislayout.RememberRotateArgs(oldHash, newHash, graceUntil)).AsInt64()
-	switch {
-	case rueidis.IsRedisNil(err):
-		return remember.ErrNotFound
-	case err != nil:
-		return wrapErr(ctx, "rotate remember token", err)
-	case n == 0:
-		return remember.ErrConflict
-	}
-	return nil
-}
-
-// Delete implements remember.Store.
-func (r *RememberStore) Delete(ctx context.Context, selector string) error {
-	uid, err := r.delete(ctx, selector, "")
-	if err != nil || uid == "" {
-		return err
-	}
-	return r.unindex(ctx, uid, []string{selector})
-}
-
-// delete deletes the token named selector if it belongs to owner (to
-// anyone if owner is "") and returns its user ID, or "" if it deleted
-// nothing.
-func (r *RememberStore) delete(ctx context.Context, selector, owner string) (string, error) {
-	uid, err := r.s.run(ctx, rememberDeleteScript, r.s.layout.RememberKey(selector), redislayout.DeleteArgs(owner)).ToString()
+func (c rememberClient) Run(ctx context.Context, op, script, key string, args []string) (string, bool, error) {
+	msg, err := c.s.run(ctx, scripts[script], key, args).ToMessage()
 	if rueidis.IsRedisNil(err) {
-		return "", nil
+		return "", false, nil
 	}
 	if err != nil {
-		return "", wrapErr(ctx, "delete remember token", err)
+		return "", false, wrapErr(ctx, op, err)
 	}
-	return uid, nil
+	if msg.IsInt64() {
+		n, _ := msg.ToInt64()
+		return strconv.FormatInt(n, 10), true, nil
+	}
+	s, err := msg.ToString()
+	if err != nil {
+		return "", false, wrapErr(ctx, op, err)
+	}
+	return s, true, nil
 }
 
-// unindex removes selectors from the set of userID.
-func (r *RememberStore) unindex(ctx context.Context, userID string, selectors []string) error {
-	c := r.s.client
-	if err := c.Do(ctx, c.B().Zrem().Key(r.s.layout.RememberUserKey(userID)).Member(selectors...).Build()).Error(); err != nil {
-		return wrapErr(ctx, "unindex remember token", err)
+func (c rememberClient) HGetAll(ctx context.Context, op, key string) (map[string]string, error) {
+	cl := c.s.client
+	fields, err := cl.Do(ctx, cl.B().Hgetall().Key(key).Build()).AsStrMap()
+	if err != nil {
+		return nil, wrapErr(ctx, op, err)
+	}
+	return fields, nil
+}
+
+func (c rememberClient) ZRange(ctx context.Context, op, key string) ([]string, error) {
+	cl := c.s.client
+	members, err := cl.Do(ctx, cl.B().Zrange().Key(key).Min("0").Max("-1").Build()).AsStrSlice()
+	if err != nil {
+		return nil, wrapErr(ctx, op, err)
+	}
+	return members, nil
+}
+
+func (c rememberClient) ZRem(ctx context.Context, op, key string, members []string) error {
+	cl := c.s.client
+	if err := cl.Do(ctx, cl.B().Zrem().Key(key).Member(members...).Build()).Error(); err != nil {
+		return wrapErr(ctx, op, err)
 	}
 	return nil
-}
-
-// DeleteUser implements remember.Store: it deletes each token in the
-// user's set that still belongs to the user, then the entries it read. A
-// token created while it runs may survive it.
-func (r *RememberStore) DeleteUser(ctx context.Context, userID string) (int, error) {
-	c := r.s.client
-	selectors, err := c.Do(ctx, c.B().Zrange().Key(r.s.layout.RememberUserKey(userID)).Min("0").Max("-1").Build()).AsStrSlice()
-	if err != nil {
-		return 0, wrapErr(ctx, "delete remember tokens of user", err)
-	}
-	if len(selectors) == 0 {
-		return 0, nil
-	}
-	n := 0
-	for _, sel := range selectors {
-		uid, err := r.delete(ctx, sel, userID)
-		if err != nil {
-			return n, err
-		}
-		if uid != "" {
-			n++
-		}
-	}
-	return n, r.unindex(ctx, userID, selectors)
-}
-
-// DeleteExpired implements remember.Store. It has nothing to do: Redis
-// deletes each token at its ExpiresAt, and a user's set drops the entries
-// of expired tokens at the next write and expires with its last token.
-func (r *RememberStore) DeleteExpired(ctx context.Context, now time.Time) (int, error) {
-	if err := ctx.Err(); err != nil {
-		return 0, wrapErr(ctx, "delete expired remember tokens", err)
-	}
-	return 0, nil
 }

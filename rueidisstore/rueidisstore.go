@@ -36,6 +36,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/redis/rueidis"
@@ -49,6 +50,12 @@ type Options struct {
 	// must not contain '{' or '}', which Redis Cluster reads as a hash tag.
 	// Use the same prefix as redisstore to share its sessions.
 	Prefix string
+	// KeepExpired is how long a session's key outlives its ExpiresAt, so
+	// that Iterate (and so Manager.Sweep) still finds the expired session
+	// and can report its end: zero means sessionkit.DefaultKeepExpired,
+	// a negative value none. Load, Update, Touch and ListByUser treat an
+	// expired session as gone either way.
+	KeepExpired time.Duration
 	// CacheTTL, when positive, serves Load from rueidis's server-assisted
 	// client-side cache (RESP3 CLIENT TRACKING): a loaded session is kept
 	// in the client's memory for at most CacheTTL (and never past its
@@ -77,6 +84,7 @@ var (
 	_ sessionkit.UserIndex      = (*Store)(nil)
 	_ sessionkit.Iterator       = (*Store)(nil)
 	_ sessionkit.SessionLimiter = (*Store)(nil)
+	_ sessionkit.Remover        = (*Store)(nil)
 )
 
 // New returns a store that keeps sessions in Redis through client. It does
@@ -93,6 +101,7 @@ func New(client rueidis.Client, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("rueidisstore: %w", err)
 	}
+	layout = layout.WithKeepExpired(opts.KeepExpired)
 	return &Store{client: client, layout: layout, cacheTTL: opts.CacheTTL}, nil
 }
 
@@ -105,13 +114,18 @@ var (
 	touchScript  = rueidis.NewLuaScript(redislayout.TouchScript)
 	deleteScript = rueidis.NewLuaScript(redislayout.DeleteScript)
 	indexScript  = rueidis.NewLuaScript(redislayout.IndexScript)
-	// The scripts that only LinkUser runs, by source.
-	linkScripts = map[string]*rueidis.Lua{
-		redislayout.UnindexScript: rueidis.NewLuaScript(redislayout.UnindexScript),
-		redislayout.LimitScript:   rueidis.NewLuaScript(redislayout.LimitScript),
-		redislayout.EvictScript:   rueidis.NewLuaScript(redislayout.EvictScript),
-		redislayout.FinishScript:  rueidis.NewLuaScript(redislayout.FinishScript),
-		redislayout.LinkScript:    rueidis.NewLuaScript(redislayout.LinkScript),
+	// The scripts that the shared flows of package redislayout run
+	// (LinkUser, RememberTokens), by source.
+	scripts = map[string]*rueidis.Lua{
+		redislayout.IndexScript:          indexScript,
+		redislayout.CreateScript:         createScript,
+		redislayout.RememberRotateScript: rueidis.NewLuaScript(redislayout.RememberRotateScript),
+		redislayout.RememberDeleteScript: rueidis.NewLuaScript(redislayout.RememberDeleteScript),
+		redislayout.UnindexScript:        rueidis.NewLuaScript(redislayout.UnindexScript),
+		redislayout.LimitScript:          rueidis.NewLuaScript(redislayout.LimitScript),
+		redislayout.EvictScript:          rueidis.NewLuaScript(redislayout.EvictScript),
+		redislayout.FinishScript:         rueidis.NewLuaScript(redislayout.FinishScript),
+		redislayout.LinkScript:           rueidis.NewLuaScript(redislayout.LinkScript),
 	}
 )
 
@@ -125,6 +139,16 @@ func (s *Store) run(ctx context.Context, script *rueidis.Lua, key string, args [
 	}
 	return res
 }
+
+// strArgs collects the arguments of a script as rueidis takes them. Byte
+// slices (the session's values) are copied: rueidis may write a command
+// after a canceled call has returned, and the store keeps no reference to
+// the caller's values (rueidis.BinaryString would).
+type strArgs []string
+
+func (a *strArgs) String(s string) { *a = append(*a, s) }
+func (a *strArgs) Bytes(b []byte)  { *a = append(*a, string(b)) }
+func (a *strArgs) Small(n int)     { *a = append(*a, strconv.Itoa(n)) }
 
 // Load returns the session with the given ID, or (nil, nil) if there is
 // none or it has expired.
@@ -140,8 +164,9 @@ func (s *Store) Load(ctx context.Context, id string) (*sessionkit.Record, error)
 	return redislayout.Live(rec, time.Now()), nil
 }
 
-// Create stores a new session. It returns sessionkit.ErrExists if a live
-// session already has rec.ID. The key expires at rec.ExpiresAt.
+// Create stores a new session. It returns sessionkit.ErrExists if a
+// session, live or expired but kept (Options.KeepExpired), already has
+// rec.ID. The key expires KeepExpired after rec.ExpiresAt.
 func (s *Store) Create(ctx context.Context, rec *sessionkit.Record) error {
 	// Index before and after: if the script fails, or this process stops
 	// in between, the index holds an entry too many, which ListByUser and
@@ -154,7 +179,9 @@ func (s *Store) Create(ctx context.Context, rec *sessionkit.Record) error {
 			return err
 		}
 	}
-	n, err := s.run(ctx, createScript, s.layout.SessionKey(rec.ID), redislayout.CreateArgs(rec)).AsInt64()
+	args := make(strArgs, 0, 7+2*len(rec.Values))
+	s.layout.CreateArgs(&args, rec)
+	n, err := s.run(ctx, createScript, s.layout.SessionKey(rec.ID), args).AsInt64()
 	if err != nil {
 		return wrapErr(ctx, "create", err)
 	}
@@ -178,7 +205,9 @@ func (s *Store) Update(ctx context.Context, id string, d sessionkit.Delta) error
 			return err
 		}
 	}
-	old, err := s.run(ctx, updateScript, s.layout.SessionKey(id), redislayout.UpdateArgs(d)).ToString()
+	args := make(strArgs, 0, 8+len(d.Del)+2*len(d.Set))
+	s.layout.UpdateArgs(&args, d, time.Now())
+	old, err := s.run(ctx, updateScript, s.layout.SessionKey(id), args).ToString()
 	if rueidis.IsRedisNil(err) {
 		return sessionkit.ErrNotFound
 	}
@@ -194,9 +223,11 @@ func (s *Store) Update(ctx context.Context, id string, d sessionkit.Delta) error
 
 // Touch sets the last-seen time and expiry of the live session id without
 // rewriting its values. It returns sessionkit.ErrNotFound if the session
-// is gone.
+// is gone or has expired.
 func (s *Store) Touch(ctx context.Context, id string, lastSeen, expiresAt time.Time) error {
-	old, err := s.run(ctx, touchScript, s.layout.SessionKey(id), redislayout.TouchArgs(lastSeen, expiresAt)).ToString()
+	args := make(strArgs, 0, 3)
+	s.layout.TouchArgs(&args, lastSeen, expiresAt, time.Now())
+	old, err := s.run(ctx, touchScript, s.layout.SessionKey(id), args).ToString()
 	if rueidis.IsRedisNil(err) {
 		return sessionkit.ErrNotFound
 	}
@@ -210,20 +241,28 @@ func (s *Store) Touch(ctx context.Context, id string, lastSeen, expiresAt time.T
 	return s.applyIndex(ctx, id, h.AfterTouch(expiresAt))
 }
 
-// Delete deletes the session id and removes it from its user's index.
-// Deleting a missing session is not an error.
+// Delete deletes the session id, live or expired, and removes it from
+// its user's index. Deleting a missing session is not an error.
 func (s *Store) Delete(ctx context.Context, id string) error {
+	_, err := s.Remove(ctx, id)
+	return err
+}
+
+// Remove deletes the session id as Delete does and reports whether this
+// call deleted it: of concurrent calls, on any instance, exactly one
+// reports true (see sessionkit.Remover).
+func (s *Store) Remove(ctx context.Context, id string) (bool, error) {
 	uid, err := s.run(ctx, deleteScript, s.layout.SessionKey(id), redislayout.DeleteArgs("")).ToString()
 	if rueidis.IsRedisNil(err) {
-		return nil
+		return false, nil
 	}
 	if err != nil {
-		return wrapErr(ctx, "delete", err)
+		return false, wrapErr(ctx, "delete", err)
 	}
 	if uid != "" {
-		return s.unindex(ctx, uid, id)
+		return true, s.unindex(ctx, uid, id)
 	}
-	return nil
+	return true, nil
 }
 
 // applyIndex makes the index changes c of session id, after a write.
@@ -255,7 +294,7 @@ func (s *Store) unindex(ctx context.Context, userID string, ids ...string) error
 	if len(ids) == 0 {
 		return nil
 	}
-	err := linkScripts[redislayout.UnindexScript].Exec(ctx, s.client, s.layout.UserKeys(userID), ids).Error()
+	err := scripts[redislayout.UnindexScript].Exec(ctx, s.client, s.layout.UserKeys(userID), ids).Error()
 	if err != nil {
 		return wrapErr(ctx, "unindex", err)
 	}
@@ -275,102 +314,17 @@ func (s *Store) LinkUser(ctx context.Context, id, userID string, max int, evict 
 // the entries whose session has expired, been deleted or moved to another
 // user.
 func (s *Store) ListByUser(ctx context.Context, userID string) ([]sessionkit.SessionInfo, error) {
-	ids, err := s.userSessions(ctx, userID)
-	if err != nil {
-		return nil, err
-	}
-	recs, err := s.records(ctx, ids)
-	if err != nil {
-		return nil, err
-	}
-	list, stale := redislayout.UserSessions(userID, ids, recs)
-	if err := s.dropStale(ctx, userID, stale); err != nil {
-		return nil, err
-	}
-	return list, nil
+	return redislayout.ListByUser(ctx, users{s}, userID)
 }
 
 // DeleteByUser deletes every session of userID except those in except and
 // returns how many it deleted.
 func (s *Store) DeleteByUser(ctx context.Context, userID string, except ...string) (int, error) {
-	ids, err := s.userSessions(ctx, userID)
-	if err != nil {
-		return 0, err
-	}
-	ids = slices.DeleteFunc(ids, func(id string) bool { return slices.Contains(except, id) })
-	if len(ids) == 0 {
-		return 0, nil
-	}
-	var deleted, rest []string
-	for _, id := range ids {
-		// The script deletes the session only if it still belongs to
-		// userID: the index may hold a session that moved to another user.
-		err := s.run(ctx, deleteScript, s.layout.SessionKey(id), redislayout.DeleteArgs(userID)).Error()
-		switch {
-		case err == nil:
-			deleted = append(deleted, id)
-		case rueidis.IsRedisNil(err):
-			rest = append(rest, id)
-		default:
-			return len(deleted), wrapErr(ctx, "delete by user", err)
-		}
-	}
-	if err := s.unindex(ctx, userID, deleted...); err != nil {
-		return len(deleted), err
-	}
-	if err := s.dropStale(ctx, userID, rest); err != nil {
-		return len(deleted), err
-	}
-	return len(deleted), nil
-}
-
-// dropStale removes from the user's index the entries ids, found to have no
-// live session of that user, then reads those sessions again and puts back
-// the ones that are now live and the user's, as redisstore does (see
-// there why no live session is left out).
-func (s *Store) dropStale(ctx context.Context, userID string, ids []string) error {
-	if len(ids) == 0 {
-		return nil
-	}
-	// Only the index: what this call read proves nothing about a link in
-	// flight, which the limit hash keeps counted (see redislayout).
-	err := s.client.Do(ctx, s.client.B().Zrem().Key(s.layout.UserKey(userID)).Member(ids...).Build()).Error()
-	if err != nil {
-		return wrapErr(ctx, "unindex", err)
-	}
-	recs, err := s.records(ctx, ids)
-	if err != nil {
-		return err
-	}
-	for _, rec := range recs {
-		if rec != nil && rec.UserID == userID {
-			args := redislayout.CountArgs(time.Now(), redislayout.IndexScore(rec.ExpiresAt, rec.AbsoluteExpiry), rec.ID, rec.CreatedAt)
-			if err := s.index(ctx, userID, args); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-// userSessions trims the user's index and returns the IDs in it.
-func (s *Store) userSessions(ctx context.Context, userID string) ([]string, error) {
-	key := s.layout.UserKey(userID)
-	res := s.client.DoMulti(ctx,
-		s.client.B().Zremrangebyscore().Key(key).Min("-inf").Max(redislayout.TrimMax(time.Now())).Build(),
-		s.client.B().Zrange().Key(key).Min("0").Max("-1").Build())
-	if err := res[0].Error(); err != nil {
-		return nil, wrapErr(ctx, "list by user", err)
-	}
-	ids, err := res[1].AsStrSlice()
-	if err != nil {
-		return nil, wrapErr(ctx, "list by user", err)
-	}
-	return ids, nil
+	return redislayout.DeleteByUser(ctx, users{s}, userID, except...)
 }
 
 // records reads the sessions ids in one pipeline. An entry is nil when its
-// session is missing or expired.
+// session is missing; expired sessions are returned as they are.
 func (s *Store) records(ctx context.Context, ids []string) ([]*sessionkit.Record, error) {
 	if len(ids) == 0 {
 		return nil, nil
@@ -381,7 +335,6 @@ func (s *Store) records(ctx context.Context, ids []string) ([]*sessionkit.Record
 	}
 	res := s.client.DoMulti(ctx, cmds...)
 	recs := make([]*sessionkit.Record, len(ids))
-	t := time.Now()
 	for i, r := range res {
 		fields, err := r.AsStrMap()
 		if err != nil {
@@ -391,12 +344,13 @@ func (s *Store) records(ctx context.Context, ids []string) ([]*sessionkit.Record
 		if err != nil {
 			return nil, fmt.Errorf("rueidisstore: %w", err)
 		}
-		recs[i] = redislayout.Live(rec, t)
+		recs[i] = rec
 	}
 	return recs, nil
 }
 
-// Iterate pages through every live session with SCAN, on every master of a
+// Iterate pages through every session with SCAN, the expired ones that
+// Options.KeepExpired keeps included, on every master of a
 // Cluster, never with KEYS. The cursor is opaque, and the same as
 // redisstore's. If the Cluster's topology changes during an iteration,
 // sessions on a node that joined may be missed.

@@ -17,6 +17,7 @@ import (
 	"github.com/sessionkit/sessionkit"
 	"github.com/sessionkit/sessionkit/express"
 	"github.com/sessionkit/sessionkit/internal/testserver"
+	"github.com/sessionkit/sessionkit/redislayout"
 )
 
 // ExpressOptions are the options of a store's NewExpress, which the store
@@ -52,6 +53,7 @@ func RunExpress(t *testing.T, newStore func(t *testing.T, addr string, opts Expr
 		{"Touch", expressTouch},
 		{"ConcurrentUpdates", expressConcurrentUpdates},
 		{"Manager", expressManager},
+		{"Remove", expressRemove},
 	} {
 		t.Run(c.name, func(t *testing.T) { c.run(t, newEnv) })
 	}
@@ -99,6 +101,25 @@ func (i inspector) keys(pattern string) []string {
 		return strings.Split(v, "\n")
 	}
 	return nil
+}
+
+// expressRemove checks that the store removes sessions exactly once
+// (RunRemove) and leaves connect-redis's expiry alone: no key outlives its
+// session.
+func expressRemove(t *testing.T, newEnv func(*testing.T, ExpressOptions) *expressEnv) {
+	e := newEnv(t, ExpressOptions{})
+	st, ok := e.store.(RemoveStore)
+	if !ok {
+		t.Fatal("the Express store does not implement sessionkit.Remover")
+	}
+	rec := ExpressRecord("kept", time.Now())
+	if err := st.Create(t.Context(), rec); err != nil {
+		t.Fatal(err)
+	}
+	if ttl := e.redis.ttl("sess:kept"); ttl > redislayout.DefaultExpressTTL || ttl < redislayout.DefaultExpressTTL-time.Minute {
+		t.Fatalf("TTL = %v; want connect-redis's %v", ttl, redislayout.DefaultExpressTTL)
+	}
+	RunRemove(t, st, func() *sessionkit.Record { return ExpressRecord(randomHex(16), time.Now()) })
 }
 
 // ExpressRecord returns a session in express-session's format: JSON values, a user,

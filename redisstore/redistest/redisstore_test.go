@@ -1,7 +1,6 @@
 package redistest
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -58,13 +57,6 @@ func newClient(t *testing.T, opts *redis.UniversalOptions) redis.UniversalClient
 	return c
 }
 
-// randomPrefix returns a key prefix of its own for one test.
-func randomPrefix() string {
-	b := make([]byte, 4)
-	rand.Read(b)
-	return "sktest:" + hex.EncodeToString(b) + ":"
-}
-
 func newStore(t *testing.T, c redis.UniversalClient, prefix string) *redisstore.Store {
 	t.Helper()
 	st, err := redisstore.New(c, redisstore.Options{Prefix: prefix})
@@ -78,56 +70,14 @@ func TestConformance(t *testing.T) {
 	for _, top := range topologies {
 		t.Run(top.name, func(t *testing.T) {
 			c := top.start(t)
-			prefix := randomPrefix()
+			prefix := redissuite.RandomPrefix()
 			st := newStore(t, c, prefix)
 			sessiontest.Run(t, sessiontest.Options{
 				New:  func(t *testing.T) sessionkit.Store { return st },
-				Dump: func(t *testing.T) []byte { return dump(t, c, prefix) },
+				Dump: func(t *testing.T) []byte { return redissuite.Dump(t, c, prefix) },
 			})
 		})
 	}
-}
-
-// dump returns every key under prefix with its contents, from every node.
-func dump(t *testing.T, c redis.UniversalClient, prefix string) []byte {
-	t.Helper()
-	var (
-		mu  sync.Mutex
-		buf bytes.Buffer
-	)
-	scan := func(ctx context.Context, c redis.UniversalClient) error {
-		iter := c.Scan(ctx, 0, prefix+"*", 100).Iterator()
-		for iter.Next(ctx) {
-			key := iter.Val()
-			var out []string
-			switch c.Type(ctx, key).Val() {
-			case "hash":
-				for k, v := range c.HGetAll(ctx, key).Val() {
-					out = append(out, k, v)
-				}
-			case "zset":
-				out = c.ZRange(ctx, key, 0, -1).Val()
-			case "string":
-				out = []string{c.Get(ctx, key).Val()}
-			default:
-				t.Errorf("unexpected key %s", key)
-			}
-			mu.Lock()
-			buf.WriteString(key + "\n" + strings.Join(out, "\n") + "\n")
-			mu.Unlock()
-		}
-		return iter.Err()
-	}
-	var err error
-	if cc, ok := c.(*redis.ClusterClient); ok {
-		err = cc.ForEachMaster(t.Context(), func(ctx context.Context, c *redis.Client) error { return scan(ctx, c) })
-	} else {
-		err = scan(t.Context(), c)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
 }
 
 func TestNew(t *testing.T) {
@@ -167,7 +117,7 @@ func ctxT(t *testing.T) context.Context {
 
 func TestTouchKeepsValues(t *testing.T) {
 	c := standaloneClient(t)
-	prefix := randomPrefix()
+	prefix := redissuite.RandomPrefix()
 	st := newStore(t, c, prefix)
 	rec := newRecord("")
 	if err := st.Create(ctxT(t), rec); err != nil {
@@ -194,8 +144,8 @@ func TestTouchKeepsValues(t *testing.T) {
 		t.Errorf("Touch did not set the times: %v %v", got.LastSeen, got.ExpiresAt)
 	}
 	ttl := c.PTTL(ctxT(t), key).Val()
-	if want := time.Until(later.Add(time.Hour)); ttl < want-5*time.Second || ttl > want+5*time.Second {
-		t.Errorf("TTL after Touch = %v, want about %v", ttl, want)
+	if want := time.Until(later.Add(time.Hour + sessionkit.DefaultKeepExpired)); ttl < want-5*time.Second || ttl > want+5*time.Second {
+		t.Errorf("TTL after Touch = %v, want about %v (the expiry and KeepExpired)", ttl, want)
 	}
 }
 
@@ -203,7 +153,7 @@ func TestTouchKeepsValues(t *testing.T) {
 // deleted sessions by itself and never lists them.
 func TestUserIndexBounded(t *testing.T) {
 	c := standaloneClient(t)
-	prefix := randomPrefix()
+	prefix := redissuite.RandomPrefix()
 	st := newStore(t, c, prefix)
 	ctx := ctxT(t)
 	user := "alice"
@@ -317,7 +267,7 @@ func TestUserIndexBounded(t *testing.T) {
 // fails with CROSSSLOT.
 func TestClusterSlots(t *testing.T) {
 	c := clusterClient(t)
-	st := newStore(t, c, randomPrefix())
+	st := newStore(t, c, redissuite.RandomPrefix())
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
 	want := map[string]bool{}
@@ -413,7 +363,7 @@ func TestClusterSlots(t *testing.T) {
 func TestUnavailable(t *testing.T) {
 	r := testserver.StartRedis(t)
 	c := newClient(t, &redis.UniversalOptions{Addrs: []string{r.Addr}})
-	st := newStore(t, c, randomPrefix())
+	st := newStore(t, c, redissuite.RandomPrefix())
 	rec := newRecord("bob")
 	if err := st.Create(ctxT(t), rec); err != nil {
 		t.Fatal(err)
@@ -459,7 +409,7 @@ func TestUnavailable(t *testing.T) {
 	}
 	// A client that dials once gives up within the caller's deadline: the
 	// store reports the outage.
-	once := newStore(t, newClient(t, &redis.UniversalOptions{Addrs: []string{r.Addr}, DialerRetries: 1, MaxRetries: -1}), randomPrefix())
+	once := newStore(t, newClient(t, &redis.UniversalOptions{Addrs: []string{r.Addr}, DialerRetries: 1, MaxRetries: -1}), redissuite.RandomPrefix())
 	for name, call := range map[string]func(ctx context.Context) error{
 		"Load":   func(ctx context.Context) error { _, err := once.Load(ctx, rec.ID); return err },
 		"Delete": func(ctx context.Context) error { return once.Delete(ctx, rec.ID) },
@@ -473,7 +423,7 @@ func TestUnavailable(t *testing.T) {
 	// deadline must bound the call.
 	hang := hangingServer(t)
 	hc := newClient(t, &redis.UniversalOptions{Addrs: []string{hang}, MaxRetries: -1})
-	hst := newStore(t, hc, randomPrefix())
+	hst := newStore(t, hc, redissuite.RandomPrefix())
 	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
 	start := time.Now()
 	_, err := hst.Load(ctx, rec.ID)
@@ -518,7 +468,7 @@ func wantUnavailableOrDeadline(t *testing.T, what string, err error) {
 func TestSentinelFailover(t *testing.T) {
 	name, sentinels, nodes := testserver.StartRedisSentinel(t)
 	c := newClient(t, &redis.UniversalOptions{Addrs: sentinels, MasterName: name})
-	st := newStore(t, c, randomPrefix())
+	st := newStore(t, c, redissuite.RandomPrefix())
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
 	var recs []*sessionkit.Record
@@ -637,7 +587,7 @@ func hangingServer(t *testing.T) string {
 // session may end up missing from the index.
 func TestIndexConcurrentListing(t *testing.T) {
 	c := standaloneClient(t)
-	st := newStore(t, c, randomPrefix())
+	st := newStore(t, c, redissuite.RandomPrefix())
 	ctx := ctxT(t)
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
@@ -688,7 +638,7 @@ func TestIndexConcurrentListing(t *testing.T) {
 // scripts must split their HSET and HDEL calls.
 func TestManyValues(t *testing.T) {
 	c := standaloneClient(t)
-	st := newStore(t, c, randomPrefix())
+	st := newStore(t, c, redissuite.RandomPrefix())
 	ctx := ctxT(t)
 	rec := newRecord("")
 	for i := range 5000 {
@@ -731,7 +681,7 @@ func TestRing(t *testing.T) {
 		ContextTimeoutEnabled: true,
 	})
 	t.Cleanup(func() { c.Close() })
-	prefix := randomPrefix()
+	prefix := redissuite.RandomPrefix()
 	st := newStore(t, c, prefix)
 	sessiontest.Run(t, sessiontest.Options{
 		New: func(t *testing.T) sessionkit.Store { return st },
@@ -739,7 +689,7 @@ func TestRing(t *testing.T) {
 			var all []byte
 			for _, addr := range []string{a.Addr, b.Addr} {
 				nc := redis.NewClient(&redis.Options{Addr: addr})
-				all = append(all, dump(t, nc, prefix)...)
+				all = append(all, redissuite.Dump(t, nc, prefix)...)
 				nc.Close()
 			}
 			return all
@@ -753,7 +703,7 @@ func TestRing(t *testing.T) {
 // that look like the header's own syntax.
 func TestHeaderChanges(t *testing.T) {
 	c := standaloneClient(t)
-	st := newStore(t, c, randomPrefix())
+	st := newStore(t, c, redissuite.RandomPrefix())
 	ctx := ctxT(t)
 	for _, uid := range []string{"42", "", "a b 1:x", "12:short", "ü 0 1 ", strings.Repeat("u", 300)} {
 		rec := newRecord("")
@@ -808,7 +758,7 @@ func TestHeaderChanges(t *testing.T) {
 // damaged session rather than guess.
 func TestNotASession(t *testing.T) {
 	c := standaloneClient(t)
-	prefix := randomPrefix()
+	prefix := redissuite.RandomPrefix()
 	st := newStore(t, c, prefix)
 	ctx := ctxT(t)
 	key := func(id string) string { return prefix + "s:{" + id + "}" }
@@ -871,5 +821,18 @@ func TestNotASession(t *testing.T) {
 func TestLimit(t *testing.T) {
 	redissuite.RunLimit(t, func(t *testing.T, addr, prefix string) redissuite.LimitStore {
 		return newStore(t, newClient(t, &redis.UniversalOptions{Addrs: []string{addr}}), prefix)
+	})
+}
+
+// TestLifecycle runs the checks of Remove and Options.KeepExpired shared
+// with rueidisstore.
+func TestLifecycle(t *testing.T) {
+	redissuite.RunLifecycle(t, func(t *testing.T, addr, prefix string, keep time.Duration) redissuite.LifecycleStore {
+		c := newClient(t, &redis.UniversalOptions{Addrs: []string{addr}})
+		st, err := redisstore.New(c, redisstore.Options{Prefix: prefix, KeepExpired: keep})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
 	})
 }

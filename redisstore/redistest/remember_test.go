@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/sessionkit/sessionkit/internal/redissuite"
 	"github.com/sessionkit/sessionkit/redisstore"
 	"github.com/sessionkit/sessionkit/remember"
 	"github.com/sessionkit/sessionkit/remember/remembertest"
@@ -29,7 +30,7 @@ func TestRememberConformance(t *testing.T) {
 			prefixes := map[remember.Store]string{}
 			remembertest.Run(t, remembertest.Options{
 				New: func(t *testing.T) remember.Store {
-					prefix := randomPrefix()
+					prefix := redissuite.RandomPrefix()
 					r := newRememberStore(t, c, prefix)
 					prefixes[r] = prefix
 					return r
@@ -63,7 +64,7 @@ func secondClient(t *testing.T, c redis.UniversalClient) redis.UniversalClient {
 // (not at a rotation) and its user's set expires with the last token.
 func TestRememberKeys(t *testing.T) {
 	c := standaloneClient(t)
-	prefix := randomPrefix()
+	prefix := redissuite.RandomPrefix()
 	r := newRememberStore(t, c, prefix)
 	ctx := ctxT(t)
 	now := time.Now()

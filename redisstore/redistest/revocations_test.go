@@ -7,6 +7,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/sessionkit/sessionkit/cookiestore"
 	"github.com/sessionkit/sessionkit/cookiestore/revocationstest"
+	"github.com/sessionkit/sessionkit/internal/redissuite"
 	"github.com/sessionkit/sessionkit/internal/testserver"
 	"github.com/sessionkit/sessionkit/redisstore"
 )
@@ -33,7 +34,7 @@ func TestRevocations(t *testing.T) {
 	for _, d := range deployments {
 		t.Run(d.name, func(t *testing.T) {
 			opts := d.start(t)
-			prefix := randomPrefix()
+			prefix := redissuite.RandomPrefix()
 			open := func(t *testing.T, o redis.UniversalOptions) cookiestore.Revocations {
 				r, err := redisstore.NewRevocations(newClient(t, &o), redisstore.RevocationsOptions{Prefix: prefix})
 				if err != nil {

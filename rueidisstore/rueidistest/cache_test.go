@@ -10,6 +10,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/redis/rueidis"
 	"github.com/sessionkit/sessionkit"
+	"github.com/sessionkit/sessionkit/internal/redissuite"
 	"github.com/sessionkit/sessionkit/internal/testserver"
 	"github.com/sessionkit/sessionkit/rueidisstore"
 )
@@ -38,7 +39,7 @@ func newCachedPair(t *testing.T, addrs []string, ttl time.Duration, opt rueidis.
 	opt.InitAddress = addrs
 	optB := opt
 	optB.ClientName = "instance-b"
-	p := cachedPair{prefix: randomPrefix(), cb: newRueidis(t, optB)}
+	p := cachedPair{prefix: redissuite.RandomPrefix(), cb: newRueidis(t, optB)}
 	var err error
 	if p.a, err = rueidisstore.New(newRueidis(t, opt), rueidisstore.Options{Prefix: p.prefix, CacheTTL: ttl}); err != nil {
 		t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/redis/rueidis"
+	"github.com/sessionkit/sessionkit/internal/redissuite"
 	"github.com/sessionkit/sessionkit/internal/testserver"
 	"github.com/sessionkit/sessionkit/rueidisstore"
 )
@@ -35,7 +36,7 @@ func TestCacheMemory(t *testing.T) {
 	// as it fills.
 	srv := testserver.StartRedis(t, "--tracking-table-max-keys", "0")
 	c := newRueidis(t, rueidis.ClientOption{InitAddress: []string{srv.Addr}, CacheSizeEachConn: 8 << 30})
-	st, err := rueidisstore.New(c, rueidisstore.Options{Prefix: randomPrefix(), CacheTTL: time.Hour})
+	st, err := rueidisstore.New(c, rueidisstore.Options{Prefix: redissuite.RandomPrefix(), CacheTTL: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +62,7 @@ func TestCacheMemoryBound(t *testing.T) {
 	srv := testserver.StartRedis(t)
 	const perConn = 256 << 10
 	c := newRueidis(t, rueidis.ClientOption{InitAddress: []string{srv.Addr}, CacheSizeEachConn: perConn})
-	st, err := rueidisstore.New(c, rueidisstore.Options{Prefix: randomPrefix(), CacheTTL: time.Hour})
+	st, err := rueidisstore.New(c, rueidisstore.Options{Prefix: redissuite.RandomPrefix(), CacheTTL: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}

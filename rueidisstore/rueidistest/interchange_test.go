@@ -20,6 +20,7 @@ type nativeStore interface {
 	sessionkit.UserIndex
 	sessionkit.Iterator
 	sessionkit.SessionLimiter
+	sessionkit.Remover
 }
 
 // TestInterchangeable runs redisstore (go-redis) and rueidisstore on the
@@ -31,7 +32,7 @@ func TestInterchangeable(t *testing.T) {
 	for _, d := range deployments[:2] {
 		t.Run(d.name, func(t *testing.T) {
 			rc, gc := d.start(t)
-			prefix := randomPrefix()
+			prefix := redissuite.RandomPrefix()
 			rs, err := redisstore.New(gc, redisstore.Options{Prefix: prefix})
 			if err != nil {
 				t.Fatal(err)
@@ -42,7 +43,7 @@ func TestInterchangeable(t *testing.T) {
 			t.Run("LimitGoRedisToRueidis", func(t *testing.T) { checkSharedLimit(t, rs, us) })
 			t.Run("LimitRueidisToGoRedis", func(t *testing.T) { checkSharedLimit(t, us, rs) })
 
-			exPrefix := randomPrefix()
+			exPrefix := redissuite.RandomPrefix()
 			rx, err := redisstore.NewExpress(gc, redisstore.ExpressOptions{Prefix: exPrefix})
 			if err != nil {
 				t.Fatal(err)
@@ -75,7 +76,7 @@ func sameRecord(t *testing.T, what string, got, want *sessionkit.Record) {
 // them with b, then creates with b and reads with a.
 func checkShared(t *testing.T, a, b nativeStore) {
 	ctx := t.Context()
-	user := randomPrefix()
+	user := redissuite.RandomPrefix()
 	rec := newRecord(user)
 	rec.Persistent = true
 	if err := a.Create(ctx, rec); err != nil {
@@ -166,6 +167,37 @@ func checkShared(t *testing.T, a, b nativeStore) {
 	if got, err := b.Load(ctx, second.ID); got != nil || err != nil {
 		t.Errorf("b.Load after a.DeleteByUser = %v, %v; want nil, nil", got, err)
 	}
+
+	// a expires a session that b iterates over and removes: the end is
+	// b's alone.
+	third := newRecord(other)
+	if err := b.Create(ctx, third); err != nil {
+		t.Fatal(err)
+	}
+	past := time.Now().Add(-time.Second)
+	if err := a.Touch(ctx, third.ID, past, past); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for cursor := ""; ; {
+		page, next, err := b.Iterate(ctx, cursor, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		found = found || slices.ContainsFunc(page, func(i sessionkit.SessionInfo) bool { return i.ID == third.ID })
+		if cursor = next; cursor == "" {
+			break
+		}
+	}
+	if !found {
+		t.Error("b.Iterate does not return the session a expired")
+	}
+	if ok, err := b.Remove(ctx, third.ID); !ok || err != nil {
+		t.Errorf("b.Remove of the expired session = %v, %v; want true", ok, err)
+	}
+	if ok, err := a.Remove(ctx, third.ID); ok || err != nil {
+		t.Errorf("a.Remove after b.Remove = %v, %v; want false", ok, err)
+	}
 }
 
 // checkSharedLimit checks that each store counts the sessions the other
@@ -174,7 +206,7 @@ func checkShared(t *testing.T, a, b nativeStore) {
 func checkSharedLimit(t *testing.T, a, b nativeStore) {
 	ctx := t.Context()
 	now := time.Now()
-	user := randomPrefix()
+	user := redissuite.RandomPrefix()
 	create := func(user string, age time.Duration) *sessionkit.Record {
 		t.Helper()
 		rec := newRecord(user)
@@ -221,7 +253,7 @@ func checkSharedLimit(t *testing.T, a, b nativeStore) {
 	}
 
 	// Sixteen links at once, half through each store, under a limit of 3.
-	user = randomPrefix()
+	user = redissuite.RandomPrefix()
 	recs := make([]*sessionkit.Record, 16)
 	for i := range recs {
 		recs[i] = create("", time.Duration(i)*time.Minute)
@@ -253,7 +285,7 @@ func checkSharedLimit(t *testing.T, a, b nativeStore) {
 func checkSharedExpress(t *testing.T, a, b sessionkit.Store) {
 	ctx := t.Context()
 	now := time.Now()
-	rec := redissuite.ExpressRecord(randomPrefix(), now)
+	rec := redissuite.ExpressRecord(redissuite.RandomPrefix(), now)
 	if err := a.Create(ctx, rec); err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/sessionkit/sessionkit/internal/redissuite"
 	"github.com/sessionkit/sessionkit/redisstore"
 	"github.com/sessionkit/sessionkit/remember"
 	"github.com/sessionkit/sessionkit/remember/remembertest"
@@ -21,7 +22,7 @@ func TestRememberConformance(t *testing.T) {
 			prefixes := map[remember.Store]string{}
 			remembertest.Run(t, remembertest.Options{
 				New: func(t *testing.T) remember.Store {
-					prefix := randomPrefix()
+					prefix := redissuite.RandomPrefix()
 					r, err := rueidisstore.NewRememberStore(newStore(t, c, prefix))
 					if err != nil {
 						t.Fatal(err)

@@ -1,13 +1,11 @@
 package rueidistest
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -70,13 +68,6 @@ func newGoRedis(t *testing.T, opts *redis.UniversalOptions) redis.UniversalClien
 	return c
 }
 
-// randomPrefix returns a key prefix of its own for one test.
-func randomPrefix() string {
-	b := make([]byte, 4)
-	rand.Read(b)
-	return "sktest:" + hex.EncodeToString(b) + ":"
-}
-
 func newStore(t *testing.T, c rueidis.Client, prefix string) *rueidisstore.Store {
 	t.Helper()
 	st, err := rueidisstore.New(c, rueidisstore.Options{Prefix: prefix})
@@ -96,7 +87,7 @@ func conformance(t *testing.T, opts rueidisstore.Options) {
 	for _, d := range deployments {
 		t.Run(d.name, func(t *testing.T) {
 			c, inspect := d.start(t)
-			prefix := randomPrefix()
+			prefix := redissuite.RandomPrefix()
 			opts.Prefix = prefix
 			st, err := rueidisstore.New(c, opts)
 			if err != nil {
@@ -104,52 +95,10 @@ func conformance(t *testing.T, opts rueidisstore.Options) {
 			}
 			sessiontest.Run(t, sessiontest.Options{
 				New:  func(t *testing.T) sessionkit.Store { return st },
-				Dump: func(t *testing.T) []byte { return dump(t, inspect, prefix) },
+				Dump: func(t *testing.T) []byte { return redissuite.Dump(t, inspect, prefix) },
 			})
 		})
 	}
-}
-
-// dump returns every key under prefix with its contents, from every node.
-func dump(t *testing.T, c redis.UniversalClient, prefix string) []byte {
-	t.Helper()
-	var (
-		mu  sync.Mutex
-		buf bytes.Buffer
-	)
-	scan := func(ctx context.Context, c redis.UniversalClient) error {
-		iter := c.Scan(ctx, 0, prefix+"*", 100).Iterator()
-		for iter.Next(ctx) {
-			key := iter.Val()
-			var out []string
-			switch c.Type(ctx, key).Val() {
-			case "hash":
-				for k, v := range c.HGetAll(ctx, key).Val() {
-					out = append(out, k, v)
-				}
-			case "zset":
-				out = c.ZRange(ctx, key, 0, -1).Val()
-			case "string":
-				out = []string{c.Get(ctx, key).Val()}
-			default:
-				t.Errorf("unexpected key %s", key)
-			}
-			mu.Lock()
-			buf.WriteString(key + "\n" + strings.Join(out, "\n") + "\n")
-			mu.Unlock()
-		}
-		return iter.Err()
-	}
-	var err error
-	if cc, ok := c.(*redis.ClusterClient); ok {
-		err = cc.ForEachMaster(t.Context(), func(ctx context.Context, c *redis.Client) error { return scan(ctx, c) })
-	} else {
-		err = scan(t.Context(), c)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
 }
 
 func TestNew(t *testing.T) {
@@ -208,8 +157,8 @@ func allOps(ctx context.Context, st *rueidisstore.Store, ex *rueidisstore.Expres
 // context.DeadlineExceeded, not marked as an outage either.
 func TestCanceled(t *testing.T) {
 	c, inspect := standalone(t)
-	st := newStore(t, c, randomPrefix())
-	ex, err := rueidisstore.NewExpress(c, rueidisstore.ExpressOptions{Prefix: randomPrefix()})
+	st := newStore(t, c, redissuite.RandomPrefix())
+	ex, err := rueidisstore.NewExpress(c, rueidisstore.ExpressOptions{Prefix: redissuite.RandomPrefix()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -254,8 +203,8 @@ return 1`, nil).Err()
 func TestUnavailable(t *testing.T) {
 	srv := testserver.StartRedis(t)
 	c := newRueidis(t, rueidis.ClientOption{InitAddress: []string{srv.Addr}})
-	st := newStore(t, c, randomPrefix())
-	ex, err := rueidisstore.NewExpress(c, rueidisstore.ExpressOptions{Prefix: randomPrefix()})
+	st := newStore(t, c, redissuite.RandomPrefix())
+	ex, err := rueidisstore.NewExpress(c, rueidisstore.ExpressOptions{Prefix: redissuite.RandomPrefix()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -301,7 +250,7 @@ func TestUnavailable(t *testing.T) {
 // damaged session without quoting it.
 func TestNotASession(t *testing.T) {
 	c, inspect := standalone(t)
-	prefix := randomPrefix()
+	prefix := redissuite.RandomPrefix()
 	st := newStore(t, c, prefix)
 	ctx := t.Context()
 	key := func(id string) string { return prefix + "s:{" + id + "}" }
@@ -345,5 +294,18 @@ func TestNotASession(t *testing.T) {
 func TestLimit(t *testing.T) {
 	redissuite.RunLimit(t, func(t *testing.T, addr, prefix string) redissuite.LimitStore {
 		return newStore(t, newRueidis(t, rueidis.ClientOption{InitAddress: []string{addr}}), prefix)
+	})
+}
+
+// TestLifecycle runs the checks of Remove and Options.KeepExpired shared
+// with redisstore.
+func TestLifecycle(t *testing.T) {
+	redissuite.RunLifecycle(t, func(t *testing.T, addr, prefix string, keep time.Duration) redissuite.LifecycleStore {
+		c := newRueidis(t, rueidis.ClientOption{InitAddress: []string{addr}})
+		st, err := rueidisstore.New(c, rueidisstore.Options{Prefix: prefix, KeepExpired: keep})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
 	})
 }
