@@ -115,26 +115,9 @@ func TestSurvivesReopen(t *testing.T) {
 }
 
 // TestConcurrentWriters has many goroutines write at once, through two
-// stores on the same file (as two processes would), opened by Open or
-// given a plain *sql.DB (deferred transactions) by New.
+// stores on the same file (twoStores).
 func TestConcurrentWriters(t *testing.T) {
-	t.Run("Open", func(t *testing.T) {
-		path := filepath.Join(t.TempDir(), "sessions.db")
-		testConcurrentWriters(t, openStore(t, path, sqlitestore.Options{}), openStore(t, path, sqlitestore.Options{}))
-	})
-	t.Run("New", func(t *testing.T) {
-		path := filepath.Join(t.TempDir(), "sessions.db")
-		var stores []*sqlitestore.Store
-		for range 2 {
-			s, err := sqlitestore.New(context.Background(), openDB(t, path), sqlitestore.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { s.Close() })
-			stores = append(stores, s)
-		}
-		testConcurrentWriters(t, stores[0], stores[1])
-	})
+	twoStores(t, func(t *testing.T, _ string, a, b *sqlitestore.Store) { testConcurrentWriters(t, a, b) })
 }
 
 func testConcurrentWriters(t *testing.T, s1, s2 *sqlitestore.Store) {

@@ -117,7 +117,7 @@ func TestPostgres(t *testing.T) {
 	t.Run("ConcurrentLinksAcrossInstances", func(t *testing.T) {
 		db++
 		dsn := pg.CreateDatabase(t, fmt.Sprintf("test%d", db))
-		testConcurrentLinks(t, newStore(t, newPool(t, dsn), pgstore.Options{}), newStore(t, newPool(t, dsn), pgstore.Options{}))
+		sessiontest.RunLinkAcrossInstances(t, newStore(t, newPool(t, dsn), pgstore.Options{}), newStore(t, newPool(t, dsn), pgstore.Options{}))
 	})
 	t.Run("ZeroTimes", func(t *testing.T) { testZeroTimes(t, newDB(t)) })
 	t.Run("DeleteByUserDeletesExpired", func(t *testing.T) { testDeleteByUserDeletesExpired(t, newDB(t)) })
