@@ -226,53 +226,10 @@ func sameIDs(got []string, want ...string) bool {
 func RunLinkAcrossInstances(t *testing.T, a, b sessionkit.Store) {
 	la, okA := a.(sessionkit.SessionLimiter)
 	lb, okB := b.(sessionkit.SessionLimiter)
-	idx, okIdx := a.(sessionkit.UserIndex)
-	if !okA || !okB || !okIdx {
-		t.Fatal("the store does not implement sessionkit.SessionLimiter and sessionkit.UserIndex")
+	if !okA || !okB {
+		t.Fatal("the store does not implement sessionkit.SessionLimiter")
 	}
-	ctx := context.Background()
 	for _, evict := range []bool{false, true} {
-		now := time.Now()
-		const n, limit = 32, 3
-		user := "user-" + randomID(t)
-		ids := make([]string, n)
-		for i := range ids {
-			rec := newRecord(t, "")
-			rec.CreatedAt = rec.CreatedAt.Add(-time.Duration(n-i) * time.Minute)
-			if err := a.Create(ctx, rec); err != nil {
-				t.Fatal(err)
-			}
-			ids[i] = rec.ID
-		}
-		errs := make([]error, n)
-		var wg sync.WaitGroup
-		start := make(chan struct{})
-		for i, id := range ids {
-			l := []sessionkit.SessionLimiter{la, lb}[i%2]
-			wg.Go(func() {
-				<-start
-				_, errs[i] = l.LinkUser(ctx, id, user, limit, evict, now)
-			})
-		}
-		close(start)
-		wg.Wait()
-		ok := 0
-		for _, err := range errs {
-			switch {
-			case err == nil:
-				ok++
-			case !evict && errors.Is(err, sessionkit.ErrTooManySessions):
-			case evict && errors.Is(err, sessionkit.ErrNotFound): // evicted before its own link ran
-			default:
-				t.Fatalf("LinkUser(evict %v) = %v", evict, err)
-			}
-		}
-		list, err := idx.ListByUser(ctx, user)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(list) != limit || !evict && ok != limit {
-			t.Fatalf("evict %v: %d links succeeded and the user has %d sessions after %d concurrent links on two instances; want %d", evict, ok, len(list), n, limit)
-		}
+		checkLimitConcurrent(t, a, evict, 32, la, lb)
 	}
 }

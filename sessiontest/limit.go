@@ -18,10 +18,10 @@ var limiterChecks = []capabilityCheck[sessionkit.SessionLimiter]{
 	{"ExpiredNotCounted", checkLimitExpiredNotCounted},
 	{"Missing", checkLimitMissing},
 	{"ConcurrentReject", func(t *testing.T, st sessionkit.Store, l sessionkit.SessionLimiter) {
-		checkLimitConcurrent(t, st, l, false)
+		checkLimitConcurrent(t, st, false, 16, l)
 	}},
 	{"ConcurrentEvict", func(t *testing.T, st sessionkit.Store, l sessionkit.SessionLimiter) {
-		checkLimitConcurrent(t, st, l, true)
+		checkLimitConcurrent(t, st, true, 16, l)
 	}},
 	{"CanceledContext", checkLimitCanceledContext},
 }
@@ -146,11 +146,12 @@ func checkLimitMissing(t *testing.T, st sessionkit.Store, l sessionkit.SessionLi
 	}
 }
 
-// checkLimitConcurrent links 16 sessions of one user at once, as parallel
-// logins on several instances do, under a limit of 3: the user ends with
-// exactly 3 live sessions, whatever the interleaving.
-func checkLimitConcurrent(t *testing.T, st sessionkit.Store, l sessionkit.SessionLimiter, evict bool) {
-	const n, limit = 16, 3
+// checkLimitConcurrent links n sessions of one user at once, as parallel
+// logins on several instances do, spread over the limiters ls (instances
+// of one store on one backend; st is one of them), under a limit of 3: the
+// user ends with exactly 3 live sessions, whatever the interleaving.
+func checkLimitConcurrent(t *testing.T, st sessionkit.Store, evict bool, n int, ls ...sessionkit.SessionLimiter) {
+	const limit = 3
 	user := "user-" + randomID(t)
 	recs := make([]*sessionkit.Record, n)
 	for i := range recs {
@@ -160,6 +161,7 @@ func checkLimitConcurrent(t *testing.T, st sessionkit.Store, l sessionkit.Sessio
 	var wg sync.WaitGroup
 	start := make(chan struct{})
 	for i, rec := range recs {
+		l := ls[i%len(ls)]
 		wg.Go(func() {
 			<-start
 			_, errs[i] = l.LinkUser(ctx(t), rec.ID, user, limit, evict, time.Now())
