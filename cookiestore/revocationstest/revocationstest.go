@@ -338,22 +338,27 @@ func (s suite) unavailable(t *testing.T) {
 	if c, ok := r.(io.Closer); ok {
 		t.Cleanup(func() { c.Close() })
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
+	// Each call gets its own time: a client may retry for seconds before
+	// it gives up on a backend that is down (Sentinel discovery does).
+	call := func() context.Context {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		t.Cleanup(cancel)
+		return ctx
+	}
 	now := time.Now()
-	if ok, err := r.Revoked(ctx, rec(randomID("s"), randomID("u"), now)); !errors.Is(err, sessionkit.ErrUnavailable) {
+	if ok, err := r.Revoked(call(), rec(randomID("s"), randomID("u"), now)); !errors.Is(err, sessionkit.ErrUnavailable) {
 		t.Errorf("Revoked with the backend down = %v, %v; want ErrUnavailable", ok, err)
 	}
-	if err := r.Revoke(ctx, randomID("s"), "", now.Add(time.Hour)); !errors.Is(err, sessionkit.ErrUnavailable) {
+	if err := r.Revoke(call(), randomID("s"), "", now.Add(time.Hour)); !errors.Is(err, sessionkit.ErrUnavailable) {
 		t.Errorf("Revoke with the backend down = %v; want ErrUnavailable", err)
 	}
-	if err := r.RevokeUser(ctx, randomID("u"), now, now.Add(time.Hour)); !errors.Is(err, sessionkit.ErrUnavailable) {
+	if err := r.RevokeUser(call(), randomID("u"), now, now.Add(time.Hour)); !errors.Is(err, sessionkit.ErrUnavailable) {
 		t.Errorf("RevokeUser with the backend down = %v; want ErrUnavailable", err)
 	}
 	st := store(t, r)
-	v, err := st.Seal(ctx, rec(randomID("s"), randomID("u"), now))
+	v, err := st.Seal(call(), rec(randomID("s"), randomID("u"), now))
 	must(t, err)
-	got, err := st.Open(ctx, v)
+	got, err := st.Open(call(), v)
 	if got != nil || !errors.Is(err, sessionkit.ErrUnavailable) {
 		t.Errorf("Open of a valid cookie with the list down = %v, %v; want no record and ErrUnavailable (fail closed)", got, err)
 	}
