@@ -11,6 +11,22 @@ import (
 	"github.com/sessionkit/sessionkit/redisstore"
 )
 
+// This example sends the session commands of concurrent requests to a
+// single Redis node in shared pipelines, for a server under concurrent
+// load. It needs a running server, so it is compiled but not run.
+func ExampleOptions_autoPipeline() {
+	client := redis.NewClient(&redis.Options{Addr: "localhost:6379", ContextTimeoutEnabled: true})
+	defer client.Close() // closes the autopipeliner too
+
+	store, err := redisstore.New(client, redisstore.Options{Prefix: "myapp:", AutoPipeline: true})
+	if err != nil {
+		log.Fatal(err)
+	}
+	if _, err := sessionkit.New(sessionkit.Config{Store: store}); err != nil {
+		log.Fatal(err)
+	}
+}
+
 // This example keeps sessions in Redis. It needs a running server, so it is
 // compiled but not run.
 func Example() {

@@ -59,23 +59,38 @@ func newClient(t *testing.T, opts *redis.UniversalOptions) redis.UniversalClient
 
 func newStore(t *testing.T, c redis.UniversalClient, prefix string) *redisstore.Store {
 	t.Helper()
-	st, err := redisstore.New(c, redisstore.Options{Prefix: prefix})
+	return newStoreWith(t, c, redisstore.Options{Prefix: prefix})
+}
+
+func newStoreWith(t *testing.T, c redis.UniversalClient, opts redisstore.Options) *redisstore.Store {
+	t.Helper()
+	st, err := redisstore.New(c, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return st
 }
 
+// TestConformance runs the suite on each topology, with the client's
+// commands sent one by one and through its autopipeliner.
 func TestConformance(t *testing.T) {
 	for _, top := range topologies {
 		t.Run(top.name, func(t *testing.T) {
 			c := top.start(t)
-			prefix := redissuite.RandomPrefix()
-			st := newStore(t, c, prefix)
-			sessiontest.Run(t, sessiontest.Options{
-				New:  func(t *testing.T) sessionkit.Store { return st },
-				Dump: func(t *testing.T) []byte { return redissuite.Dump(t, c, prefix) },
-			})
+			for _, ap := range []bool{false, true} {
+				name := "RoundTrips"
+				if ap {
+					name = "AutoPipeline"
+				}
+				t.Run(name, func(t *testing.T) {
+					prefix := redissuite.RandomPrefix()
+					st := newStoreWith(t, c, redisstore.Options{Prefix: prefix, AutoPipeline: ap})
+					sessiontest.Run(t, sessiontest.Options{
+						New:  func(t *testing.T) sessionkit.Store { return st },
+						Dump: func(t *testing.T) []byte { return redissuite.Dump(t, c, prefix) },
+					})
+				})
+			}
 		})
 	}
 }
@@ -91,6 +106,14 @@ func TestNew(t *testing.T) {
 	}
 	if _, err := redisstore.New(c, redisstore.Options{}); err != nil {
 		t.Errorf("New: %v", err)
+	}
+	if _, err := redisstore.New(c, redisstore.Options{AutoPipeline: true}); err != nil {
+		t.Errorf("New with AutoPipeline: %v", err)
+	}
+	ring := redis.NewRing(&redis.RingOptions{Addrs: map[string]string{"a": "127.0.0.1:1"}})
+	defer ring.Close()
+	if _, err := redisstore.New(ring, redisstore.Options{AutoPipeline: true}); err == nil || !strings.Contains(err.Error(), "AutoPipeline") {
+		t.Errorf("New(Ring, AutoPipeline) = %v, want an error naming AutoPipeline", err)
 	}
 }
 
@@ -359,8 +382,17 @@ func TestClusterSlots(t *testing.T) {
 
 // TestUnavailable stops the server in the middle and checks that calls fail
 // quickly with ErrUnavailable, then that the store recovers by itself once
-// the server is back.
+// the server is back; with the commands sent one by one and through the
+// client's autopipeliner, which must still end each call with its context.
 func TestUnavailable(t *testing.T) {
+	t.Run("RoundTrips", func(t *testing.T) { testUnavailable(t, false) })
+	t.Run("AutoPipeline", func(t *testing.T) { testUnavailable(t, true) })
+}
+
+func testUnavailable(t *testing.T, ap bool) {
+	newStore := func(t *testing.T, c redis.UniversalClient, prefix string) *redisstore.Store {
+		return newStoreWith(t, c, redisstore.Options{Prefix: prefix, AutoPipeline: ap})
+	}
 	r := testserver.StartRedis(t)
 	c := newClient(t, &redis.UniversalOptions{Addrs: []string{r.Addr}})
 	st := newStore(t, c, redissuite.RandomPrefix())
@@ -468,16 +500,23 @@ func wantUnavailableOrDeadline(t *testing.T, what string, err error) {
 func TestSentinelFailover(t *testing.T) {
 	name, sentinels, nodes := testserver.StartRedisSentinel(t)
 	c := newClient(t, &redis.UniversalOptions{Addrs: sentinels, MasterName: name})
-	st := newStore(t, c, redissuite.RandomPrefix())
+	// The same checks on a store sending its commands one by one and on
+	// one sending them through the client's autopipeliner.
+	stores := []*redisstore.Store{
+		newStore(t, c, redissuite.RandomPrefix()),
+		newStoreWith(t, c, redisstore.Options{Prefix: redissuite.RandomPrefix(), AutoPipeline: true}),
+	}
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
-	var recs []*sessionkit.Record
-	for range 10 {
-		rec := newRecord("carol")
-		if err := st.Create(ctx, rec); err != nil {
-			t.Fatal(err)
+	recs := make([][]*sessionkit.Record, len(stores))
+	for i, st := range stores {
+		for range 10 {
+			rec := newRecord("carol")
+			if err := st.Create(ctx, rec); err != nil {
+				t.Fatal(err)
+			}
+			recs[i] = append(recs[i], rec)
 		}
-		recs = append(recs, rec)
 	}
 	// Make sure the replica has everything before it takes over.
 	testserver.WaitReplicated(t, nodes[0])
@@ -508,9 +547,22 @@ func TestSentinelFailover(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 
+	for i, st := range stores {
+		sentinelRecovered(t, ctx, st, recs[i])
+	}
+	// The new master is the old replica.
+	if role, err := testserver.RedisDo(nodes[1], "ROLE"); err != nil || !strings.HasPrefix(role, "master") {
+		t.Fatalf("ROLE of the replica = %q, %v", role, err)
+	}
+}
+
+// sentinelRecovered checks that st, which stored recs before a failover,
+// recovers by itself after it and still holds them.
+func sentinelRecovered(t *testing.T, ctx context.Context, st *redisstore.Store, recs []*sessionkit.Record) {
+	t.Helper()
 	// The store may see errors while the client switches over; they must
 	// be ErrUnavailable and stop by themselves.
-	deadline = time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for {
 		err := st.Touch(ctx, recs[0].ID, time.Now(), time.Now().Add(time.Hour))
 		if err == nil {
@@ -541,10 +593,6 @@ func TestSentinelFailover(t *testing.T) {
 	}
 	if err := st.Create(ctx, newRecord("carol")); err != nil {
 		t.Fatalf("Create after failover: %v", err)
-	}
-	// The new master is the old replica.
-	if role, err := testserver.RedisDo(nodes[1], "ROLE"); err != nil || !strings.HasPrefix(role, "master") {
-		t.Fatalf("ROLE of the replica = %q, %v", role, err)
 	}
 }
 

@@ -10,6 +10,7 @@
 //	               and SET with expiry for /write (the floor)
 //	sk-mem         sessionkit + memstore
 //	sk-redis       sessionkit + redisstore
+//	sk-redis-ap    sessionkit + redisstore with Options.AutoPipeline
 //	redisstore     redisstore alone, without the manager (see apps.StoreOnly)
 //	sk-rueidis     sessionkit + rueidisstore
 //	sk-rueidis-cached
@@ -53,7 +54,7 @@ import (
 )
 
 // Modes lists the modes benchserver accepts.
-var Modes = []string{"hello", "floor", "sk-mem", "sk-redis", "redisstore", "sk-rueidis", "sk-rueidis-cached", "sk-cookie", "scs-mem", "scs-redis", "gorilla-cookie"}
+var Modes = []string{"hello", "floor", "sk-mem", "sk-redis", "sk-redis-ap", "redisstore", "sk-rueidis", "sk-rueidis-cached", "sk-cookie", "scs-mem", "scs-redis", "gorilla-cookie"}
 
 func main() {
 	mode := flag.String("mode", "", "session stack to serve (see the package documentation)")
@@ -139,8 +140,8 @@ func handler(mode, redisAddr string) (http.Handler, error) {
 	case "sk-mem":
 		l, err := apps.NewSessionkit(memstore.New(memstore.Options{}), nil)
 		return apps.Handler(l), err
-	case "sk-redis":
-		st, err := redisstore.New(newRedis(), redisstore.Options{})
+	case "sk-redis", "sk-redis-ap":
+		st, err := redisstore.New(newRedis(), redisstore.Options{AutoPipeline: mode == "sk-redis-ap"})
 		if err != nil {
 			return nil, err
 		}

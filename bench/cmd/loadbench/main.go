@@ -54,6 +54,7 @@ var servers = []*server{
 	{Name: "scs + memstore", Mode: "scs-mem"},
 	{Name: "floor: net/http + go-redis", Mode: "floor", Redis: true},
 	{Name: "sessionkit + redisstore", Mode: "sk-redis", Redis: true},
+	{Name: "sessionkit + redisstore, AutoPipeline", Mode: "sk-redis-ap", Redis: true},
 	{Name: "redisstore alone, no manager", Mode: "redisstore", Redis: true},
 	{Name: "sessionkit + rueidisstore", Mode: "sk-rueidis", Redis: true},
 	{Name: "sessionkit + rueidisstore, client-side cache", Mode: "sk-rueidis-cached", Redis: true},

@@ -119,6 +119,8 @@ type target struct {
 var targets = []target{
 	{"sessionkit + redisstore `/read` vs floor", "sk-redis", "floor", "/read", 0.95},
 	{"sessionkit + redisstore `/write` vs floor", "sk-redis", "floor", "/write", 0.90},
+	{"sessionkit + redisstore, AutoPipeline, `/read` vs floor", "sk-redis-ap", "floor", "/read", 0.95},
+	{"sessionkit + redisstore, AutoPipeline, `/write` vs floor", "sk-redis-ap", "floor", "/write", 0.90},
 	{"sessionkit + rueidisstore `/read` vs floor", "sk-rueidis", "floor", "/read", 1.1},
 	{"sessionkit + rueidisstore `/write` vs floor", "sk-rueidis", "floor", "/write", 1.2},
 	{"sessionkit + rueidisstore, cached, `/read` vs floor", "sk-rueidis-cached", "floor", "/read", 2.0},
