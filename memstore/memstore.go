@@ -21,6 +21,7 @@ import (
 	"context"
 	"errors"
 	"hash/maphash"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -164,7 +165,9 @@ func (s *Store) Touch(ctx context.Context, id string, lastSeen, expiresAt time.T
 	return s.modify(ctx, id, func(r *sessionkit.Record) { r.LastSeen, r.ExpiresAt = lastSeen, expiresAt })
 }
 
-// modify replaces the entry id with its record changed by f.
+// modify replaces the entry id with its record changed by f. f may change
+// the record's fields and its Values map, not Meta nor a value's bytes (see
+// entry.editable).
 func (s *Store) modify(ctx context.Context, id string, f func(*sessionkit.Record)) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -176,7 +179,7 @@ func (s *Store) modify(ctx context.Context, id string, f func(*sessionkit.Record
 	if !ok {
 		return sessionkit.ErrNotFound
 	}
-	rec := r.record(id)
+	rec := r.editable(id)
 	if rec == nil {
 		return sessionkit.ErrNotFound
 	}
@@ -446,6 +449,21 @@ func (e *entry) record(id string) *sessionkit.Record {
 	}
 	rec.ID = id
 	return rec
+}
+
+// editable returns a record of the caller's own for modify: a copy of the
+// record a Load decoded, with a Values map of its own (cheaper than decoding
+// again, as a write usually follows the Load of its request), or else a
+// fresh decode. Its Meta map and value bytes may be shared: modify's callers
+// change neither.
+func (e *entry) editable(id string) *sessionkit.Record {
+	shared := e.decoded.Load()
+	if shared == nil {
+		return e.record(id)
+	}
+	rec := *shared
+	rec.Values = maps.Clone(shared.Values)
+	return &rec
 }
 
 // shared returns the decoded record shared by every Load of the entry,
