@@ -21,7 +21,8 @@ type backend interface {
 	// create stores a new session and returns its cookie value.
 	create(ctx context.Context, rec *Record, token string) (value string, err error)
 	// save writes the changes of a stored session and returns the cookie
-	// value to send, or "" for none.
+	// value to send, or "" for none. It is called only when the session
+	// changed, is due for a touch or must send its cookie again.
 	save(ctx context.Context, w write) (value string, err error)
 	// renew stores rec, the renewal of the stored session old, and ends
 	// old. stored is false when rec is only written by the next save.
@@ -215,9 +216,6 @@ func (b clientStore) create(ctx context.Context, rec *Record, _ string) (string,
 }
 
 func (b clientStore) save(ctx context.Context, w write) (string, error) {
-	if !w.modified && !w.resend && !w.touch {
-		return "", nil
-	}
 	rec := *w.rec
 	rec.Values = w.delta.applied(rec.Values)
 	rec.LastSeen, rec.ExpiresAt = w.now, w.exp

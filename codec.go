@@ -35,6 +35,16 @@ func (JSONCodec) Unmarshal(data []byte, v any) error {
 	return json.Unmarshal(data, v)
 }
 
+// decodeString returns the string that data encodes when c decodes it
+// without reflection: for JSONCodec, a plain JSON string. For anything else
+// ok is false and the caller goes through c.Unmarshal.
+func decodeString(c Codec, data []byte) (s string, ok bool) {
+	if _, isJSON := c.(JSONCodec); !isJSON {
+		return "", false
+	}
+	return plainJSONString(data)
+}
+
 // plainJSONString returns the string that data encodes if data is exactly a
 // JSON string with no escape sequence and valid UTF-8, as encoding/json
 // writes most strings. For anything else ok is false.

@@ -86,3 +86,47 @@ func FuzzJSONCodecString(f *testing.F) {
 		}
 	})
 }
+
+// strictToken is validToken's reference: a 43-character value without CR
+// or LF (which the decoder skips) that the strict base64url decoder accepts.
+func strictToken(v string) bool {
+	if len(v) != tokenLen || strings.ContainsAny(v, "\r\n") {
+		return false
+	}
+	_, err := enc.Strict().DecodeString(v)
+	return err == nil
+}
+
+// FuzzValidToken checks that validToken accepts exactly the values the
+// strict base64url decoder accepts as a 256-bit token.
+func FuzzValidToken(f *testing.F) {
+	f.Fuzz(func(t *testing.T, v string) {
+		if got, want := validToken(v), strictToken(v); got != want {
+			t.Fatalf("validToken(%q) = %v; the strict decoder says %v", v, got, want)
+		}
+	})
+}
+
+// TestValidTokenEveryByte puts every byte value at every position of a
+// valid token and checks validToken against the strict decoder.
+func TestValidTokenEveryByte(t *testing.T) {
+	valid := strings.Repeat("A", tokenLen)
+	accepted := 0
+	for i := range tokenLen {
+		for c := range 256 {
+			v := valid[:i] + string([]byte{byte(c)}) + valid[i+1:]
+			got, want := validToken(v), strictToken(v)
+			if got != want {
+				t.Fatalf("validToken(%q) = %v; the strict decoder says %v", v, got, want)
+			}
+			if got {
+				accepted++
+			}
+		}
+	}
+	// 64 letters at each of the first 42 positions; 16 at the last, whose
+	// two low bits must be zero.
+	if want := 42*64 + 16; accepted != want {
+		t.Fatalf("%d variants accepted; want %d", accepted, want)
+	}
+}

@@ -367,11 +367,15 @@ func (s *Session) save() (*http.Cookie, error) {
 		}
 		return nil, nil
 	}
+	modified := s.status == StatusModified
+	touch := !s.graced && now.Sub(s.rec.LastSeen) >= m.exp.touch
+	if !modified && !touch && !s.resend {
+		return nil, nil // unchanged, not due for a touch, cookie current: nothing to write
+	}
 	exp := m.exp.deadline(now, s.rec.Persistent, s.rec.AbsoluteExpiry)
 	value, err := m.store.save(ctx, write{
 		rec: s.rec, delta: s.delta, id: s.stored.ID, token: s.token, stored: s.stored.ExpiresAt,
-		now: now, exp: exp, modified: s.status == StatusModified, resend: s.resend,
-		touch: !s.graced && now.Sub(s.rec.LastSeen) >= m.exp.touch,
+		now: now, exp: exp, modified: modified, resend: s.resend, touch: touch,
 	})
 	if errors.Is(err, ErrNotFound) {
 		// A parallel request ended the session (renewed or destroyed it)

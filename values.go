@@ -87,16 +87,25 @@ func (s *Session) decode(key string, b []byte, dst any) error {
 // whether the key was present; a value that cannot be decoded into T is an
 // error.
 func Get[T any](s *Session, key string) (T, bool, error) {
-	var zero T
+	var v T
 	b, ok, err := s.raw(key)
 	if !ok || err != nil {
-		return zero, ok, err
+		return v, ok, err
 	}
-	v := new(T)
-	if err := s.decode(key, b, v); err != nil {
-		return zero, true, err
+	// A string, the most common read, does not go through the Codec
+	// interface when the codec decodes it directly: passed to
+	// Codec.Unmarshal, v would have to live on the heap.
+	if p, isString := any(&v).(*string); isString {
+		if str, ok := decodeString(s.m.cfg.Codec, b); ok {
+			*p = str
+			return v, true, nil
+		}
 	}
-	return *v, true, nil
+	dst := new(T)
+	if err := s.decode(key, b, dst); err != nil {
+		return v, true, err
+	}
+	return *dst, true, nil
 }
 
 // Pop returns the value stored under key, decoded into a T, and deletes it.

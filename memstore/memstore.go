@@ -16,10 +16,12 @@
 package memstore
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"errors"
 	"hash/maphash"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -163,7 +165,9 @@ func (s *Store) Touch(ctx context.Context, id string, lastSeen, expiresAt time.T
 	return s.modify(ctx, id, func(r *sessionkit.Record) { r.LastSeen, r.ExpiresAt = lastSeen, expiresAt })
 }
 
-// modify replaces the entry id with its record changed by f.
+// modify replaces the entry id with its record changed by f. f may change
+// the record's fields and its Values map, not Meta nor a value's bytes (see
+// entry.editable).
 func (s *Store) modify(ctx context.Context, id string, f func(*sessionkit.Record)) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -175,7 +179,7 @@ func (s *Store) modify(ctx context.Context, id string, f func(*sessionkit.Record
 	if !ok {
 		return sessionkit.ErrNotFound
 	}
-	rec := r.record(id)
+	rec := r.editable(id)
 	if rec == nil {
 		return sessionkit.ErrNotFound
 	}
@@ -405,7 +409,7 @@ func (s *Store) Len() int {
 
 var errInvalidCursor = errors.New("memstore: invalid cursor")
 
-// entry is a record as the store keeps it: about 250 bytes of overhead per
+// entry is a record as the store keeps it: under 200 bytes of overhead per
 // session (the record itself encoded with recordcodec, without its ID, which
 // is the map key) instead of the 900 of a *sessionkit.Record with two maps.
 // An entry is never modified: a change replaces it. Load decodes it once and
@@ -422,8 +426,16 @@ type entry struct {
 func newEntry(rec *sessionkit.Record) *entry {
 	c := *rec
 	c.ID = ""
-	return &entry{data: recordcodec.Append(nil, time.Time{}, &c), UserID: rec.UserID, expires: rec.ExpiresAt.UnixNano()}
+	// Encoding on the stack and keeping an exact copy takes one allocation
+	// instead of one per doubling of the buffer, and wastes no capacity.
+	var buf [entryBuffer]byte
+	data := bytes.Clone(recordcodec.Append(buf[:0], time.Time{}, &c))
+	return &entry{data: data, UserID: rec.UserID, expires: rec.ExpiresAt.UnixNano()}
 }
+
+// entryBuffer is the stack buffer of newEntry: room for a typical record;
+// a larger one grows on the heap.
+const entryBuffer = 512
 
 func (e *entry) live(now time.Time) bool { return now.UnixNano() < e.expires }
 
@@ -437,6 +449,21 @@ func (e *entry) record(id string) *sessionkit.Record {
 	}
 	rec.ID = id
 	return rec
+}
+
+// editable returns a record of the caller's own for modify: a copy of the
+// record a Load decoded, with a Values map of its own (cheaper than decoding
+// again, as a write usually follows the Load of its request), or else a
+// fresh decode. Its Meta map and value bytes may be shared: modify's callers
+// change neither.
+func (e *entry) editable(id string) *sessionkit.Record {
+	shared := e.decoded.Load()
+	if shared == nil {
+		return e.record(id)
+	}
+	rec := *shared
+	rec.Values = maps.Clone(shared.Values)
+	return &rec
 }
 
 // shared returns the decoded record shared by every Load of the entry,

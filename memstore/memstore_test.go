@@ -2,6 +2,7 @@ package memstore_test
 
 import (
 	"fmt"
+	"reflect"
 	"testing"
 	"time"
 
@@ -58,14 +59,15 @@ func TestExpiryIsGarbageCollection(t *testing.T) {
 
 // TestLoadSharesUntilWrite checks that Loads of an unchanged session share
 // one decoded record, that an Update replaces it without touching the copy
-// earlier Loads hold, and that loading allocates nothing after the first.
+// earlier Loads hold (writes start from the decoded copy), and that loading
+// allocates nothing after the first.
 func TestLoadSharesUntilWrite(t *testing.T) {
 	s := memstore.New(memstore.Options{})
 	defer s.Close()
 	ctx := t.Context()
 	now := time.Now()
 	rec := &sessionkit.Record{ID: "a", CreatedAt: now, LastSeen: now, ExpiresAt: now.Add(time.Hour),
-		Values: map[string][]byte{"n": []byte("1")}}
+		Values: map[string][]byte{"n": []byte("1"), "k": []byte("v")}, Meta: map[string]string{"ip": "192.0.2.1"}}
 	if err := s.Create(ctx, rec); err != nil {
 		t.Fatal(err)
 	}
@@ -76,12 +78,27 @@ func TestLoadSharesUntilWrite(t *testing.T) {
 	if n := testing.AllocsPerRun(100, func() { s.Load(ctx, "a") }); n != 0 {
 		t.Fatalf("Load of a decoded session allocates %v times; want 0", n)
 	}
-	if err := s.Update(ctx, "a", sessionkit.Delta{Set: map[string][]byte{"n": []byte("2")}, LastSeen: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
+	held := first.Clone()
+	if err := s.Update(ctx, "a", sessionkit.Delta{Set: map[string][]byte{"n": []byte("2")}, Del: []string{"k"}, LastSeen: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
 	after, _ := s.Load(ctx, "a")
-	if string(after.Values["n"]) != "2" || string(first.Values["n"]) != "1" {
-		t.Fatalf("after Update: Load sees n=%s, the earlier copy n=%s; want 2 and 1", after.Values["n"], first.Values["n"])
+	if string(after.Values["n"]) != "2" || after.Values["k"] != nil || after.Meta["ip"] != "192.0.2.1" {
+		t.Fatalf("after Update: Load sees %+v; want n=2, no k, the same Meta", after)
+	}
+	heldAfter := after.Clone()
+	user, persistent := "u1", true
+	if err := s.Update(ctx, "a", sessionkit.Delta{Clear: true, UserID: &user, Persistent: &persistent, LastSeen: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Touch(ctx, "a", now.Add(time.Minute), now.Add(2*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(first, held) || !reflect.DeepEqual(after, heldAfter) {
+		t.Fatalf("the writes changed records earlier Loads hold: %+v and %+v; want %+v and %+v", first, after, held, heldAfter)
+	}
+	if again, _ := s.Load(ctx, "a"); len(again.Values) != 0 || again.UserID != user || !again.Persistent || again.Meta["ip"] != "192.0.2.1" {
+		t.Fatalf("after Clear and Touch: Load sees %+v", again)
 	}
 }
 

@@ -39,22 +39,24 @@ func Append(b []byte, issuedAt time.Time, rec *sessionkit.Record) []byte {
 	} else {
 		b = append(b, 0)
 	}
+	// Up to len(keys) keys are sorted without allocating.
+	var keys [8]string
 	b = binary.AppendUvarint(b, uint64(len(rec.Values)))
-	for _, k := range sortedKeys(rec.Values) {
+	for _, k := range sortedKeys(keys[:0], rec.Values) {
 		b = appendString(b, k)
 		b = binary.AppendUvarint(b, uint64(len(rec.Values[k])))
 		b = append(b, rec.Values[k]...)
 	}
 	b = binary.AppendUvarint(b, uint64(len(rec.Meta)))
-	for _, k := range sortedKeys(rec.Meta) {
+	for _, k := range sortedKeys(keys[:0], rec.Meta) {
 		b = appendString(b, k)
 		b = appendString(b, rec.Meta[k])
 	}
 	return b
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
+// sortedKeys appends the keys of m to keys, in order.
+func sortedKeys[V any](keys []string, m map[string]V) []string {
 	for k := range m {
 		keys = append(keys, k)
 	}
