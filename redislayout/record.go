@@ -61,12 +61,16 @@ func ParseHeader(s string) (Header, error) {
 // EncodeMeta returns the metadata field for m: each key and value as a
 // netstring, keys in order.
 func EncodeMeta(m map[string]string) string {
-	var b []byte
+	return string(appendMeta(nil, m))
+}
+
+// appendMeta appends the metadata field for m to b.
+func appendMeta(b []byte, m map[string]string) []byte {
 	for _, k := range slices.Sorted(maps.Keys(m)) {
 		b = appendNetstring(b, k)
 		b = appendNetstring(b, m[k])
 	}
-	return string(b)
+	return b
 }
 
 // decodeMeta parses a metadata field. It returns nil for none. The keys
