@@ -59,8 +59,8 @@ type Options struct {
 	KeepExpired time.Duration
 	// CacheTTL, when positive, serves Load from rueidis's server-assisted
 	// client-side cache (RESP3 CLIENT TRACKING): a loaded session is kept
-	// in the client's memory for at most CacheTTL (and never past its
-	// key's expiry), and Redis tells every client that holds a copy to
+	// in the client's memory for at most CacheTTL (and never served past
+	// its expiry), and Redis tells every client that holds a copy to
 	// drop it as soon as any instance writes, touches or deletes the
 	// session. Between a write on one instance and the invalidation's
 	// arrival at another, that other instance may still serve the old
