@@ -2,6 +2,8 @@ package redislayout
 
 import (
 	"maps"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -40,15 +42,47 @@ func FuzzDecodeRecord(f *testing.F) {
 	})
 }
 
+// FuzzParseInt checks that parseInt, which parses the times of every
+// load, accepts and returns exactly what strconv.ParseInt does in base 10.
+func FuzzParseInt(f *testing.F) {
+	for _, s := range []string{"0", "-0", "+7", "1795748755107782031", "-1795748755107782031",
+		"9223372036854775807", "9223372036854775808", "-9223372036854775808", "-9223372036854775809",
+		"18446744073709551616", "00000000000000000000042", "", "-", "+", "1 2", "12a", "1_000"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want, err := strconv.ParseInt(s, 10, 64)
+		got, ok := parseInt(s)
+		if ok != (err == nil) || (ok && got != want) {
+			t.Fatalf("parseInt(%q) = %d, %v; strconv.ParseInt = %d, %v", s, got, ok, want, err)
+		}
+	})
+}
+
 // TestDecodedValuesAreSeparate checks that the values of a decoded record,
 // which share one buffer, behave as separate slices: appending to one
-// leaves the others as they were, and an empty value stays empty.
+// leaves the others as they were, and an empty value stays empty; with
+// few values and with more than DecodeRecord notes on its stack.
 func TestDecodedValuesAreSeparate(t *testing.T) {
-	rec := &sessionkit.Record{CreatedAt: time.Now()}
-	fields := map[string]string{
-		FieldHeader: EncodeHeader(rec), FieldTimes: EncodeTimes(time.Now(), time.Now()),
-		"v:a": "1", "v:b": "22", "v:c": "333", "v:empty": "",
+	for _, n := range []int{3, 20} {
+		rec := &sessionkit.Record{CreatedAt: time.Now()}
+		fields := map[string]string{
+			FieldHeader: EncodeHeader(rec), FieldTimes: EncodeTimes(time.Now(), time.Now()), "v:empty": "",
+		}
+		want := map[string]string{"empty": "XYZ"}
+		for i := range n {
+			k := strconv.Itoa(i)
+			fields[ValuePrefix+k] = strings.Repeat(k, i+1)
+			want[k] = strings.Repeat(k, i+1) + "XYZ"
+		}
+		checkSeparate(t, fields, want)
 	}
+}
+
+// checkSeparate decodes fields, appends "XYZ" to every value and checks
+// that the values are then want.
+func checkSeparate(t *testing.T, fields, want map[string]string) {
+	t.Helper()
 	got, err := DecodeRecord("id", fields)
 	if err != nil {
 		t.Fatal(err)
@@ -56,7 +90,6 @@ func TestDecodedValuesAreSeparate(t *testing.T) {
 	for k := range got.Values {
 		got.Values[k] = append(got.Values[k], "XYZ"...)
 	}
-	want := map[string]string{"a": "1XYZ", "b": "22XYZ", "c": "333XYZ", "empty": "XYZ"}
 	for k, v := range want {
 		if string(got.Values[k]) != v {
 			t.Errorf("value %q = %q after appending to every value, want %q", k, got.Values[k], v)

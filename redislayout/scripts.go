@@ -196,32 +196,35 @@ type Args interface {
 // CreateArgs adds to a the arguments of CreateScript for rec: its key's
 // expiry, then the fields of its hash.
 func (l Layout) CreateArgs(a Args, rec *sessionkit.Record) {
-	b := make([]byte, 0, 96+len(rec.UserID))
+	var small [8]valueField
+	b := make([]byte, 0, 128+len(rec.UserID))
 	b = l.appendKeyExpiry(b, rec.ExpiresAt)
 	n1 := len(b)
 	b = appendTimes(b, rec.ExpiresAt, rec.LastSeen)
 	n2 := len(b)
 	b = appendHeader(b, rec)
+	n3 := len(b)
+	b = appendMeta(b, rec.Meta)
+	n4 := len(b)
+	b, values := appendValueFields(b, small[:0], rec.Values)
 	computed := string(b)
 	a.String(computed[:n1])
 	a.String(FieldTimes)
 	a.String(computed[n1:n2])
 	a.String(FieldHeader)
-	a.String(computed[n2:])
-	if len(rec.Meta) > 0 {
+	a.String(computed[n2:n3])
+	if n4 > n3 {
 		a.String(FieldMeta)
-		a.String(EncodeMeta(rec.Meta))
+		a.String(computed[n3:n4])
 	}
-	for k, v := range rec.Values {
-		a.String(ValuePrefix + k)
-		a.Bytes(v)
-	}
+	addValueFields(a, computed, n4, values, true)
 }
 
 // UpdateArgs adds to a the arguments of UpdateScript for d, written at
 // now.
 func (l Layout) UpdateArgs(a Args, d sessionkit.Delta, now time.Time) {
-	b := make([]byte, 0, 128)
+	var small [8]valueField
+	b := make([]byte, 0, 192)
 	b = l.appendKeyExpiry(b, d.ExpiresAt)
 	n1 := len(b)
 	b = appendTimes(b, d.ExpiresAt, d.LastSeen)
@@ -231,29 +234,65 @@ func (l Layout) UpdateArgs(a Args, d sessionkit.Delta, now time.Time) {
 	if !d.AbsoluteExpiry.IsZero() {
 		b = appendTime(b, d.AbsoluteExpiry)
 	}
+	n4 := len(b)
+	if d.UserID != nil {
+		b = append(b, '=')
+		b = append(b, *d.UserID...)
+	}
+	n5 := len(b)
+	dels := small[:0]
+	for _, k := range d.Del {
+		b = append(b, ValuePrefix...)
+		b = append(b, k...)
+		dels = append(dels, valueField{end: len(b)})
+	}
+	n6 := len(b)
+	b, sets := appendValueFields(b, dels[len(dels):], d.Set)
 	computed := string(b)
 	a.String(computed[:n1])
 	a.String(computed[n1:n2])
 	a.String(computed[n2:n3])
 	a.Small(boolInt(d.Clear))
-	a.String(computed[n3:]) // "" for no new absolute expiry
+	a.String(computed[n3:n4]) // "" for no new absolute expiry
 	if d.Persistent == nil {
 		a.String("")
 	} else {
 		a.Small(boolInt(*d.Persistent))
 	}
-	if d.UserID == nil {
-		a.String("")
-	} else {
-		a.String("=" + *d.UserID)
-	}
+	a.String(computed[n4:n5]) // "" for no new user
 	a.Small(len(d.Del))
-	for _, k := range d.Del {
-		a.String(ValuePrefix + k)
+	addValueFields(a, computed, n5, dels, false)
+	addValueFields(a, computed, n6, sets, true)
+}
+
+// valueField notes a field of a session value in the arguments of a
+// script: where its name ends in the string of computed arguments, and
+// its value, if it is set.
+type valueField struct {
+	end   int
+	value []byte
+}
+
+// appendValueFields appends the field name of each value in values to b,
+// in the order of one pass over the map, and notes each in fields.
+func appendValueFields(b []byte, fields []valueField, values map[string][]byte) ([]byte, []valueField) {
+	for k, v := range values {
+		b = append(b, ValuePrefix...)
+		b = append(b, k...)
+		fields = append(fields, valueField{end: len(b), value: v})
 	}
-	for k, v := range d.Set {
-		a.String(ValuePrefix + k)
-		a.Bytes(v)
+	return b, fields
+}
+
+// addValueFields adds to a the fields noted in fields, whose names start
+// at start in computed: each name, followed by its value if set.
+func addValueFields(a Args, computed string, start int, fields []valueField, set bool) {
+	for _, f := range fields {
+		a.String(computed[start:f.end])
+		if set {
+			a.Bytes(f.value)
+		}
+		start = f.end
 	}
 }
 

@@ -14,12 +14,16 @@ import (
 // A cached copy is dropped when Redis sends the invalidation of key to the
 // connection that read it, which Redis does while it runs any command that
 // changes the key, from any client; when that connection closes for any
-// reason, rueidis drops every copy it holds; and after CacheTTL or the
-// key's own TTL, whichever is shorter. Only Load reads through the cache:
-// the user index, iteration and the scripts always read Redis itself.
+// reason, rueidis drops every copy it holds; and after CacheTTL. A key's
+// expiry in Redis invalidates it too, and Load checks the session's own
+// expiry, so rueidis need not read the key's TTL with every miss: the
+// command is marked ToStaticTTL, which sends it alone (with the opt-in
+// CLIENT CACHING) rather than in a MULTI with PTTL. Only Load reads
+// through the cache: the user index, iteration and the scripts always read
+// Redis itself.
 func (s *Store) hgetall(ctx context.Context, key string) rueidis.RedisResult {
 	if s.cacheTTL > 0 {
-		return s.client.DoCache(ctx, s.client.B().Hgetall().Key(key).Cache(), s.cacheTTL)
+		return s.client.DoCache(ctx, s.client.B().Hgetall().Key(key).Cache().ToStaticTTL(), s.cacheTTL)
 	}
 	return s.client.Do(ctx, s.client.B().Hgetall().Key(key).Build())
 }
@@ -53,5 +57,5 @@ func (s *Store) settle(ctx context.Context, key string) {
 		return
 	}
 	field := "barrier:" + strconv.FormatUint(barriers.Add(1), 36)
-	s.client.DoCache(ctx, s.client.B().Hexists().Key(key).Field(field).Cache(), s.cacheTTL)
+	s.client.DoCache(ctx, s.client.B().Hexists().Key(key).Field(field).Cache().ToStaticTTL(), s.cacheTTL)
 }

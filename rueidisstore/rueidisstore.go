@@ -37,6 +37,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/redis/rueidis"
@@ -58,8 +59,8 @@ type Options struct {
 	KeepExpired time.Duration
 	// CacheTTL, when positive, serves Load from rueidis's server-assisted
 	// client-side cache (RESP3 CLIENT TRACKING): a loaded session is kept
-	// in the client's memory for at most CacheTTL (and never past its
-	// key's expiry), and Redis tells every client that holds a copy to
+	// in the client's memory for at most CacheTTL (and never served past
+	// its expiry), and Redis tells every client that holds a copy to
 	// drop it as soon as any instance writes, touches or deletes the
 	// session. Between a write on one instance and the invalidation's
 	// arrival at another, that other instance may still serve the old
@@ -144,11 +145,31 @@ func (s *Store) run(ctx context.Context, script *rueidis.Lua, key string, args [
 // slices (the session's values) are copied: rueidis may write a command
 // after a canceled call has returned, and the store keeps no reference to
 // the caller's values (rueidis.BinaryString would).
-type strArgs []string
+//
+// The lists are recycled (newArgs, free): rueidis copies the arguments
+// into a command of its own, so a list is free once the script has run.
+type strArgs struct{ s []string }
 
-func (a *strArgs) String(s string) { *a = append(*a, s) }
-func (a *strArgs) Bytes(b []byte)  { *a = append(*a, string(b)) }
-func (a *strArgs) Small(n int)     { *a = append(*a, strconv.Itoa(n)) }
+func (a *strArgs) String(s string) { a.s = append(a.s, s) }
+func (a *strArgs) Bytes(b []byte)  { a.s = append(a.s, string(b)) }
+func (a *strArgs) Small(n int)     { a.s = append(a.s, strconv.Itoa(n)) }
+
+// argsPool holds the free argument lists.
+var argsPool = sync.Pool{New: func() any { return new(strArgs) }}
+
+// newArgs returns an empty argument list.
+func newArgs() *strArgs { return argsPool.Get().(*strArgs) }
+
+// free empties a and recycles it, unless a delta with many values made it
+// too large to keep.
+func (a *strArgs) free() {
+	if cap(a.s) > 64 {
+		return
+	}
+	clear(a.s)
+	a.s = a.s[:0]
+	argsPool.Put(a)
+}
 
 // Load returns the session with the given ID, or (nil, nil) if there is
 // none or it has expired.
@@ -179,9 +200,10 @@ func (s *Store) Create(ctx context.Context, rec *sessionkit.Record) error {
 			return err
 		}
 	}
-	args := make(strArgs, 0, 7+2*len(rec.Values))
-	s.layout.CreateArgs(&args, rec)
-	n, err := s.run(ctx, createScript, s.layout.SessionKey(rec.ID), args).AsInt64()
+	args := newArgs()
+	s.layout.CreateArgs(args, rec)
+	n, err := s.run(ctx, createScript, s.layout.SessionKey(rec.ID), args.s).AsInt64()
+	args.free()
 	if err != nil {
 		return wrapErr(ctx, "create", err)
 	}
@@ -205,9 +227,10 @@ func (s *Store) Update(ctx context.Context, id string, d sessionkit.Delta) error
 			return err
 		}
 	}
-	args := make(strArgs, 0, 8+len(d.Del)+2*len(d.Set))
-	s.layout.UpdateArgs(&args, d, time.Now())
-	old, err := s.run(ctx, updateScript, s.layout.SessionKey(id), args).ToString()
+	args := newArgs()
+	s.layout.UpdateArgs(args, d, time.Now())
+	old, err := s.run(ctx, updateScript, s.layout.SessionKey(id), args.s).ToString()
+	args.free()
 	if rueidis.IsRedisNil(err) {
 		return sessionkit.ErrNotFound
 	}
@@ -225,9 +248,10 @@ func (s *Store) Update(ctx context.Context, id string, d sessionkit.Delta) error
 // rewriting its values. It returns sessionkit.ErrNotFound if the session
 // is gone or has expired.
 func (s *Store) Touch(ctx context.Context, id string, lastSeen, expiresAt time.Time) error {
-	args := make(strArgs, 0, 3)
-	s.layout.TouchArgs(&args, lastSeen, expiresAt, time.Now())
-	old, err := s.run(ctx, touchScript, s.layout.SessionKey(id), args).ToString()
+	args := newArgs()
+	s.layout.TouchArgs(args, lastSeen, expiresAt, time.Now())
+	old, err := s.run(ctx, touchScript, s.layout.SessionKey(id), args.s).ToString()
+	args.free()
 	if rueidis.IsRedisNil(err) {
 		return sessionkit.ErrNotFound
 	}

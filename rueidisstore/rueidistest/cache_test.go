@@ -189,6 +189,50 @@ func TestCacheRevocationWindow(t *testing.T) {
 	}
 }
 
+// TestCacheMissCommands checks what a caching store sends to Redis for a
+// cache miss and for the round trip after a write: the command with
+// CLIENT CACHING YES before it, and no MULTI, PTTL and EXEC around it.
+func TestCacheMissCommands(t *testing.T) {
+	srv := testserver.StartRedis(t)
+	inspect := newGoRedis(t, &redis.UniversalOptions{Addrs: []string{srv.Addr}})
+	st, err := rueidisstore.New(newRueidis(t, rueidis.ClientOption{InitAddress: []string{srv.Addr}}),
+		rueidisstore.Options{Prefix: redissuite.RandomPrefix(), CacheTTL: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	rec := newRecord("")
+	if err := st.Create(ctx, rec); err != nil {
+		t.Fatal(err)
+	}
+	if err := inspect.ConfigResetStat(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	d := sessionkit.Delta{Set: map[string][]byte{"a": []byte("2")}, LastSeen: rec.LastSeen, ExpiresAt: rec.ExpiresAt}
+	for range 3 {
+		if got, err := st.Load(ctx, rec.ID); err != nil || got == nil {
+			t.Fatalf("Load = %v, %v", got, err)
+		}
+		if err := st.Update(ctx, rec.ID, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stats, err := inspect.Info(ctx, "commandstats").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The 3 loads miss (each write invalidated the copy) and each write
+	// is followed by a barrier: 6 commands through the cache.
+	if want := "cmdstat_client|caching:calls=6,"; !strings.Contains(stats, want) {
+		t.Errorf("no %q in INFO commandstats:\n%s", want, stats)
+	}
+	for _, cmd := range []string{"multi", "pttl", "exec"} {
+		if strings.Contains(stats, "cmdstat_"+cmd+":") {
+			t.Errorf("%s sent for a cache miss; INFO commandstats:\n%s", strings.ToUpper(cmd), stats)
+		}
+	}
+}
+
 // TestCacheTTLCap cuts B's connection off from the invalidations (CLIENT
 // TRACKING OFF on it) and checks that B stops serving a deleted session
 // once CacheTTL has passed.
