@@ -58,9 +58,10 @@ type Options struct {
 	// (Load, Create, Update, Touch, Remove and the index scripts) to Redis
 	// in shared pipelines, through go-redis's automatic pipelining
 	// (AsyncAutoPipeline), instead of one round trip each. Under
-	// concurrent load it spends far fewer system calls per request; a lone
-	// request is sent at once, without waiting for company. Each call still
-	// ends with its context. It needs a *redis.Client (single node or
+	// concurrent load it spends far fewer system calls per request; with
+	// few requests at once, the hand-off to the pipeliner costs more than
+	// it saves (see the README's figures). Each call still ends with its
+	// context. It needs a *redis.Client (single node or
 	// Sentinel) or a *redis.ClusterClient; New refuses any other client.
 	// The autopipeliner is the client's own (its AutoPipelineOptions, or
 	// go-redis's defaults), shared with the rest of the program and closed

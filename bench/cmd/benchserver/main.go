@@ -13,6 +13,10 @@
 //	sk-redis-ap    sessionkit + redisstore with Options.AutoPipeline
 //	redisstore     redisstore alone, without the manager (see apps.StoreOnly)
 //	sk-rueidis     sessionkit + rueidisstore
+//	sk-rueidis-flush
+//	               sessionkit + rueidisstore on a client with
+//	               ClientOption.MaxFlushDelay 100 µs (see rueidisstore's
+//	               README, "Throughput")
 //	sk-rueidis-cached
 //	               sessionkit + rueidisstore with client-side caching
 //	               (Options.CacheTTL)
@@ -54,7 +58,7 @@ import (
 )
 
 // Modes lists the modes benchserver accepts.
-var Modes = []string{"hello", "floor", "sk-mem", "sk-redis", "sk-redis-ap", "redisstore", "sk-rueidis", "sk-rueidis-cached", "sk-cookie", "scs-mem", "scs-redis", "gorilla-cookie"}
+var Modes = []string{"hello", "floor", "sk-mem", "sk-redis", "sk-redis-ap", "redisstore", "sk-rueidis", "sk-rueidis-flush", "sk-rueidis-cached", "sk-cookie", "scs-mem", "scs-redis", "gorilla-cookie"}
 
 func main() {
 	mode := flag.String("mode", "", "session stack to serve (see the package documentation)")
@@ -151,9 +155,11 @@ func handler(mode, redisAddr string) (http.Handler, error) {
 		st, err := redisstore.New(newRedis(), redisstore.Options{})
 		return apps.StoreOnly{Store: st}, err
 	case "sk-rueidis":
-		return rueidisHandler(redisAddr, 0)
+		return rueidisHandler(redisAddr, 0, 0)
+	case "sk-rueidis-flush":
+		return rueidisHandler(redisAddr, 0, flushDelay)
 	case "sk-rueidis-cached":
-		return rueidisHandler(redisAddr, cacheTTL)
+		return rueidisHandler(redisAddr, cacheTTL, 0)
 	case "sk-cookie":
 		cs, err := cookiestore.New(cookiestore.Options{Keys: [][]byte{key1}, CookieName: apps.CookieName})
 		if err != nil {
@@ -174,10 +180,14 @@ func handler(mode, redisAddr string) (http.Handler, error) {
 // cacheTTL is the CacheTTL of mode sk-rueidis-cached.
 const cacheTTL = 5 * time.Second
 
+// flushDelay is the ClientOption.MaxFlushDelay of mode sk-rueidis-flush.
+const flushDelay = 100 * time.Microsecond
+
 // rueidisHandler returns the application on sessionkit + rueidisstore with
-// the given CacheTTL, on a rueidis client with its default options.
-func rueidisHandler(redisAddr string, ttl time.Duration) (http.Handler, error) {
-	client, err := rueidis.NewClient(rueidis.ClientOption{InitAddress: []string{redisAddr}})
+// the given CacheTTL, on a rueidis client with its default options but for
+// MaxFlushDelay.
+func rueidisHandler(redisAddr string, ttl, maxFlushDelay time.Duration) (http.Handler, error) {
+	client, err := rueidis.NewClient(rueidis.ClientOption{InitAddress: []string{redisAddr}, MaxFlushDelay: maxFlushDelay})
 	if err != nil {
 		return nil, err
 	}

@@ -57,6 +57,7 @@ var servers = []*server{
 	{Name: "sessionkit + redisstore, AutoPipeline", Mode: "sk-redis-ap", Redis: true},
 	{Name: "redisstore alone, no manager", Mode: "redisstore", Redis: true},
 	{Name: "sessionkit + rueidisstore", Mode: "sk-rueidis", Redis: true},
+	{Name: "sessionkit + rueidisstore, MaxFlushDelay 100 µs", Mode: "sk-rueidis-flush", Redis: true},
 	{Name: "sessionkit + rueidisstore, client-side cache", Mode: "sk-rueidis-cached", Redis: true},
 	{Name: "scs + goredisstore", Mode: "scs-redis", Redis: true},
 	{Name: "express-session + connect-redis", Mode: "express", Redis: true},

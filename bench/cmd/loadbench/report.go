@@ -123,6 +123,8 @@ var targets = []target{
 	{"sessionkit + redisstore, AutoPipeline, `/write` vs floor", "sk-redis-ap", "floor", "/write", 0.90},
 	{"sessionkit + rueidisstore `/read` vs floor", "sk-rueidis", "floor", "/read", 1.1},
 	{"sessionkit + rueidisstore `/write` vs floor", "sk-rueidis", "floor", "/write", 1.2},
+	{"sessionkit + rueidisstore, MaxFlushDelay 100 µs, `/read` vs floor", "sk-rueidis-flush", "floor", "/read", 1.1},
+	{"sessionkit + rueidisstore, MaxFlushDelay 100 µs, `/write` vs floor", "sk-rueidis-flush", "floor", "/write", 1.2},
 	{"sessionkit + rueidisstore, cached, `/read` vs floor", "sk-rueidis-cached", "floor", "/read", 2.0},
 	{"sessionkit + memstore `/read` vs hello-world", "sk-mem", "hello", "/read", 0.85},
 }
