@@ -9,7 +9,7 @@
 # writes them, the raw results and a chart to docs/benchmarks/. Extra
 # arguments go to loadbench (see loadbench -h), for example:
 #
-#	./run.sh                  # the full run, about 12 minutes
+#	./run.sh                  # the full run, about 16 minutes
 #	./run.sh -quick           # smoke test: 1 s runs, 2 rounds, about 2 minutes
 #	./run.sh -d 5s -rounds 7 -c 64
 #	./run.sh -quick -only hello,sk-mem
