@@ -3,22 +3,35 @@ package redisstore
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 
 	"github.com/redis/go-redis/v9"
 )
 
+// DefaultAutoPipelineFrom is the default of Options.AutoPipelineFrom: with
+// fewer calls in flight, a shared batch saves less than the hand-off to the
+// autopipeliner's goroutines costs (measured with the load benchmark of
+// package bench at 4 and 64 connections).
+const DefaultAutoPipelineFrom = 8
+
 // pipeliner runs the store's per-session commands through go-redis's
 // deferred autopipeliner (Options.AutoPipeline), which batches the
-// commands of concurrent requests into shared pipelines. It waits for each
-// command under the caller's context: the autopipeliner runs a queued
-// command on its own context, so without this a request would wait out
-// the client's read timeout instead of its own deadline. A command whose
-// caller gave up may still run, as one already written to a connection
-// may with a plain client.
-type pipeliner struct{ ap *redis.AutoPipeliner }
+// commands of concurrent requests into shared pipelines, once from calls
+// are in flight. It waits for each command under the caller's
+// context: the autopipeliner runs a queued command on its own context, so
+// without this a request would wait out the client's read timeout instead
+// of its own deadline. A command whose caller gave up may still run, as
+// one already written to a connection may with a plain client.
+type pipeliner struct {
+	client   redis.UniversalClient
+	ap       *redis.AutoPipeliner
+	from     int32         // Options.AutoPipelineFrom
+	inflight *atomic.Int32 // calls in process
+}
 
-// newPipeliner returns the pipeliner on client's deferred autopipeliner.
-func newPipeliner(client redis.UniversalClient) (pipeliner, error) {
+// newPipeliner returns the pipeliner on client's deferred autopipeliner,
+// used from the given number of calls in flight.
+func newPipeliner(client redis.UniversalClient, from int) (pipeliner, error) {
 	var (
 		ap  *redis.AutoPipeliner
 		err error
@@ -34,12 +47,16 @@ func newPipeliner(client redis.UniversalClient) (pipeliner, error) {
 	if err != nil {
 		return pipeliner{}, fmt.Errorf("redisstore: AutoPipeline: %w", err)
 	}
-	return pipeliner{ap}, nil
+	return pipeliner{client: client, ap: ap, from: int32(from), inflight: new(atomic.Int32)}, nil
 }
 
 // process runs cmd and returns its error, or ctx's once ctx ends first.
 // In that case cmd may still be running and must not be read.
 func (p pipeliner) process(ctx context.Context, cmd redis.Cmder) error {
+	defer p.inflight.Add(-1)
+	if p.inflight.Add(1) < p.from {
+		return p.client.Process(ctx, cmd)
+	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}

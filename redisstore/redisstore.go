@@ -32,6 +32,7 @@
 package redisstore
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -57,16 +58,20 @@ type Options struct {
 	// AutoPipeline sends the session commands of concurrent requests
 	// (Load, Create, Update, Touch, Remove and the index scripts) to Redis
 	// in shared pipelines, through go-redis's automatic pipelining
-	// (AsyncAutoPipeline), instead of one round trip each. Under
-	// concurrent load it spends far fewer system calls per request; with
-	// few requests at once, the hand-off to the pipeliner costs more than
-	// it saves (see the README's figures). Each call still ends with its
-	// context. It needs a *redis.Client (single node or
-	// Sentinel) or a *redis.ClusterClient; New refuses any other client.
-	// The autopipeliner is the client's own (its AutoPipelineOptions, or
+	// (AsyncAutoPipeline), instead of one round trip each, whenever
+	// AutoPipelineFrom of the store's calls are in flight; with fewer, a
+	// call goes straight to the client. Under concurrent load it spends far
+	// fewer system calls per request. Each call still ends with its
+	// context. It needs a *redis.Client (single node or Sentinel) or a
+	// *redis.ClusterClient; New refuses any other client. The
+	// autopipeliner is the client's own (its AutoPipelineOptions, or
 	// go-redis's defaults), shared with the rest of the program and closed
 	// with the client. go-redis marks automatic pipelining experimental.
 	AutoPipeline bool
+	// AutoPipelineFrom is how many of the store's calls must be in flight,
+	// the new one included, for it to go through the autopipeliner: zero
+	// means DefaultAutoPipelineFrom, 1 sends every call through it.
+	AutoPipelineFrom int
 }
 
 // Store is a sessionkit.Store backed by Redis. It is safe for concurrent
@@ -101,8 +106,11 @@ func New(client redis.UniversalClient, opts Options) (*Store, error) {
 	}
 	layout = layout.WithKeepExpired(opts.KeepExpired)
 	st := &Store{reloader: newReloader(client), client: client, scripter: client, layout: layout}
+	if opts.AutoPipelineFrom < 0 {
+		return nil, fmt.Errorf("redisstore: negative AutoPipelineFrom %d", opts.AutoPipelineFrom)
+	}
 	if opts.AutoPipeline {
-		p, err := newPipeliner(client)
+		p, err := newPipeliner(client, cmp.Or(opts.AutoPipelineFrom, DefaultAutoPipelineFrom))
 		if err != nil {
 			return nil, err
 		}

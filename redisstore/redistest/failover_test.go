@@ -42,7 +42,7 @@ func TestClusterFailover(t *testing.T) {
 		return []redissuite.Format{
 			{Name: "Native", Store: newStore(t, client(), "fo:"), Key: func(id string) string { return "fo:s:{" + id + "}" }},
 			{
-				Name: "AutoPipeline", Store: newStoreWith(t, client(), redisstore.Options{Prefix: "foa:", AutoPipeline: true}),
+				Name: "AutoPipeline", Store: newStoreWith(t, client(), autoPipelined(redisstore.Options{Prefix: "foa:"}, true)),
 				Key: func(id string) string { return "foa:s:{" + id + "}" },
 			},
 			{Name: "Express", Express: true, Store: express, Key: func(id string) string { return "fox:" + id }},

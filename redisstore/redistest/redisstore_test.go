@@ -9,6 +9,7 @@ import (
 	"io"
 	"maps"
 	"net"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -71,8 +72,19 @@ func newStoreWith(t *testing.T, c redis.UniversalClient, opts redisstore.Options
 	return st
 }
 
+// autoPipelined returns opts sending every call of the store through the
+// client's autopipeliner when on, whatever the number of calls in flight.
+func autoPipelined(opts redisstore.Options, on bool) redisstore.Options {
+	opts.AutoPipeline = on
+	if on {
+		opts.AutoPipelineFrom = 1
+	}
+	return opts
+}
+
 // TestConformance runs the suite on each topology, with the client's
-// commands sent one by one and through its autopipeliner.
+// commands sent one by one and through its autopipeliner (every call:
+// AutoPipelineFrom 1).
 func TestConformance(t *testing.T) {
 	for _, top := range topologies {
 		t.Run(top.name, func(t *testing.T) {
@@ -84,7 +96,7 @@ func TestConformance(t *testing.T) {
 				}
 				t.Run(name, func(t *testing.T) {
 					prefix := redissuite.RandomPrefix()
-					st := newStoreWith(t, c, redisstore.Options{Prefix: prefix, AutoPipeline: ap})
+					st := newStoreWith(t, c, autoPipelined(redisstore.Options{Prefix: prefix}, ap))
 					sessiontest.Run(t, sessiontest.Options{
 						New:  func(t *testing.T) sessionkit.Store { return st },
 						Dump: func(t *testing.T) []byte { return redissuite.Dump(t, c, prefix) },
@@ -109,6 +121,9 @@ func TestNew(t *testing.T) {
 	}
 	if _, err := redisstore.New(c, redisstore.Options{AutoPipeline: true}); err != nil {
 		t.Errorf("New with AutoPipeline: %v", err)
+	}
+	if _, err := redisstore.New(c, redisstore.Options{AutoPipeline: true, AutoPipelineFrom: -1}); err == nil {
+		t.Error("New accepted a negative AutoPipelineFrom")
 	}
 	ring := redis.NewRing(&redis.RingOptions{Addrs: map[string]string{"a": "127.0.0.1:1"}})
 	defer ring.Close()
@@ -391,7 +406,7 @@ func TestUnavailable(t *testing.T) {
 
 func testUnavailable(t *testing.T, ap bool) {
 	newStore := func(t *testing.T, c redis.UniversalClient, prefix string) *redisstore.Store {
-		return newStoreWith(t, c, redisstore.Options{Prefix: prefix, AutoPipeline: ap})
+		return newStoreWith(t, c, autoPipelined(redisstore.Options{Prefix: prefix}, ap))
 	}
 	r := testserver.StartRedis(t)
 	c := newClient(t, &redis.UniversalOptions{Addrs: []string{r.Addr}})
@@ -504,7 +519,7 @@ func TestSentinelFailover(t *testing.T) {
 	// one sending them through the client's autopipeliner.
 	stores := []*redisstore.Store{
 		newStore(t, c, redissuite.RandomPrefix()),
-		newStoreWith(t, c, redisstore.Options{Prefix: redissuite.RandomPrefix(), AutoPipeline: true}),
+		newStoreWith(t, c, autoPipelined(redisstore.Options{Prefix: redissuite.RandomPrefix()}, true)),
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
@@ -883,4 +898,50 @@ func TestLifecycle(t *testing.T) {
 		}
 		return st
 	})
+}
+
+// TestAutoPipelineMixed runs many requests at once on a store with the
+// default AutoPipelineFrom, so that some calls go straight to the client
+// and others through the autopipeliner, interleaved: each session must end
+// with every increment its own goroutine made, and no call may fail.
+func TestAutoPipelineMixed(t *testing.T) {
+	c := standaloneClient(t)
+	st := newStoreWith(t, c, redisstore.Options{Prefix: redissuite.RandomPrefix(), AutoPipeline: true})
+	ctx := ctxT(t)
+	const workers, rounds = 32, 40
+	recs := make([]*sessionkit.Record, workers)
+	for i := range recs {
+		recs[i] = newRecord("")
+		if err := st.Create(ctx, recs[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var wg sync.WaitGroup
+	for _, rec := range recs {
+		wg.Go(func() {
+			for n := 1; n <= rounds; n++ {
+				got, err := st.Load(ctx, rec.ID)
+				if err != nil || got == nil {
+					t.Errorf("Load = %v, %v", got, err)
+					return
+				}
+				if want := strconv.Itoa(n - 1); n > 1 && string(got.Values["n"]) != want {
+					t.Errorf("session holds n=%q before increment %d", got.Values["n"], n)
+					return
+				}
+				d := sessionkit.Delta{Set: map[string][]byte{"n": []byte(strconv.Itoa(n))}, LastSeen: time.Now(), ExpiresAt: rec.ExpiresAt}
+				if err := st.Update(ctx, rec.ID, d); err != nil {
+					t.Errorf("Update: %v", err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for _, rec := range recs {
+		got, err := st.Load(ctx, rec.ID)
+		if err != nil || got == nil || string(got.Values["n"]) != strconv.Itoa(rounds) {
+			t.Errorf("after the run: %v, %v; want n=%d", got, err, rounds)
+		}
+	}
 }
